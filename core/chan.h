@@ -1,0 +1,100 @@
+/* The channel to the Quest side (§5): one interface, backends behind a
+ * vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
+#ifndef QUEST_CHAN_H
+#define QUEST_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "qerr.h"
+
+#define QCHAN_SPEC_DEFAULT "shm:1001"
+
+struct qchan_opts {
+	size_t slot_size;     /* bytes of the single slot (393216) */
+	const char *kick;     /* NULL, or a path written before each packet */
+	const char *kick_cmd; /* the line written there ("proc_creat") */
+};
+
+/* What the sender can see of the Quest side. */
+struct qchan_peer {
+	int known;	  /* 0: the backend cannot tell (dev:) */
+	int attached;	  /* a receiver is present and alive */
+	pid_t pid;	  /* its pid, when it is a local process */
+	int64_t since_ms; /* CLOCK_REALTIME ms when it attached, 0 if unknown */
+	uint64_t taken;	  /* packets it has taken since the segment exists */
+};
+
+struct qchan;
+
+struct qchan_ops {
+	const char *prefix; /* "shm:" */
+	enum qerr (*open)(struct qchan **out, const char *arg,
+			  const struct qchan_opts *o, struct qerror *err);
+	enum qerr (*send)(struct qchan *c, const struct iovec *iov, int iovcnt,
+			  int timeout_ms, struct qerror *err);
+	void (*peer)(struct qchan *c, struct qchan_peer *out);
+	void (*close)(struct qchan *c);
+};
+
+/* Every channel begins with this, so the generic layer finds its ops. */
+struct qchan {
+	const struct qchan_ops *ops;
+	size_t slot_size;
+	char *kick, *kick_cmd;
+};
+
+void qchan_opts_default(struct qchan_opts *o);
+
+/* Open a channel by spec. The sender side never needs the receiver present
+ * to open: shm: creates the segment when it does not exist yet. */
+enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
+		     struct qchan **out, struct qerror *err);
+
+/* Send one packet (the concatenation of iov) and wait for its outcome:
+ *   QE_OK               the Quest side took it (and accepted it)
+ *   QE_CHAN_REFUSED     it refused it; err->msg has its reason
+ *   QE_CHAN_NO_RECEIVER nobody attached; nothing was written
+ *   QE_CHAN_TIMEOUT     slot still busy or no answer within timeout_ms; the
+ *                       packet was withdrawn and will never run
+ *   QE_CHAN_GONE        the receiver died while taking it
+ *   QE_PKT_TOO_BIG, QE_CHAN_IO, QE_SYS
+ * Writes the kick line first when one is configured. Blocks; never spins. */
+enum qerr qchan_send(struct qchan *c, const struct iovec *iov, int iovcnt,
+		     int timeout_ms, struct qerror *err);
+
+/* Wait up to timeout_ms for a receiver to be attached (returns at once if
+ * one is, or if the backend cannot tell). QE_OK or QE_CHAN_NO_RECEIVER. */
+enum qerr qchan_wait_peer(struct qchan *c, int timeout_ms, struct qerror *err);
+
+void qchan_peer(struct qchan *c, struct qchan_peer *out);
+void qchan_close(struct qchan *c);
+
+/* ---- receiver side (quest-sim, tests); shm: only ---- */
+
+struct qchan_rx;
+
+enum qerr qchan_rx_open(const char *spec, size_t slot_size,
+			struct qchan_rx **out, struct qerror *err);
+
+/* Wait up to timeout_ms (-1: forever) for a packet; on QE_OK *pkt points at
+ * the packet in the slot and *len is its size, valid until the answer. The
+ * receiver's heartbeat is kept while it waits. QE_CHAN_TIMEOUT when none. */
+enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
+			int timeout_ms, struct qerror *err);
+
+/* Answer the packet taken last: accepted (reason NULL) or refused. Frees
+ * the slot for the next packet. */
+enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted,
+			  const char *reason, struct qerror *err);
+
+/* Detach (marks the receiver gone) and unmap. */
+void qchan_rx_close(struct qchan_rx *rx);
+
+/* Backends. */
+extern const struct qchan_ops qchan_shm_ops;
+extern const struct qchan_ops qchan_dev_ops;
+
+#endif
