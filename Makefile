@@ -60,7 +60,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libquestcore.a
 # i386 Quest programs, with binutils only (no multilib), linked at 0x1000.
 examples/%: examples/%.s
 	as --32 -o $(BUILD)/$*.o $<
-	ld -m elf_i386 -static -Ttext-segment=0x1000 -e _start -o $@ $(BUILD)/$*.o
+	ld -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o $@ $(BUILD)/$*.o
 
 $(EXAMPLES): | $(BUILD)/.dir
 $(BUILD)/.dir:
