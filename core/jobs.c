@@ -1,0 +1,571 @@
+/* Jobs: launch order, one sender thread, states with times and reasons,
+ * and the log of every state change. One mutex guards it all; the channel
+ * is used only by the sender thread and never with the mutex held. */
+#include "jobs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "program.h"
+
+struct job {
+	struct qjob_info info;
+	uint8_t hdr[QPKT_HDR_SIZE];
+	uint8_t *image; /* NULL once the job has ended */
+	size_t len;
+	int waiting_logged;
+	struct job *prev, *next;
+};
+
+struct qjobs {
+	struct qjobs_cfg cfg;
+	char *spec;
+	struct qchan *ch;
+	pthread_mutex_t lock;
+	pthread_cond_t work;	 /* a job was queued, or stop */
+	pthread_cond_t log_grew;
+	pthread_t sender;
+	int stopping;
+	struct job *head, *tail; /* every kept job, in launch order */
+	unsigned finished;	 /* kept jobs that have ended */
+	unsigned active;	 /* queued + sending */
+	size_t held;		 /* program bytes held by active jobs */
+	uint64_t next_id;
+	int64_t started_ms;
+	char *log;
+	size_t log_len, log_cap;
+};
+
+static const char *const state_names[QJ__COUNT] = {
+	[QJ_QUEUED] = "queued",	      [QJ_SENDING] = "sending",
+	[QJ_DELIVERED] = "delivered", [QJ_REFUSED] = "refused",
+	[QJ_FAILED] = "failed",
+};
+
+const char *qjob_state_name(enum qjob_state s)
+{
+	return (unsigned)s < QJ__COUNT ? state_names[s] : "unknown";
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void qjobs_cfg_default(struct qjobs_cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->spec = QCHAN_SPEC_DEFAULT;
+	qchan_opts_default(&c->chan);
+	qelf_profile_default(&c->prof);
+	c->send_timeout_ms = 5000;
+	c->max_queue = 1000;
+	c->max_bytes = 64u << 20;
+	c->history = 200;
+	c->log_max = 1u << 20;
+	c->argv0 = 1;
+}
+
+/* ---- log ---- */
+
+static void log_append_locked(struct qjobs *q, const char *line, size_t n)
+{
+	if (q->log_len + n > q->cfg.log_max && q->log_len) {
+		/* drop the oldest half, at a line boundary */
+		size_t cut = q->log_len / 2;
+		char *nl = memchr(q->log + cut, '\n', q->log_len - cut);
+		cut = nl ? (size_t)(nl - q->log) + 1 : q->log_len;
+		memmove(q->log, q->log + cut, q->log_len - cut);
+		q->log_len -= cut;
+	}
+	if (q->log_len + n > q->log_cap) {
+		size_t cap = q->log_cap ? q->log_cap : 4096;
+		while (cap < q->log_len + n)
+			cap *= 2;
+		char *p = realloc(q->log, cap);
+		if (!p)
+			return; /* a lost log line is better than a lost job */
+		q->log = p;
+		q->log_cap = cap;
+	}
+	memcpy(q->log + q->log_len, line, n);
+	q->log_len += n;
+	pthread_cond_broadcast(&q->log_grew);
+}
+
+static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int64_t ms = now_ms();
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ ",
+			      (int)(ms % 1000));
+	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+	n = k < 0 ? n : n + (size_t)k;
+	if (n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	log_append_locked(q, line, n);
+}
+
+static void log_locked(struct qjobs *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void log_locked(struct qjobs *q, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog_locked(q, fmt, ap);
+	va_end(ap);
+}
+
+void qjobs_log(struct qjobs *q, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&q->lock);
+	va_start(ap, fmt);
+	vlog_locked(q, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&q->lock);
+}
+
+size_t qjobs_log_size(struct qjobs *q)
+{
+	pthread_mutex_lock(&q->lock);
+	size_t n = q->log_len;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	if (off >= 0 && (size_t)off < q->log_len) {
+		n = q->log_len - (size_t)off;
+		if (n > len)
+			n = len;
+		memcpy(buf, q->log + off, n);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms)
+{
+	struct timespec dl;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->log_len == size && !q->stopping)
+		if (pthread_cond_timedwait(&q->log_grew, &q->lock, &dl) ==
+		    ETIMEDOUT)
+			break;
+	n = q->log_len;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/* ---- jobs ---- */
+
+static void log_state_locked(struct qjobs *q, const struct job *j)
+{
+	const struct qjob_info *i = &j->info;
+
+	switch (i->state) {
+	case QJ_QUEUED:
+		log_locked(q, "job %llu %s queued: %zu bytes, args [%s]",
+			   (unsigned long long)i->id, i->name, i->size, i->args);
+		break;
+	case QJ_REFUSED:
+	case QJ_FAILED:
+		log_locked(q, "job %llu %s %s: %s", (unsigned long long)i->id,
+			   i->name, qjob_state_name(i->state), i->detail);
+		break;
+	default:
+		log_locked(q, "job %llu %s %s", (unsigned long long)i->id,
+			   i->name, qjob_state_name(i->state));
+		break;
+	}
+}
+
+static void unlink_job(struct qjobs *q, struct job *j)
+{
+	*(j->prev ? &j->prev->next : &q->head) = j->next;
+	*(j->next ? &j->next->prev : &q->tail) = j->prev;
+}
+
+/* Forget the oldest ended jobs beyond the history size. */
+static void trim_locked(struct qjobs *q)
+{
+	for (struct job *j = q->head; j && q->finished > q->cfg.history;) {
+		struct job *next = j->next;
+		if (j->info.state >= QJ_DELIVERED) {
+			unlink_job(q, j);
+			free(j->image);
+			free(j);
+			q->finished--;
+		}
+		j = next;
+	}
+}
+
+static void set_state_locked(struct qjobs *q, struct job *j,
+			     enum qjob_state s, const struct qerror *why)
+{
+	int was_active = j->info.state < QJ_DELIVERED;
+
+	j->info.state = s;
+	j->info.t_state_ms = now_ms();
+	if (why) {
+		j->info.code = why->code;
+		snprintf(j->info.detail, sizeof j->info.detail, "%s", why->msg);
+	} else if (s != QJ_QUEUED) {
+		j->info.code = QE_OK;
+		j->info.detail[0] = '\0';
+	}
+	if (s >= QJ_DELIVERED) {
+		if (was_active) {
+			q->active--;
+			q->held -= j->len;
+		}
+		free(j->image);
+		j->image = NULL;
+		q->finished++;
+	}
+	log_state_locked(q, j);
+	if (s >= QJ_DELIVERED)
+		trim_locked(q);
+}
+
+static struct job *new_job_locked(struct qjobs *q, const char *name,
+				  size_t len, uint64_t tag)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (!j)
+		return NULL;
+	j->info.id = ++q->next_id;
+	j->info.tag = tag;
+	snprintf(j->info.name, sizeof j->info.name, "%s", name);
+	j->info.size = len;
+	j->info.t_launch_ms = j->info.t_state_ms = now_ms();
+	j->prev = q->tail;
+	*(q->tail ? &q->tail->next : &q->head) = j;
+	q->tail = j;
+	return j;
+}
+
+/* argv[0] (unless argv0=none), then the user's words. */
+static enum qerr full_argv(const struct qjobs *q, const char *name,
+			   const struct qargv *user, struct qargv *out,
+			   struct qerror *err)
+{
+	enum qerr rc = qargs_init(out, q->cfg.argv0 ? name : NULL, err);
+	size_t need = out->size + user->size;
+
+	if (rc == QE_OK && need > QARGV_MAX)
+		rc = qerr_set(err, QE_ARGS_TOO_BIG,
+			      "arguments take %zu bytes with the name; the argv "
+			      "buffer holds %u",
+			      need, QARGV_MAX);
+	if (rc == QE_OK) {
+		memcpy(out->buf + out->size, user->buf, user->size);
+		out->size = need;
+		out->argc += user->argc;
+	}
+	return rc;
+}
+
+enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
+		       size_t len, const struct qargv *args, uint64_t tag,
+		       uint64_t *id, struct qerror *err)
+{
+	struct qerror e = {0};
+	struct qargv argv;
+	uint8_t hdr[QPKT_HDR_SIZE];
+	enum qerr rc = full_argv(q, name, args, &argv, &e);
+	struct job *j;
+
+	if (rc == QE_OK)
+		rc = qprog_prepare(image, len, &argv, &q->cfg.prof, hdr, NULL,
+				   &e);
+	pthread_mutex_lock(&q->lock);
+	j = new_job_locked(q, name, len, tag);
+	if (!j) {
+		free(image);
+		rc = qerr_set(err, QE_NOMEM, "out of memory");
+		goto out;
+	}
+	qargs_format(args, 0, j->info.args, sizeof j->info.args);
+	*id = j->info.id;
+	j->len = len;
+	q->active++;
+	q->held += len;
+	if (rc != QE_OK) {
+		free(image);
+		set_state_locked(q, j, QJ_REFUSED, &e);
+		if (err)
+			*err = e;
+		goto out;
+	}
+	memcpy(j->hdr, hdr, sizeof hdr);
+	j->image = image;
+	set_state_locked(q, j, QJ_QUEUED, NULL);
+	pthread_cond_signal(&q->work);
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
+			      uint64_t tag, const struct qerror *why)
+{
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&q->lock);
+	struct job *j = new_job_locked(q, name, len, tag);
+	if (j) {
+		id = j->info.id;
+		q->active++; /* set_state_locked counts it out again */
+		set_state_locked(q, j, QJ_REFUSED, why);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return id;
+}
+
+enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
+{
+	enum qerr rc = QE_OK;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->active >= q->cfg.max_queue)
+		rc = qerr_set(err, QE_USAGE,
+			      "%u programs are waiting for the Quest side, the "
+			      "most questfs queues (max_queue)",
+			      q->active);
+	else if (q->held + len > q->cfg.max_bytes)
+		rc = qerr_set(err, QE_USAGE,
+			      "queued programs hold %zu bytes; %zu more would pass "
+			      "the limit of %zu (max_bytes)",
+			      q->held, len, q->cfg.max_bytes);
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+static struct job *find_locked(struct qjobs *q, uint64_t id)
+{
+	for (struct job *j = q->tail; j; j = j->prev)
+		if (j->info.id == id)
+			return j;
+	return NULL;
+}
+
+int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
+{
+	pthread_mutex_lock(&q->lock);
+	struct job *j = find_locked(q, id);
+	if (j)
+		*out = j->info;
+	pthread_mutex_unlock(&q->lock);
+	return j ? 0 : -1;
+}
+
+ssize_t qjobs_read(struct qjobs *q, uint64_t id, void *buf, size_t len,
+		   off_t off)
+{
+	ssize_t n = -1;
+
+	pthread_mutex_lock(&q->lock);
+	struct job *j = find_locked(q, id);
+	if (j && j->image) {
+		n = 0;
+		if (off >= 0 && (size_t)off < j->len) {
+			size_t k = j->len - (size_t)off;
+			n = (ssize_t)(k < len ? k : len);
+			memcpy(buf, j->image + off, (size_t)n);
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void qjobs_summary(struct qjobs *q, struct qjobs_summary *out)
+{
+	memset(out, 0, sizeof *out);
+	qchan_peer(q->ch, &out->peer);
+	pthread_mutex_lock(&q->lock);
+	for (struct job *j = q->head; j; j = j->next)
+		out->count[j->info.state]++;
+	out->held_bytes = q->held;
+	out->launched = q->next_id;
+	out->started_ms = q->started_ms;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void qjobs_foreach(struct qjobs *q,
+		   void (*fn)(void *ctx, const struct qjob_info *j), void *ctx)
+{
+	pthread_mutex_lock(&q->lock);
+	for (struct job *j = q->head; j; j = j->next)
+		fn(ctx, &j->info);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* ---- the sender ---- */
+
+static struct job *first_queued_locked(struct qjobs *q)
+{
+	for (struct job *j = q->head; j; j = j->next)
+		if (j->info.state == QJ_QUEUED)
+			return j;
+	return NULL;
+}
+
+static void *sender_main(void *arg)
+{
+	struct qjobs *q = arg;
+	struct qerror e;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->stopping) {
+		struct job *j = first_queued_locked(q);
+		if (!j) {
+			pthread_cond_wait(&q->work, &q->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&q->lock);
+		enum qerr r = qchan_wait_peer(q->ch, 500, &e);
+		pthread_mutex_lock(&q->lock);
+		if (q->stopping)
+			break;
+		if (r != QE_OK) {
+			if (!j->waiting_logged) {
+				j->waiting_logged = 1;
+				snprintf(j->info.detail, sizeof j->info.detail,
+					 "waiting for the Quest side: %.200s",
+					 e.msg);
+				log_locked(q, "job %llu %s waiting: %s",
+					   (unsigned long long)j->info.id,
+					   j->info.name, e.msg);
+			}
+			continue;
+		}
+		set_state_locked(q, j, QJ_SENDING, NULL);
+		struct iovec iov[2] = {{j->hdr, sizeof j->hdr},
+				       {j->image, j->len}};
+		pthread_mutex_unlock(&q->lock);
+		/* the sender alone frees a sending job's image: safe unlocked */
+		r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
+		pthread_mutex_lock(&q->lock);
+		switch (r) {
+		case QE_OK:
+			set_state_locked(q, j, QJ_DELIVERED, NULL);
+			break;
+		case QE_CHAN_REFUSED:
+			set_state_locked(q, j, QJ_REFUSED, &e);
+			break;
+		case QE_CHAN_NO_RECEIVER:
+			/* it left between the check and the send: try again */
+			j->waiting_logged = 0;
+			set_state_locked(q, j, QJ_QUEUED, NULL);
+			break;
+		default:
+			set_state_locked(q, j, QJ_FAILED, &e);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
+		    struct qerror *err)
+{
+	struct qjobs *q = calloc(1, sizeof *q);
+	pthread_condattr_t ca;
+	enum qerr rc;
+
+	*out = NULL;
+	if (!q)
+		return qerr_set(err, QE_NOMEM, "out of memory");
+	q->cfg = *cfg;
+	q->spec = strdup(cfg->spec);
+	q->cfg.spec = q->spec;
+	q->started_ms = now_ms();
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
+	pthread_cond_init(&q->log_grew, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = qchan_open(q->spec, &cfg->chan, &q->ch, err);
+	if (rc != QE_OK)
+		goto fail;
+	int e = pthread_create(&q->sender, NULL, sender_main, q);
+	if (e) {
+		rc = qerr_sys(err, e, "cannot start the sender thread");
+		goto fail;
+	}
+	*out = q;
+	return QE_OK;
+fail:
+	if (q->ch)
+		qchan_close(q->ch);
+	free(q->spec);
+	free(q);
+	return rc;
+}
+
+void qjobs_free(struct qjobs *q)
+{
+	struct qerror why;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = 1;
+	pthread_cond_broadcast(&q->work);
+	pthread_cond_broadcast(&q->log_grew);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->sender, NULL);
+
+	qerr_set(&why, QE_CHAN_IO, "questfs stopped before it was sent");
+	pthread_mutex_lock(&q->lock);
+	for (struct job *j = q->head; j; j = j->next)
+		if (j->info.state < QJ_DELIVERED)
+			set_state_locked(q, j, QJ_FAILED, &why);
+	while (q->head) {
+		struct job *j = q->head;
+		q->head = j->next;
+		free(j->image);
+		free(j);
+	}
+	pthread_mutex_unlock(&q->lock);
+	qchan_close(q->ch);
+	pthread_cond_destroy(&q->work);
+	pthread_cond_destroy(&q->log_grew);
+	pthread_mutex_destroy(&q->lock);
+	free(q->log);
+	free(q->spec);
+	free(q);
+}

@@ -1,0 +1,120 @@
+/* The job model: programs launched from questfs, queued in launch order,
+ * sent one at a time by a single sender thread, each with a state, times and
+ * a one-line reason; and the append-only log of their state changes. */
+#ifndef QUEST_JOBS_H
+#define QUEST_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "args.h"
+#include "chan.h"
+#include "elfcheck.h"
+#include "qerr.h"
+
+enum qjob_state {
+	QJ_QUEUED,
+	QJ_SENDING,
+	QJ_DELIVERED,
+	QJ_REFUSED,
+	QJ_FAILED,
+	QJ__COUNT
+};
+
+const char *qjob_state_name(enum qjob_state s);
+
+#define QJOB_NAME_MAX 255
+
+/* A copy of one job, for readers (status, xattrs). */
+struct qjob_info {
+	uint64_t id;
+	uint64_t tag; /* the caller's (questfs: the file's inode) */
+	enum qjob_state state;
+	char name[QJOB_NAME_MAX + 1];
+	size_t size;
+	char args[4 * QARGV_MAX]; /* user's arguments, quoted for humans */
+	int64_t t_launch_ms;	  /* CLOCK_REALTIME, ms */
+	int64_t t_state_ms;
+	enum qerr code; /* why it was refused or failed */
+	char detail[QERR_MSG_MAX];
+};
+
+struct qjobs_cfg {
+	const char *spec; /* channel spec */
+	struct qchan_opts chan;
+	struct qelf_profile prof;
+	int send_timeout_ms;	/* one send: slot wait + answer */
+	unsigned max_queue;	/* queued + sending jobs */
+	size_t max_bytes;	/* program bytes held by queued jobs */
+	unsigned history;	/* finished jobs kept for status */
+	size_t log_max;		/* log bytes kept (the oldest half goes) */
+	int argv0;		/* 1: argv[0] is the program's name */
+};
+
+void qjobs_cfg_default(struct qjobs_cfg *c);
+
+struct qjobs;
+
+/* Opens the channel and starts the sender thread. */
+enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
+		    struct qerror *err);
+
+/* Stops the sender (a send under way finishes or times out), marks every job
+ * not sent as failed, logs it, and frees everything. */
+void qjobs_free(struct qjobs *q);
+
+/* Launch a program: checks it (§4, argv), then queues it. `args` are the
+ * user's words; argv[0] is added unless argv0=none. `image` is
+ * malloc'd and passes to the job in every case. On a refusal the job is
+ * recorded as refused (it shows in status and log) and its code returned;
+ * *id is set in both cases. QE_OK: queued. */
+enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
+		       size_t len, const struct qargv *argv, uint64_t tag,
+		       uint64_t *id, struct qerror *err);
+
+/* Record a refusal that happened before launch (questfs refused the file at
+ * FLUSH): a job in state refused, logged like any other. */
+uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
+			      uint64_t tag, const struct qerror *why);
+
+/* May a new program of `len` more bytes be accepted now? QE_OK, or a code
+ * with a message naming the limit (queue length or bytes held). */
+enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err);
+
+/* Copy of one job by id; -1 when it is no longer kept. */
+int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out);
+
+/* Read bytes of a job's program while the job still holds them: the bytes
+ * read, or -1 once they are gone. */
+ssize_t qjobs_read(struct qjobs *q, uint64_t id, void *buf, size_t len,
+		   off_t off);
+
+/* Status: counts per state, held bytes, the peer, and every kept job in
+ * launch order (fn is called with the jobs lock held: copy, do not call
+ * back into qjobs). */
+struct qjobs_summary {
+	unsigned count[QJ__COUNT];
+	size_t held_bytes;
+	uint64_t launched;
+	struct qchan_peer peer;
+	int64_t started_ms;
+};
+void qjobs_summary(struct qjobs *q, struct qjobs_summary *out);
+void qjobs_foreach(struct qjobs *q,
+		   void (*fn)(void *ctx, const struct qjob_info *j), void *ctx);
+
+/* The log: one line per state change. */
+size_t qjobs_log_size(struct qjobs *q);
+size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
+/* Append a line of the caller's (mount, unmount, refusals); adds time and
+ * newline. */
+void qjobs_log(struct qjobs *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Block until the log has grown past `size` or timeout_ms passed (the
+ * questfs thread that refreshes the kernel's view of the log uses it).
+ * Returns the log's size. */
+size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms);
+
+#endif
