@@ -7,13 +7,12 @@ BUILD   ?= build
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := fuse3 libelf cmocka
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -std=gnu11
 CPPFLAGS_ALL = $(WARN) -D_GNU_SOURCE -DQUEST_VERSION='"$(VERSION)"' -Icore $(CPPFLAGS)
-PKG_CFLAGS = $(shell pkg-config --cflags fuse3 libelf 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags fuse3 libelf json-c 2>/dev/null)
 ELF_LIBS   = $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf)
-FUSE_LIBS  = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+FUSE_LIBS  = $(shell pkg-config --libs fuse3 json-c 2>/dev/null || echo -lfuse3 -ljson-c)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 LDLIBS_CORE = $(ELF_LIBS) -lpthread -lrt
 

@@ -30,7 +30,7 @@ struct qjobs {
 	pthread_cond_t work;	 /* a job was queued, or stop */
 	pthread_cond_t log_grew;
 	pthread_t sender;
-	int stopping;
+	int stopping, stopped;
 	struct job *head, *tail; /* every kept job, in launch order */
 	unsigned finished;	 /* kept jobs that have ended */
 	unsigned active;	 /* queued + sending */
@@ -536,13 +536,15 @@ fail:
 	return rc;
 }
 
-void qjobs_free(struct qjobs *q)
+void qjobs_stop(struct qjobs *q)
 {
 	struct qerror why;
 
-	if (!q)
-		return;
 	pthread_mutex_lock(&q->lock);
+	if (q->stopped) {
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
 	q->stopping = 1;
 	pthread_cond_broadcast(&q->work);
 	pthread_cond_broadcast(&q->log_grew);
@@ -551,16 +553,24 @@ void qjobs_free(struct qjobs *q)
 
 	qerr_set(&why, QE_CHAN_IO, "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
+	q->stopped = 1;
 	for (struct job *j = q->head; j; j = j->next)
 		if (j->info.state < QJ_DELIVERED)
 			set_state_locked(q, j, QJ_FAILED, &why);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void qjobs_free(struct qjobs *q)
+{
+	if (!q)
+		return;
+	qjobs_stop(q);
 	while (q->head) {
 		struct job *j = q->head;
 		q->head = j->next;
 		free(j->image);
 		free(j);
 	}
-	pthread_mutex_unlock(&q->lock);
 	qchan_close(q->ch);
 	pthread_cond_destroy(&q->work);
 	pthread_cond_destroy(&q->log_grew);

@@ -60,8 +60,10 @@ struct qjobs;
 enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 
-/* Stops the sender (a send under way finishes or times out), marks every job
- * not sent as failed, logs it, and frees everything. */
+/* Stops the sender (a send under way finishes or times out) and marks every
+ * job not sent as failed ("questfs stopped before it was sent"), logged;
+ * the jobs stay readable until qjobs_free. */
+void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 
 /* Launch a program: checks it (§4, argv), then queues it. `args` are the

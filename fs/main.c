@@ -1,0 +1,268 @@
+/* questfs main: options, then the libfuse ladder (session, signals, mount,
+ * daemonize, loop) and its unwinding in reverse. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "packet.h"
+#include "questfs.h"
+
+static struct qfs the_fs;
+
+void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (fs->foreground) {
+		fprintf(stderr, "questfs: ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(prio, fmt, ap);
+	}
+	va_end(ap);
+}
+
+#define OPTION(t, p) {t, offsetof(struct qfs_opts, p), 1}
+static const struct fuse_opt qfs_opts_spec[] = {
+	OPTION("channel=%s", channel),
+	OPTION("slot_size=%lu", slot_size),
+	OPTION("argv0=%s", argv0),
+	OPTION("user_base=%li", user_base),
+	OPTION("user_limit=%li", user_limit),
+	OPTION("kick=%s", kick),
+	OPTION("kick_cmd=%s", kick_cmd),
+	OPTION("max_queue=%u", max_queue),
+	OPTION("max_bytes=%lu", max_bytes),
+	OPTION("history=%u", history),
+	OPTION("linger=%u", linger),
+	OPTION("send_timeout=%u", send_timeout),
+	OPTION("log_max=%lu", log_max),
+	OPTION("run_mode=%o", run_mode),
+	OPTION("run_uid=%d", run_uid),
+	OPTION("run_gid=%d", run_gid),
+	OPTION("-h", show_help),
+	OPTION("--help", show_help),
+	OPTION("-V", show_version),
+	OPTION("--version", show_version),
+	/* mount(8) and fstab noise */
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("x-systemd.", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [options] MOUNTPOINT\n"
+	       "Launch i386 programs on Quest by copying them into MOUNTPOINT/run/.\n"
+	       "\n"
+	       "questfs options (-o name=value,...):\n"
+	       "    channel=SPEC         shm:KEY or dev:PATH (%s)\n"
+	       "    slot_size=N          channel slot in bytes (%u)\n"
+	       "    argv0=name|none      argv[0] is the file's name, or left out (name)\n"
+	       "    user_base=ADDR       Quest's user window start (0x%x)\n"
+	       "    user_limit=ADDR      Quest's user window end (0x%x)\n"
+	       "    kick=PATH            write kick_cmd to PATH before each program\n"
+	       "    kick_cmd=CMD         (proc_creat)\n"
+	       "    max_queue=N          programs waiting for the Quest side (1000)\n"
+	       "    max_bytes=N          program bytes held in memory (67108864)\n"
+	       "    history=N            finished jobs listed in status (200)\n"
+	       "    linger=SEC           a launched file stays listed this long (30)\n"
+	       "    send_timeout=MS      one send to the Quest side (5000)\n"
+	       "    log_max=N            bytes of /log kept (1048576)\n"
+	       "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, run_gid=N\n"
+	       "\n",
+	       prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT,
+	       QELF_USER_BASE_DEFAULT, QELF_USER_LIMIT_DEFAULT);
+	printf("FUSE options:\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/* Turns the parsed options into the core's configuration. */
+static int configure(struct qfs *fs)
+{
+	struct qfs_opts *o = &fs->o;
+	struct qjobs_cfg *c = &fs->jcfg;
+
+	qjobs_cfg_default(c);
+	c->spec = o->channel;
+	c->chan.slot_size = o->slot_size;
+	c->chan.kick = o->kick;
+	if (o->kick_cmd)
+		c->chan.kick_cmd = o->kick_cmd;
+	if (strcmp(o->argv0, "name") && strcmp(o->argv0, "none")) {
+		fprintf(stderr, "questfs: argv0 takes 'name' or 'none', not '%s'\n",
+			o->argv0);
+		return -1;
+	}
+	c->argv0 = !strcmp(o->argv0, "name");
+	if (o->slot_size <= QPKT_HDR_SIZE || o->slot_size > (1ul << 30)) {
+		fprintf(stderr, "questfs: slot_size must be between %u and %lu\n",
+			QPKT_HDR_SIZE + 1, 1ul << 30);
+		return -1;
+	}
+	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffUL) {
+		fprintf(stderr, "questfs: user window [0x%lx, 0x%lx) is empty or too large\n",
+			o->user_base, o->user_limit);
+		return -1;
+	}
+	c->prof.user_base = (uint32_t)o->user_base;
+	c->prof.user_limit = (uint32_t)o->user_limit;
+	c->prof.max_size = qpkt_max_binary(o->slot_size);
+	if (!o->max_queue || o->max_bytes < c->prof.max_size) {
+		fprintf(stderr, "questfs: max_queue must be at least 1 and max_bytes at least %zu (one program)\n",
+			c->prof.max_size);
+		return -1;
+	}
+	c->max_queue = o->max_queue;
+	c->max_bytes = o->max_bytes;
+	c->history = o->history;
+	c->send_timeout_ms = (int)o->send_timeout;
+	c->log_max = o->log_max;
+	o->run_mode &= 07777;
+	return 0;
+}
+
+static void report_undelivered(void *ctx, const struct qjob_info *j)
+{
+	struct qfs *fs = ctx;
+	if (j->state == QJ_FAILED && j->code == QE_CHAN_IO &&
+	    strstr(j->detail, "stopped before"))
+		qfs_log(fs, LOG_WARNING, "job %llu %s was not delivered: %s",
+			(unsigned long long)j->id, j->name, j->detail);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = {0};
+	struct fuse_loop_config *loop = NULL;
+	struct qfs *fs = &the_fs;
+	struct qerror e;
+	int ret = 1;
+
+	fs->o = (struct qfs_opts){
+		.channel = strdup(QCHAN_SPEC_DEFAULT),
+		.argv0 = strdup("name"),
+		.slot_size = QPKT_SLOT_DEFAULT,
+		.user_base = QELF_USER_BASE_DEFAULT,
+		.user_limit = QELF_USER_LIMIT_DEFAULT,
+		.max_queue = 1000,
+		.max_bytes = 64ul << 20,
+		.history = 200,
+		.linger = 30,
+		.send_timeout = 5000,
+		.log_max = 1ul << 20,
+		.run_mode = 0755,
+		.run_uid = -1,
+		.run_gid = -1,
+	};
+	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, NULL) == -1)
+		goto err_args;
+	if (fs->o.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto err_args;
+	}
+	if (fs->o.show_version) {
+		printf("questfs %s\nlibfuse %s\n", QUEST_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto err_args;
+	}
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto err_args;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "usage: %s [options] MOUNTPOINT\n"
+				"Try '%s --help' for more information.\n",
+			argv[0], argv[0]);
+		goto err_args;
+	}
+	if (configure(fs) < 0)
+		goto err_args;
+	fs->foreground = opts.foreground;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->next_ino = INO_FIRST_FILE;
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	fs->run_mtime = fs->mount_time;
+	pthread_mutex_init(&fs->lock, NULL);
+	fuse_opt_add_arg(&args, "-osubtype=questfs");
+	fuse_opt_add_arg(&args, "-ofsname=questfs");
+
+	/* A bad channel spec is reported here, before the daemon detaches. */
+	struct qchan *probe;
+	if (qchan_open(fs->jcfg.spec, &fs->jcfg.chan, &probe, &e) != QE_OK) {
+		fprintf(stderr, "questfs: %s\n", e.msg);
+		goto err_args;
+	}
+	qchan_close(probe);
+
+	fs->se = fuse_session_new(&args, &qfs_ops, sizeof qfs_ops, fs);
+	if (!fs->se)
+		goto err_args;
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		goto err_session;
+	if (fuse_session_mount(fs->se, opts.mountpoint) != 0)
+		goto err_signals;
+	if (!opts.foreground)
+		openlog("questfs", LOG_PID, LOG_DAEMON);
+	fuse_daemonize(opts.foreground);
+
+	/* after daemonizing: the sender thread would not survive the fork */
+	if (qjobs_new(&fs->jcfg, &fs->jobs, &e) != QE_OK) {
+		qfs_log(fs, LOG_ERR, "%s", e.msg);
+		goto err_unmount;
+	}
+	qjobs_log(fs->jobs, "questfs %s mounted at %s, channel %s", QUEST_VERSION,
+		  opts.mountpoint, fs->jcfg.spec);
+	qfs_log(fs, LOG_INFO, "mounted at %s, channel %s", opts.mountpoint,
+		fs->jcfg.spec);
+
+	if (opts.singlethread) {
+		ret = fuse_session_loop(fs->se);
+	} else {
+		loop = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+		ret = fuse_session_loop_mt(fs->se, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	ret = ret ? 1 : 0;
+
+err_unmount:
+	fuse_session_unmount(fs->se);
+	if (fs->jobs) {
+		struct qjobs *jobs = fs->jobs;
+		qjobs_stop(jobs);
+		qjobs_foreach(jobs, report_undelivered, fs);
+		qfs_log(fs, LOG_INFO, "unmounted %s", opts.mountpoint);
+		qjobs_free(jobs);
+	}
+err_signals:
+	fuse_remove_signal_handlers(fs->se);
+err_session:
+	fuse_session_destroy(fs->se);
+err_args:
+	qfs_free_all(fs);
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	free(fs->o.channel);
+	free(fs->o.argv0);
+	free(fs->o.kick);
+	free(fs->o.kick_cmd);
+	return ret;
+}

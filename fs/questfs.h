@@ -1,0 +1,116 @@
+/* questfs: the FUSE glue. The tree of §6 (run/, status, status.json, log),
+ * the files in run/ and the state shared by the request handlers. Every
+ * rule about programs, names and jobs lives in core/. */
+#ifndef QUESTFS_H
+#define QUESTFS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "jobs.h"
+
+enum {
+	INO_ROOT = FUSE_ROOT_ID, /* 1 */
+	INO_RUN,
+	INO_STATUS,
+	INO_STATUS_JSON,
+	INO_LOG,
+	INO_FIRST_FILE = 16,
+};
+
+struct xattr {
+	char *name;
+	void *value;
+	size_t size;
+	struct xattr *next;
+};
+
+/* A regular file in run/. Its bytes live here until it launches; then they
+ * belong to the job (data == NULL, job_id set). */
+struct qfile {
+	fuse_ino_t ino;
+	char *name;	  /* NULL once unlinked (still open or looked up) */
+	uint64_t nlookup; /* the kernel's references */
+	unsigned opens, writers;
+	int dirty;	  /* got data since it was created or launched */
+	int flush_refused;
+	struct qerror flush_err;
+	uint8_t *data;
+	size_t size, cap;
+	uint64_t job_id; /* last launch, 0: never */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+	struct xattr *xattrs;
+	struct qfile *next;
+};
+
+struct qfs_opts {
+	char *channel, *argv0, *kick, *kick_cmd;
+	unsigned long slot_size, user_base, user_limit;
+	unsigned max_queue, history, linger, send_timeout, run_mode;
+	unsigned long max_bytes, log_max;
+	int run_uid, run_gid;
+	int show_help, show_version;
+};
+
+struct qfs {
+	struct qfs_opts o;
+	struct qjobs_cfg jcfg;
+	struct qjobs *jobs;
+	struct fuse_session *se;
+	pthread_mutex_t lock;	/* the tree */
+	struct qfile *files;	/* in run/ and orphans still referenced */
+	fuse_ino_t next_ino;
+	size_t writing_bytes;	/* bytes held by files not yet launched */
+	struct xattr *run_xattrs;
+	struct timespec mount_time, run_mtime;
+	uid_t uid;
+	gid_t gid;
+	int foreground;
+};
+
+/* fs/tree.c: the files of run/ (call with fs->lock held) */
+struct qfile *qfs_find(struct qfs *fs, const char *name);
+struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
+struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
+			   uid_t uid, gid_t gid);
+void qfs_detach(struct qfs *fs, struct qfile *f); /* remove from run/ */
+void qfs_maybe_free(struct qfs *fs, struct qfile *f);
+void qfs_expire(struct qfs *fs); /* forget launched files past linger */
+int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
+int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
+	      off_t off);
+void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st);
+void qfs_launch(struct qfs *fs, struct qfile *f);
+int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
+	      struct qerror *err);
+void qfs_free_all(struct qfs *fs);
+
+/* fs/xattr.c */
+int qfs_xattr_set(struct xattr **list, const char *name, const void *v,
+		  size_t size, int flags);
+const struct xattr *qfs_xattr_get(struct xattr *const *list, const char *name);
+int qfs_xattr_remove(struct xattr **list, const char *name);
+void qfs_xattr_free(struct xattr **list);
+/* the file's user.quest.args, else its sidecar, else run/'s; split */
+enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
+		       struct qerror *err);
+
+/* fs/status.c: render status (text) or status.json into a malloc'd buffer */
+char *qfs_status_text(struct qfs *fs, size_t *len);
+char *qfs_status_json(struct qfs *fs, size_t *len);
+
+/* fs/ops.c */
+extern const struct fuse_lowlevel_ops qfs_ops;
+
+/* fs/main.c: syslog, or stderr in the foreground */
+void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,252 @@
+/* The files of run/: creation, bytes, launch, and forgetting. A file is
+ * tracked by inode, not by path: it launches under the name it has when its
+ * last writer closes or when it is renamed, finished, to a final name. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "names.h"
+#include "program.h"
+#include "questfs.h"
+
+struct qfile *qfs_find(struct qfs *fs, const char *name)
+{
+	for (struct qfile *f = fs->files; f; f = f->next)
+		if (f->name && !strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino)
+{
+	for (struct qfile *f = fs->files; f; f = f->next)
+		if (f->ino == ino)
+			return f;
+	return NULL;
+}
+
+static void touch_run(struct qfs *fs)
+{
+	clock_gettime(CLOCK_REALTIME, &fs->run_mtime);
+}
+
+struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
+			   uid_t uid, gid_t gid)
+{
+	struct qfile *f = calloc(1, sizeof *f);
+
+	if (!f || !(f->name = strdup(name))) {
+		free(f);
+		return NULL;
+	}
+	f->ino = fs->next_ino++;
+	f->mode = mode & 07777;
+	f->uid = uid;
+	f->gid = gid;
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	f->atime = f->ctime = f->mtime;
+	f->next = fs->files;
+	fs->files = f;
+	touch_run(fs);
+	return f;
+}
+
+static void drop_data(struct qfs *fs, struct qfile *f)
+{
+	fs->writing_bytes -= f->cap;
+	free(f->data);
+	f->data = NULL;
+	f->cap = 0;
+}
+
+void qfs_detach(struct qfs *fs, struct qfile *f)
+{
+	free(f->name);
+	f->name = NULL;
+	touch_run(fs);
+}
+
+void qfs_maybe_free(struct qfs *fs, struct qfile *f)
+{
+	if (f->name || f->nlookup || f->opens)
+		return;
+	for (struct qfile **pp = &fs->files; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	drop_data(fs, f);
+	qfs_xattr_free(&f->xattrs);
+	free(f);
+}
+
+void qfs_expire(struct qfs *fs)
+{
+	struct timespec now;
+	struct qjob_info j;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	for (struct qfile *f = fs->files, *next; f; f = next) {
+		next = f->next;
+		if (!f->name || !f->job_id || f->data || f->dirty || f->opens)
+			continue;
+		/* a job no longer kept, or ended more than linger ago */
+		if (qjobs_get(fs->jobs, f->job_id, &j) == 0 &&
+		    (j.state < QJ_DELIVERED ||
+		     j.t_state_ms + (int64_t)fs->o.linger * 1000 > now_ms))
+			continue;
+		qfs_detach(fs, f);
+		qfs_maybe_free(fs, f);
+	}
+}
+
+/* Makes room for `size` bytes; EFBIG past the largest program, EAGAIN past
+ * the bytes questfs may hold. */
+static int reserve(struct qfs *fs, struct qfile *f, size_t size)
+{
+	size_t max = fs->jcfg.prof.max_size, cap;
+	struct qerror e;
+
+	if (size > max)
+		return EFBIG;
+	if (size <= f->cap)
+		return 0;
+	cap = f->cap ? f->cap : 4096;
+	while (cap < size)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	if (qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), &e) !=
+	    QE_OK) {
+		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
+			e.msg);
+		return EAGAIN;
+	}
+	uint8_t *p = realloc(f->data, cap);
+	if (!p)
+		return ENOMEM;
+	fs->writing_bytes += cap - f->cap;
+	f->data = p;
+	f->cap = cap;
+	return 0;
+}
+
+/* After a launch the bytes belong to the job: writing again starts anew. */
+static void detach_from_job(struct qfile *f)
+{
+	if (f->job_id && !f->data) {
+		f->job_id = 0;
+		f->size = 0;
+	}
+}
+
+int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
+{
+	int err;
+
+	detach_from_job(f);
+	if (size > fs->jcfg.prof.max_size)
+		return EFBIG;
+	if (size > f->size) {
+		if ((err = reserve(fs, f, (size_t)size)))
+			return err;
+		memset(f->data + f->size, 0, (size_t)size - f->size);
+	}
+	f->size = (size_t)size;
+	if (!size)
+		drop_data(fs, f);
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	f->ctime = f->mtime;
+	return 0;
+}
+
+int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
+	      off_t off)
+{
+	int err;
+
+	detach_from_job(f);
+	if (off < 0 || (uint64_t)off + n > fs->jcfg.prof.max_size)
+		return EFBIG;
+	if ((err = reserve(fs, f, (size_t)off + n)))
+		return err;
+	if ((size_t)off > f->size)
+		memset(f->data + f->size, 0, (size_t)off - f->size);
+	memcpy(f->data + off, buf, n);
+	if ((size_t)off + n > f->size)
+		f->size = (size_t)off + n;
+	f->dirty = 1;
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	f->ctime = f->mtime;
+	return 0;
+}
+
+void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
+{
+	struct qjob_info j;
+
+	memset(st, 0, sizeof *st);
+	st->st_ino = f->ino;
+	st->st_mode = S_IFREG | f->mode;
+	st->st_nlink = f->name ? 1 : 0;
+	st->st_uid = f->uid;
+	st->st_gid = f->gid;
+	st->st_size = (off_t)f->size;
+	/* a launched file reads as its program while the job holds it, and
+	 * as empty once the job has ended */
+	if (f->job_id && !f->data &&
+	    (qjobs_get(fs->jobs, f->job_id, &j) < 0 || j.state >= QJ_DELIVERED))
+		st->st_size = 0;
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_atim = f->atime;
+	st->st_mtim = f->mtime;
+	st->st_ctim = f->ctime;
+}
+
+int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
+	      struct qerror *err)
+{
+	return qelf_check(f->data, f->size, &fs->jcfg.prof, mode, NULL, err);
+}
+
+void qfs_launch(struct qfs *fs, struct qfile *f)
+{
+	struct qargv args;
+	struct qerror e;
+	uint8_t *image = f->data;
+	size_t len = f->size;
+	uint64_t id;
+
+	f->dirty = 0;
+	fs->writing_bytes -= f->cap;
+	f->data = NULL;
+	f->cap = 0;
+	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
+		free(image);
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
+						 &e);
+		return;
+	}
+	if (!image)
+		image = calloc(1, 1); /* an empty file: refused as too short */
+	qjobs_launch(fs->jobs, f->name, image, len, &args, f->ino, &id, &e);
+	f->job_id = id;
+}
+
+void qfs_free_all(struct qfs *fs)
+{
+	while (fs->files) {
+		struct qfile *f = fs->files;
+		fs->files = f->next;
+		free(f->name);
+		free(f->data);
+		qfs_xattr_free(&f->xattrs);
+		free(f);
+	}
+	qfs_xattr_free(&fs->run_xattrs);
+}
