@@ -37,6 +37,10 @@ struct qchan_ops {
 			  int timeout_ms, struct qerror *err);
 	void (*peer)(struct qchan *c, struct qchan_peer *out);
 	void (*close)(struct qchan *c);
+	/* Optional: block until a receiver is attached (qchan_wait_peer).
+	 * NULL: qchan_wait_peer looks once with peer() and does not wait. */
+	enum qerr (*wait_peer)(struct qchan *c, int timeout_ms,
+			       struct qerror *err);
 };
 
 /* Every channel begins with this, so the generic layer finds its ops. */
@@ -76,6 +80,8 @@ void qchan_close(struct qchan *c);
 
 struct qchan_rx;
 
+/* Attach as the one receiver of shm:KEY, creating the segment if needed.
+ * slot_size 0 takes the segment's (the default when creating it). */
 enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 			struct qchan_rx **out, struct qerror *err);
 
@@ -93,8 +99,31 @@ enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted,
 /* Detach (marks the receiver gone) and unmap. */
 void qchan_rx_close(struct qchan_rx *rx);
 
+/* Remove the segment of shm:KEY (tests, quest-sim --unlink). Sides that
+ * have it mapped keep their copy; the next open creates a new one. QE_OK
+ * also when there was none. */
+enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err);
+
 /* Backends. */
 extern const struct qchan_ops qchan_shm_ops;
 extern const struct qchan_ops qchan_dev_ops;
+
+/* ---- helpers shared by the backends and the kick (chan.c) ---- */
+
+/* Open path for writing (plus extra open flags) without blocking on a FIFO
+ * that has no reader. Returns a descriptor in blocking mode, or -errno;
+ * -ENXIO means a FIFO nobody reads (or a device node without driver). */
+int qchan_open_wronly(const char *path, int flags);
+
+/* Write all of iov to fd, looping on short writes and EINTR; on a
+ * non-blocking fd, poll(2) for room until deadline_ms (CLOCK_MONOTONIC ms,
+ * negative: none). Never raises SIGPIPE. *written (may be NULL) gets the
+ * bytes written. Returns 0 or -errno (-EPIPE, -ETIMEDOUT, ...). */
+int qchan_writev_all(int fd, const struct iovec *iov, int iovcnt,
+		     int64_t deadline_ms, size_t *written);
+
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in milliseconds. */
+int64_t qchan_mono_ms(void);
+int64_t qchan_real_ms(void);
 
 #endif

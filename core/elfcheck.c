@@ -13,30 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EHDR_SIZE 52u
-#define PHDR_SIZE 32u
-#define QUEST_PAGE 4096u
-#define SPACE_32 0x100000000ull /* one past the last 32-bit address/offset */
-#define INTERP_SHOWN 64		/* bytes of a PT_INTERP path quoted */
+#define EHDR_SIZE    52u
+#define PHDR_SIZE    32u
+#define QUEST_PAGE   4096u
+#define SPACE_32     0x100000000ull /* one past the last 32-bit value */
+#define INTERP_SHOWN 64		    /* bytes of a PT_INTERP path quoted */
 
 /* Offsets in Elf32_Ehdr; the header is read by hand so that the bytes of a
  * prefix can be judged before the whole header has arrived. */
-#define OFF_TYPE offsetof(Elf32_Ehdr, e_type)
-#define OFF_MACHINE offsetof(Elf32_Ehdr, e_machine)
-#define OFF_VERSION offsetof(Elf32_Ehdr, e_version)
-#define OFF_PHOFF offsetof(Elf32_Ehdr, e_phoff)
-#define OFF_SHOFF offsetof(Elf32_Ehdr, e_shoff)
-#define OFF_EHSIZE offsetof(Elf32_Ehdr, e_ehsize)
+#define OFF_TYPE      offsetof(Elf32_Ehdr, e_type)
+#define OFF_MACHINE   offsetof(Elf32_Ehdr, e_machine)
+#define OFF_VERSION   offsetof(Elf32_Ehdr, e_version)
+#define OFF_PHOFF     offsetof(Elf32_Ehdr, e_phoff)
+#define OFF_SHOFF     offsetof(Elf32_Ehdr, e_shoff)
+#define OFF_EHSIZE    offsetof(Elf32_Ehdr, e_ehsize)
 #define OFF_PHENTSIZE offsetof(Elf32_Ehdr, e_phentsize)
-#define OFF_PHNUM offsetof(Elf32_Ehdr, e_phnum)
+#define OFF_PHNUM     offsetof(Elf32_Ehdr, e_phnum)
 #define OFF_SHENTSIZE offsetof(Elf32_Ehdr, e_shentsize)
 
 struct ctx {
 	const uint8_t *buf;
 	size_t len;
 	const struct qelf_profile *p;
-	int prefix;		 /* QELF_PREFIX: missing bytes are not a fault */
-	int incomplete;		 /* stopped early, waiting for more bytes */
+	int prefix;	/* QELF_PREFIX: missing bytes are not a fault */
+	int incomplete; /* stopped early, waiting for more bytes */
 	struct qelf_info *info;
 	struct qerror *err;
 };
@@ -66,40 +66,40 @@ static const struct {
 	unsigned id;
 	const char *name;
 } machines[] = {
-	{EM_NONE, "none"},
-	{EM_M32, "AT&T WE 32100"},
-	{EM_SPARC, "SPARC"},
-	{EM_386, "i386"},
-	{EM_68K, "m68k"},
-	{EM_88K, "m88k"},
-	{EM_IAMCU, "Intel MCU"},
-	{EM_860, "i860"},
-	{EM_MIPS, "MIPS"},
-	{EM_S370, "IBM System/370"},
-	{EM_MIPS_RS3_LE, "MIPS R3000 LE"},
-	{EM_PARISC, "PA-RISC"},
-	{EM_SPARC32PLUS, "SPARC32+"},
-	{EM_960, "i960"},
-	{EM_PPC, "PowerPC"},
-	{EM_PPC64, "PPC64"},
-	{EM_S390, "s390"},
-	{EM_ARM, "ARM"},
-	{EM_SH, "SuperH"},
-	{EM_SPARCV9, "SPARC v9"},
-	{EM_IA_64, "IA-64"},
-	{EM_X86_64, "x86-64"},
-	{EM_AVR, "AVR"},
-	{EM_XTENSA, "Xtensa"},
-	{EM_MSP430, "MSP430"},
-	{EM_ALTERA_NIOS2, "Nios II"},
-	{EM_TI_C6000, "TI C6000"},
-	{EM_AARCH64, "AArch64"},
-	{EM_CUDA, "NVIDIA CUDA"},
-	{EM_AMDGPU, "AMD GPU"},
-	{EM_RISCV, "RISC-V"},
-	{EM_BPF, "BPF"},
-	{EM_CSKY, "C-SKY"},
-	{258, "LoongArch"}, /* EM_LOONGARCH, newer than Debian 12's elf.h */
+    {EM_NONE, "none"},
+    {EM_M32, "AT&T WE 32100"},
+    {EM_SPARC, "SPARC"},
+    {EM_386, "i386"},
+    {EM_68K, "m68k"},
+    {EM_88K, "m88k"},
+    {EM_IAMCU, "Intel MCU"},
+    {EM_860, "i860"},
+    {EM_MIPS, "MIPS"},
+    {EM_S370, "IBM System/370"},
+    {EM_MIPS_RS3_LE, "MIPS R3000 LE"},
+    {EM_PARISC, "PA-RISC"},
+    {EM_SPARC32PLUS, "SPARC32+"},
+    {EM_960, "i960"},
+    {EM_PPC, "PowerPC"},
+    {EM_PPC64, "PPC64"},
+    {EM_S390, "s390"},
+    {EM_ARM, "ARM"},
+    {EM_SH, "SuperH"},
+    {EM_SPARCV9, "SPARC v9"},
+    {EM_IA_64, "IA-64"},
+    {EM_X86_64, "x86-64"},
+    {EM_AVR, "AVR"},
+    {EM_XTENSA, "Xtensa"},
+    {EM_MSP430, "MSP430"},
+    {EM_ALTERA_NIOS2, "Nios II"},
+    {EM_TI_C6000, "TI C6000"},
+    {EM_AARCH64, "AArch64"},
+    {EM_CUDA, "NVIDIA CUDA"},
+    {EM_AMDGPU, "AMD GPU"},
+    {EM_RISCV, "RISC-V"},
+    {EM_BPF, "BPF"},
+    {EM_CSKY, "C-SKY"},
+    {258, "LoongArch"}, /* EM_LOONGARCH, newer than Debian 12's elf.h */
 };
 
 const char *qelf_machine_name(unsigned machine, char *dst, size_t dstlen)
@@ -154,13 +154,13 @@ static enum qerr check_magic(struct ctx *c)
 	static const uint8_t magic[SELFMAG] = {ELFMAG0, ELFMAG1, ELFMAG2,
 					       ELFMAG3};
 	size_t n = c->len < SELFMAG ? c->len : SELFMAG;
-	char got[3 * SELFMAG + 1] = "";
+	char got[3 * SELFMAG] = "";
 
 	if (n == 0 || memcmp(c->buf, magic, n) == 0)
 		return QE_OK;
 	for (size_t i = 0; i < n; i++)
-		snprintf(got + 3 * i, sizeof got - 3 * i, "%s%02x",
-			 i ? " " : "", c->buf[i]);
+		snprintf(got + 3 * i, sizeof got - 3 * i, "%02x%s", c->buf[i],
+			 i + 1 < n ? " " : "");
 	return qerr_set(c->err, QE_ELF_MAGIC,
 			"not an ELF file: first bytes are %s, not 7f 45 4c 46 "
 			"(\"\\x7fELF\")",
@@ -277,6 +277,8 @@ static enum qerr check_header(struct ctx *c)
 	if (rc == QE_OK)
 		rc = check_fields(c);
 	need_at_least(c, EHDR_SIZE);
+	if (have(c, offsetof(Elf32_Ehdr, e_entry), 4))
+		c->info->entry = le32(c->buf + offsetof(Elf32_Ehdr, e_entry));
 	if (rc == QE_OK && c->len < EHDR_SIZE)
 		c->incomplete = 1;
 	return rc;
@@ -306,18 +308,18 @@ static enum qerr check_phdr_table(struct ctx *c)
 				phentsize, PHDR_SIZE);
 	if (end > SPACE_32)
 		return qerr_set(c->err, QE_ELF_PHDR,
-				"program header table at offset 0x%x (%u "
-				"entries) wraps around the 32-bit file offset",
-				(unsigned)phoff, phnum);
+				"program header table at offset 0x%x (%u x %u "
+				"bytes) wraps around the 32-bit file offset",
+				(unsigned)phoff, phnum, PHDR_SIZE);
 	need_at_least(c, end);
 	if (end <= c->len)
 		return QE_OK;
 	if (!c->prefix)
 		return qerr_set(c->err, QE_ELF_PHDR,
-				"program header table at offset 0x%x (%u "
-				"entries) ends at byte %llu, past the end of "
-				"the %zu-byte file",
-				(unsigned)phoff, phnum,
+				"program header table at offset 0x%x (%u x %u "
+				"bytes) ends at byte %llu, past the end of the "
+				"%zu-byte file",
+				(unsigned)phoff, phnum, PHDR_SIZE,
 				(unsigned long long)end, c->len);
 	if (c->p->max_size && end > c->p->max_size)
 		return too_big_need(c, "the program header table", end);
@@ -354,7 +356,8 @@ static enum qerr read_phdrs(struct ctx *c, GElf_Phdr **out, size_t *count,
 	if (phnum)
 		memcpy(img + EHDR_SIZE, b + le32(b + OFF_PHOFF),
 		       phnum * PHDR_SIZE);
-	img[OFF_PHOFF] = EHDR_SIZE;
+	/* libelf refuses an e_phoff at the very end even with no entries. */
+	img[OFF_PHOFF] = phnum ? EHDR_SIZE : 0;
 	memset(img + OFF_PHOFF + 1, 0, 3);
 	memset(img + OFF_SHOFF, 0, 4);
 	memset(img + OFF_SHENTSIZE, 0, EHDR_SIZE - OFF_SHENTSIZE);
@@ -431,11 +434,12 @@ static enum qerr check_interp(struct ctx *c, const GElf_Phdr *ph, size_t n)
 			continue;
 		char path[INTERP_SHOWN + 2];
 		interp_path(c, &ph[i], path, sizeof path);
-		return qerr_set(c->err, QE_ELF_INTERP,
-				"program asks for an interpreter (PT_INTERP%s%s)"
-				": a dynamically linked Linux program cannot "
-				"run on Quest",
-				path[0] ? ": " : "", path);
+		return qerr_set(
+		    c->err, QE_ELF_INTERP,
+		    "program asks for an interpreter (PT_INTERP%s%s)"
+		    ": a dynamically linked Linux program cannot "
+		    "run on Quest",
+		    path[0] ? ": " : "", path);
 	}
 	return QE_OK;
 }
@@ -460,8 +464,7 @@ static enum qerr check_load(struct ctx *c, const GElf_Phdr *ph, unsigned load)
 			return qerr_set(c->err, QE_ELF_SEGFILE,
 					"PT_LOAD %u: file bytes 0x%llx-0x%llx "
 					"lie outside the %zu-byte file",
-					load,
-					(unsigned long long)ph->p_offset,
+					load, (unsigned long long)ph->p_offset,
 					(unsigned long long)fend, c->len);
 		if (p->max_size && fend > p->max_size) {
 			snprintf(what, sizeof what, "PT_LOAD %u", load);
@@ -489,7 +492,8 @@ static enum qerr check_load(struct ctx *c, const GElf_Phdr *ph, unsigned load)
 				"PT_LOAD %u at 0x%llx-0x%llx is outside "
 				"Quest's user window [0x%x, 0x%x)",
 				load, (unsigned long long)ph->p_vaddr,
-				(unsigned long long)mend, (unsigned)p->user_base,
+				(unsigned long long)mend,
+				(unsigned)p->user_base,
 				(unsigned)p->user_limit);
 	return QE_OK;
 }
@@ -520,9 +524,8 @@ static enum qerr check_overlap(struct ctx *c, const GElf_Phdr *ph, size_t n)
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (ph[i].p_memsz)
-			r[nr++] = (struct range){ph[i].p_vaddr,
-						 ph[i].p_vaddr + ph[i].p_memsz,
-						 load};
+			r[nr++] = (struct range){
+			    ph[i].p_vaddr, ph[i].p_vaddr + ph[i].p_memsz, load};
 		load++;
 	}
 	qsort(r, nr, sizeof *r, range_cmp);
@@ -615,8 +618,8 @@ static enum qerr check_segments(struct ctx *c)
 		if (!live++ || ph[i].p_vaddr < c->info->lo)
 			c->info->lo = (uint32_t)ph[i].p_vaddr;
 		if (hi > c->info->hi)
-			c->info->hi = hi >= SPACE_32 ? UINT32_MAX
-						     : (uint32_t)hi;
+			c->info->hi =
+			    hi >= SPACE_32 ? UINT32_MAX : (uint32_t)hi;
 	}
 	if (rc == QE_OK && !live)
 		rc = qerr_set(c->err, QE_ELF_NOLOAD,

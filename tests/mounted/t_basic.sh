@@ -1,0 +1,51 @@
+# The everyday path: cp and gio copy launch a program, status tells.
+# shellcheck shell=bash
+
+up() { start_sim; start_qfs "$@"; }
+
+case_tree() {
+	up
+	expect_eq "root listing" "log run status status.json" "$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "run/ is empty" "" "$(ls -A "$MNT/run")"
+	grep -q '^questfs ' "$MNT/status" || fail "status has no header"
+	grep -q 'quest side  attached' "$MNT/status" || fail "status does not see quest-sim"
+	grep -q '"attached": true' "$MNT/status.json" || fail "status.json does not see quest-sim"
+}
+
+case_cp_launches() {
+	up
+	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	wait_saved 1
+	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	expect_eq "argv" "hello" "$(argv_of 1)"
+	wait_for "delivered in status" grep -q "delivered" "$MNT/status" || fail "status: $(cat "$MNT/status")"
+	expect_eq "user.quest.state" "delivered" "$(xattr "$MNT/run/hello" user.quest.state)"
+	grep -q "job 1 hello queued" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 hello delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+}
+
+case_gio_copy_new_and_over() {
+	up
+	gio copy "$TOP/examples/hello" "$MNT/run/hello" || fail "gio copy failed"
+	wait_saved 1
+	gio copy "$TOP/examples/hello_argvs" "$MNT/run/hello" 2>"$T/gio.err" || fail "gio copy over failed: $(cat "$T/gio.err")"
+	wait_saved 2
+	cmp "$TOP/examples/hello_argvs" "$SAVE/000002.elf" || fail "second copy's bytes differ"
+	expect_eq "argv of the copy over" "hello" "$(argv_of 2)"
+	expect_eq "hidden temp names never launch" 2 "$(saved_count)"
+}
+
+case_not_elf_refused_by_cp() {
+	up
+	printf '#!/bin/sh\necho hi\n' >"$T/script"
+	local out rc=0
+	out=$(cp "$T/script" "$MNT/run/script" 2>&1) || rc=$?
+	expect_eq "cp exit status" 1 "$rc"
+	expect_match "cp message" "Exec format error" "$out"
+	[ ! -e "$MNT/run/script" ] || fail "refused file still listed"
+	grep -q "refused" "$MNT/status" || fail "status does not show the refusal"
+	grep -q "not an ELF file" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	# a retry meets no 'file exists'
+	out=$(cp "$TOP/examples/hello" "$MNT/run/script" 2>&1) || fail "retry failed: $out"
+	wait_saved 1
+}

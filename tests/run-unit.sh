@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs each cmocka test binary; fails if any fails.
+rc=0
+for t in "$@"; do
+	"$t" || rc=1
+done
+exit $rc
