@@ -85,12 +85,8 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Icore core fs tools
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 755 $(BUILD)/questfs $(BUILD)/questbinloader $(BUILD)/quest-sim $(DESTDIR)$(PREFIX)/bin/
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/questfs $(DESTDIR)$(PREFIX)/bin/questbinloader $(DESTDIR)$(PREFIX)/bin/quest-sim
-
 clean:
 	rm -rf $(BUILD) $(EXAMPLES)
+
+# install, fuzz, bench and the rest: one file each under mk/
+include $(wildcard mk/*.mk)
