@@ -193,8 +193,9 @@ static void log_state_locked(struct qjobs *q, const struct job *j)
 
 	switch (i->state) {
 	case QJ_QUEUED:
-		log_locked(q, "job %llu %s queued: %zu bytes, args [%s]",
-			   (unsigned long long)i->id, i->name, i->size, i->args);
+		log_locked(q, "job %llu %s queued: %zu bytes%s%s",
+			   (unsigned long long)i->id, i->name, i->size,
+			   i->args[0] ? ", args: " : "", i->args);
 		break;
 	case QJ_REFUSED:
 	case QJ_FAILED:

@@ -585,6 +585,9 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 						f->job_id = qjobs_record_refusal(
 							fs->jobs, f->name, f->size,
 							f->ino, &f->flush_err);
+					else
+						qjobs_log(fs->jobs, "%s removed: %s",
+							  f->name, f->flush_err.msg);
 					qfs_detach(fs, f);
 				} else if (f->dirty && qname_launches(f->name)) {
 					qfs_launch(fs, f);
@@ -938,27 +941,21 @@ out:
 /* The value of user.quest.args must split and fit the argv buffer, with
  * the file's name as argv[0] unless argv0=none. */
 static int check_args_value(struct qfs *fs, const char *fname, const char *v,
-			    size_t size)
+			    size_t size, struct qerror *e)
 {
 	struct qargv a;
-	struct qerror e;
 
 	while (size && (v[size - 1] == '\n' || v[size - 1] == '\0'))
 		size--;
 	qargs_init(&a, NULL, NULL);
-	if (fname && fs->jcfg.argv0 &&
-	    qargs_add(&a, fname, &e) != QE_OK)
+	if (fname && fs->jcfg.argv0 && qargs_add(&a, fname, e) != QE_OK)
 		return E2BIG;
-	switch (qargs_split(v, size, &a, NULL, &e)) {
+	switch (qargs_split(v, size, &a, NULL, e)) {
 	case QE_OK:
 		return 0;
 	case QE_ARGS_TOO_BIG:
-		qfs_log(fs, LOG_INFO, "%s: " ARGS_XATTR " refused: %s",
-			fname ? fname : "run/", e.msg);
 		return E2BIG;
 	default:
-		qfs_log(fs, LOG_INFO, "%s: " ARGS_XATTR " refused: %s",
-			fname ? fname : "run/", e.msg);
 		return EINVAL;
 	}
 }
@@ -968,7 +965,8 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct qfs *fs = FS(req);
 	struct xattr **list = NULL;
-	const char *fname = NULL;
+	struct qfile *f = NULL;
+	struct qerror e;
 	int err = 0;
 
 	if (is_acl(name)) {
@@ -987,21 +985,27 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (ino == INO_RUN) {
 		list = &fs->run_xattrs;
 	} else if (ino >= INO_FIRST_FILE) {
-		struct qfile *f = qfs_by_ino(fs, ino);
-		if (f) {
+		f = qfs_by_ino(fs, ino);
+		if (f)
 			list = &f->xattrs;
-			fname = f->name;
-		} else {
+		else
 			err = ENOENT;
-		}
 	} else {
 		err = EPERM;
 	}
 	if (!err && !strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) &&
 	    strcmp(name, ARGS_XATTR))
 		err = EPERM; /* state, error and job are questfs's to say */
-	if (!err && !strcmp(name, ARGS_XATTR))
-		err = check_args_value(fs, fname, value, size);
+	if (!err && !strcmp(name, ARGS_XATTR)) {
+		err = check_args_value(fs, f ? f->name : NULL, value, size, &e);
+		if (err)
+			qfs_log(fs, LOG_INFO, "run/%s: " ARGS_XATTR " refused: %s",
+				f && f->name ? f->name : "", e.msg);
+		if (f) {
+			f->args_refused = err != 0;
+			f->args_err = e;
+		}
+	}
 	if (!err)
 		err = qfs_xattr_set(list, name, value, size, flags);
 	pthread_mutex_unlock(&fs->lock);
@@ -1072,6 +1076,8 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	} else if (ino >= INO_FIRST_FILE) {
 		struct qfile *f = qfs_by_ino(fs, ino);
 		err = f ? qfs_xattr_remove(&f->xattrs, name) : ENOENT;
+		if (f && !strcmp(name, ARGS_XATTR))
+			f->args_refused = 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, err);

@@ -39,6 +39,10 @@ struct qfile {
 	int dirty;	  /* got data since it was created or launched */
 	int flush_refused;
 	struct qerror flush_err;
+	/* a user.quest.args value was refused: the launch must not go
+	 * without the arguments the user asked for */
+	int args_refused;
+	struct qerror args_err;
 	uint8_t *data;
 	size_t size, cap;
 	uint64_t job_id; /* last launch, 0: never */

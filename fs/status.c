@@ -167,7 +167,8 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	json_object_object_add(root, "jobs", o);
 
 	const char *txt = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = NULL;
 	if (txt) {
 		*len = strlen(txt) + 1;

@@ -226,6 +226,12 @@ void qfs_launch(struct qfs *fs, struct qfile *f)
 	fs->writing_bytes -= f->cap;
 	f->data = NULL;
 	f->cap = 0;
+	if (f->args_refused) {
+		free(image);
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
+						 &f->args_err);
+		return;
+	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,

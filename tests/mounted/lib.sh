@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-B=$TOP/build
+B=${QUESTFS_BUILD:-$TOP/build}
 QUESTFS=$B/questfs
 SIM=$B/quest-sim
 LOADER=$B/questbinloader

@@ -1,0 +1,132 @@
+# Each everyday tool launches a program exactly once, with the right bytes
+# and arguments.
+# shellcheck shell=bash
+
+up() { start_sim; start_qfs "$@"; }
+
+# launched_once NAME SRC: exactly one program received, equal to SRC
+launched_once() {
+	wait_saved 1
+	cmp "$2" "$SAVE/000001.elf" || fail "$1: bytes differ"
+	# give a second, wrong launch the time to show up: the job list is the
+	# witness, not the clock
+	wait_for "job settled" grep -q '"delivered": 1' "$MNT/status.json"
+	expect_eq "$1: programs received" 1 "$(saved_count)"
+	expect_eq "$1: jobs launched" 1 "$(grep -c '"id":' "$MNT/status.json")"
+}
+
+case_cp_preserve_xattr_args() {
+	up
+	cp "$TOP/examples/hello_argvs" "$T/prog"
+	setfattr -n user.quest.args -v "lorem 'ipsum dolor'" "$T/prog"
+	cp --preserve=xattr "$T/prog" "$MNT/run/" || fail "cp --preserve=xattr failed"
+	launched_once "cp --preserve=xattr" "$T/prog"
+	expect_eq "argv" "prog lorem ipsum dolor" "$(argv_of 1)"
+	expect_eq "argc" 3 "$(tr -cd '\0' <"$SAVE/000001.argv" | wc -c)"
+}
+
+case_sidecar_then_cp() {
+	up
+	echo 'first "second word"' >"$MNT/run/hello_argvs.args" || fail "sidecar write failed"
+	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
+	launched_once "sidecar" "$TOP/examples/hello_argvs"
+	expect_eq "argv" "hello_argvs first second word" "$(argv_of 1)"
+}
+
+case_run_dir_default_args() {
+	up
+	setfattr -n user.quest.args -v "dflt" "$MNT/run" || fail "setfattr on run/ failed"
+	cp "$TOP/examples/hello_argvs" "$MNT/run/a"
+	wait_saved 1
+	expect_eq "default argv" "a dflt" "$(argv_of 1)"
+	# the file's own xattr wins over run/'s
+	cp "$TOP/examples/hello_argvs" "$T/b"
+	setfattr -n user.quest.args -v "own" "$T/b"
+	cp --preserve=xattr "$T/b" "$MNT/run/b"
+	wait_saved 2
+	expect_eq "own argv" "b own" "$(argv_of 2)"
+}
+
+case_argv0_none() {
+	up -o argv0=none
+	echo 'x y' >"$MNT/run/p.args"
+	cp "$TOP/examples/hello_argvs" "$MNT/run/p"
+	wait_saved 1
+	expect_eq "argv without the name" "x y" "$(argv_of 1)"
+}
+
+case_mv_from_other_fs() {
+	up
+	cp "$TOP/examples/hello" "$T/moved"
+	mv "$T/moved" "$MNT/run/" || fail "mv failed"
+	launched_once "mv" "$TOP/examples/hello"
+	[ ! -e "$T/moved" ] || fail "mv left the source"
+}
+
+case_install() {
+	up
+	install -m 755 "$TOP/examples/hello" "$MNT/run/inst" || fail "install failed"
+	launched_once "install" "$TOP/examples/hello"
+}
+
+case_rsync_a() {
+	up
+	cp "$TOP/examples/hello" "$T/rs"
+	rsync -a "$T/rs" "$MNT/run/" || fail "rsync -a failed"
+	launched_once "rsync -a" "$TOP/examples/hello"
+	expect_eq "argv" "rs" "$(argv_of 1)"
+}
+
+case_rsync_inplace() {
+	up
+	rsync --inplace "$TOP/examples/hello" "$MNT/run/" || fail "rsync --inplace failed"
+	launched_once "rsync --inplace" "$TOP/examples/hello"
+}
+
+case_dd_512() {
+	up
+	"$MKELF" --size 5000 "$T/big" || fail mkelf
+	dd if="$T/big" of="$MNT/run/dd" bs=512 status=none || fail "dd failed"
+	launched_once "dd bs=512" "$T/big"
+}
+
+case_shell_redirection() {
+	up
+	cat "$TOP/examples/hello" >"$MNT/run/redir" || fail "cat > failed"
+	launched_once "cat >" "$TOP/examples/hello"
+}
+
+case_setfattr_getfattr() {
+	up
+	cp "$TOP/examples/hello" "$MNT/run/x"
+	wait_saved 1
+	# after the launch, tools still set attributes (GIO does, after close)
+	setfattr -n user.note -v hi "$MNT/run/x" || fail "user.* setfattr"
+	expect_eq "user.note" "hi" "$(xattr "$MNT/run/x" user.note)"
+	chmod 600 "$MNT/run/x" || fail "chmod after launch"
+	touch -d '2020-01-01' "$MNT/run/x" || fail "touch after launch"
+	wait_for "state delivered" test "$(xattr "$MNT/run/x" user.quest.state)" = delivered
+	expect_eq "job id" 1 "$(xattr "$MNT/run/x" user.quest.job)"
+	getfattr -d -m user "$MNT/run/x" | grep -q 'user.quest.state="delivered"' || fail "listxattr misses user.quest.state"
+	setfattr -x user.note "$MNT/run/x" || fail "removexattr"
+	[ -z "$(xattr "$MNT/run/x" user.note)" ] || fail "user.note still there"
+}
+
+case_hidden_names_never_launch() {
+	up
+	for n in .hidden x~ x.partial~ x.swp .goutputstream-ABC123 .x.AbCdEf; do
+		cp "$TOP/examples/hello" "$MNT/run/$n" || fail "cp to $n failed"
+	done
+	echo 'a b' >"$MNT/run/some.args"
+	: >"$MNT/run/empty"
+	# a program copied after them is the first and only one launched
+	cp "$TOP/examples/hello" "$MNT/run/real"
+	wait_saved 1
+	wait_for "job settled" grep -q '"delivered": 1' "$MNT/status.json"
+	expect_eq "only 'real' launched" "real" "$(argv_of 1)"
+	expect_eq "jobs" 1 "$(grep -c '"id":' "$MNT/status.json")"
+	# a hidden file renamed to a final name launches (rsync's way)
+	mv "$MNT/run/.hidden" "$MNT/run/renamed" || fail "rename failed"
+	wait_saved 2
+	expect_eq "renamed" "renamed" "$(argv_of 2)"
+}
