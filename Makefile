@@ -74,7 +74,7 @@ check-unit: $(UNIT_BIN) $(TEST_TOOLS) $(PROGS) $(EXAMPLES)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
 check-mounted: $(PROGS) $(EXAMPLES) $(TEST_TOOLS)
-	@sh tests/mounted/run.sh
+	@bash tests/mounted/run.sh
 
 run: deps
 	$(MAKE) all

@@ -39,4 +39,8 @@ for file in "$TOP"/tests/mounted/t_*.sh; do
 done
 rm -f "/tmp/questfs-case.$$.log"
 echo "mounted: $pass passed, $failed failed"
+if [ $((pass + failed)) = 0 ]; then
+	echo "mounted tests: no case ran" >&2
+	exit 1
+fi
 [ "$failed" = 0 ] || { echo "failed:$names"; exit 1; }
