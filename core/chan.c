@@ -15,7 +15,7 @@
 
 #include "packet.h"
 
-#define SPEC_FORMS                                                            \
+#define SPEC_FORMS                                                             \
 	"valid forms: shm:KEY (KEY a decimal number, e.g. " QCHAN_SPEC_DEFAULT \
 	") or dev:PATH (e.g. dev:/dev/qSB1)"
 
@@ -23,8 +23,8 @@
 #define SLOT_MAX (1u << 30)
 
 static const struct qchan_ops *const backends[] = {
-	&qchan_shm_ops,
-	&qchan_dev_ops,
+    &qchan_shm_ops,
+    &qchan_dev_ops,
 };
 
 void qchan_opts_default(struct qchan_opts *o)
@@ -58,13 +58,13 @@ enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
 		}
 	}
 	if (!ops)
-		return qerr_set(err, QE_CHAN_SPEC,
-				"unknown channel \"%s\"; %s", spec,
-				SPEC_FORMS);
+		return qerr_set(err, QE_CHAN_SPEC, "unknown channel \"%s\"; %s",
+				spec, SPEC_FORMS);
 	if (o->slot_size < QPKT_HDR_SIZE || o->slot_size > SLOT_MAX)
-		return qerr_set(err, QE_USAGE,
-				"slot size %zu is out of range (%u to %u bytes)",
-				o->slot_size, QPKT_HDR_SIZE, SLOT_MAX);
+		return qerr_set(
+		    err, QE_USAGE,
+		    "slot size %zu is out of range (%u to %u bytes)",
+		    o->slot_size, QPKT_HDR_SIZE, SLOT_MAX);
 
 	rc = ops->open(&c, spec + strlen(ops->prefix), o, err);
 	if (rc != QE_OK)
@@ -86,11 +86,11 @@ enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
 }
 
 /* The seed's `echo proc_creat > /dev/qSB0`, before every packet. */
-static enum qerr kick(struct qchan *c, struct qerror *err)
+static enum qerr write_kick(struct qchan *c, struct qerror *err)
 {
 	struct iovec v[2] = {
-		{.iov_base = c->kick_cmd, .iov_len = strlen(c->kick_cmd)},
-		{.iov_base = "\n", .iov_len = 1},
+	    {.iov_base = c->kick_cmd, .iov_len = strlen(c->kick_cmd)},
+	    {.iov_base = "\n", .iov_len = 1},
 	};
 	enum qerr rc = QE_OK;
 	int fd = qchan_open_wronly(c->kick, 0);
@@ -107,8 +107,9 @@ static enum qerr kick(struct qchan *c, struct qerror *err)
 	if (close(fd) < 0 && !w)
 		w = -errno;
 	if (w)
-		rc = qerr_set(err, QE_CHAN_IO, "kick %s: cannot write \"%s\": %s",
-			      c->kick, c->kick_cmd, strerror(-w));
+		rc = qerr_set(err, QE_CHAN_IO,
+			      "kick %s: cannot write \"%s\": %s", c->kick,
+			      c->kick_cmd, strerror(-w));
 	return rc;
 }
 
@@ -133,7 +134,7 @@ enum qerr qchan_send(struct qchan *c, const struct iovec *iov, int iovcnt,
 	if (!total)
 		return qerr_set(err, QE_USAGE, "empty packet");
 	if (c->kick) {
-		rc = kick(c, err);
+		rc = write_kick(c, err);
 		if (rc != QE_OK)
 			return rc;
 	}

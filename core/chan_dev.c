@@ -119,9 +119,9 @@ static void dev_close(struct qchan *c)
 }
 
 const struct qchan_ops qchan_dev_ops = {
-	.prefix = "dev:",
-	.open = dev_open,
-	.send = dev_send,
-	.peer = dev_peer,
-	.close = dev_close,
+    .prefix = "dev:",
+    .open = dev_open,
+    .send = dev_send,
+    .peer = dev_peer,
+    .close = dev_close,
 };

@@ -1,6 +1,6 @@
 /* The shm:KEY channel backend (§5): a POSIX shared-memory object with a
  * control header and one slot, guarded by a robust process-shared mutex and
- * two condition variables; sender and receiver sides. docs/PROTOCOL.md
+ * two futex event counters; sender and receiver sides. docs/PROTOCOL.md
  * describes the layout and the rules, and must keep matching this file. */
 #include "chan.h"
 #include "chan_shm_internal.h"
@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -17,14 +19,15 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "packet.h"
 
-#define SHM_MAGIC 0x31534651u /* "QFS1" in memory */
-#define SHM_VERSION 1u
-#define SHM_HDR_SIZE 4096u /* the slot starts page-aligned */
-#define SHM_SLOT_MAX (1u << 30)
+#define SHM_MAGIC      0x31534651u /* "QFS1" in memory */
+#define SHM_VERSION    1u
+#define SHM_HDR_SIZE   4096u /* the slot starts page-aligned */
+#define SHM_SLOT_MAX   (1u << 30)
 #define SHM_REASON_MAX 256
 
 /* Longest a waiter sleeps before it looks at the other side again: the
@@ -35,11 +38,10 @@
 /* How long past its deadline a sender we cannot see is presumed gone. */
 #define GRACE_MS 1000
 
-/* pthread objects differ between 32- and 64-bit processes: both sides must
- * be built for the same ABI, and the header says which one made it. */
-#define SHM_ABI                                                          \
-	((uint32_t)sizeof(long) | (uint32_t)sizeof(pthread_mutex_t) << 8 | \
-	 (uint32_t)sizeof(pthread_cond_t) << 16)
+/* pthread_mutex_t differs between 32- and 64-bit processes: both sides
+ * must be built for the same ABI, and the header says which one made it. */
+#define SHM_ABI                                                                \
+	((uint32_t)sizeof(long) | (uint32_t)sizeof(pthread_mutex_t) << 8)
 
 enum { ST_EMPTY = 0, ST_FULL = 1, ST_TAKEN = 2, ST_ANSWERED = 3 };
 enum { RES_NONE = 0, RES_ACCEPTED = 1, RES_REFUSED = 2, RES_GONE = 3 };
@@ -60,14 +62,14 @@ struct shm_hdr {
 		pthread_mutex_t m;
 		uint8_t pad[64];
 	} lock;
-	union {
-		pthread_cond_t c;
-		uint8_t pad[64];
-	} cv_rx; /* the receiver waits here for FULL */
-	union {
-		pthread_cond_t c;
-		uint8_t pad[64];
-	} cv_tx; /* senders wait here for EMPTY, ANSWERED, a receiver */
+	/* Event counters, bumped under the lock by whoever changes what the
+	 * other side waits for; waiters sleep on them with futex(2). Not
+	 * pthread condition variables: glibc's (before 2.41) keep per-waiter
+	 * counts in the shared object, and a waiter killed while blocked
+	 * makes the next broadcast wait for it forever. */
+	_Atomic uint32_t ev_rx; /* the receiver waits here for FULL */
+	_Atomic uint32_t ev_tx; /* senders: EMPTY, ANSWERED, a receiver */
+	uint8_t reserved3[120];
 
 	/* Everything below is read and written under the lock only. */
 	uint32_t state;
@@ -99,8 +101,8 @@ AT(abi, 12);
 AT(slot_size, 16);
 AT(ready, 24);
 AT(lock, 64);
-AT(cv_rx, 128);
-AT(cv_tx, 192);
+AT(ev_rx, 128);
+AT(ev_tx, 132);
 AT(state, 256);
 AT(flags, 260);
 AT(seq, 264);
@@ -120,7 +122,6 @@ AT(recoveries, 352);
 AT(reason, 360);
 _Static_assert(sizeof(struct shm_hdr) <= SHM_HDR_SIZE, "header too big");
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex too big");
-_Static_assert(sizeof(pthread_cond_t) <= 64, "cond too big");
 
 /* One side's view of the segment. */
 struct shm {
@@ -178,12 +179,10 @@ static uint64_t my_pidns(void)
 	return (uint64_t)st.st_ino;
 }
 
-static enum qerr init_hdr(struct shm *s, size_t slot_size,
-			  struct qerror *err)
+static enum qerr init_hdr(struct shm *s, size_t slot_size, struct qerror *err)
 {
 	struct shm_hdr *h = s->h;
 	pthread_mutexattr_t ma;
-	pthread_condattr_t ca;
 	int rc;
 
 	memset(h, 0, SHM_HDR_SIZE);
@@ -199,18 +198,10 @@ static enum qerr init_hdr(struct shm *s, size_t slot_size,
 	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
 	rc = pthread_mutex_init(&h->lock.m, &ma);
 	pthread_mutexattr_destroy(&ma);
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!rc)
-		rc = pthread_cond_init(&h->cv_rx.c, &ca);
-	if (!rc)
-		rc = pthread_cond_init(&h->cv_tx.c, &ca);
-	pthread_condattr_destroy(&ca);
 	if (rc)
-		return qerr_set(err, QE_CHAN_IO, "%s: cannot set up its lock: %s",
-				s->spec, strerror(rc));
+		return qerr_set(err, QE_CHAN_IO,
+				"%s: cannot set up its lock: %s", s->spec,
+				strerror(rc));
 	atomic_store_explicit(&h->ready, SHM_MAGIC, memory_order_release);
 	return QE_OK;
 }
@@ -221,22 +212,22 @@ static enum qerr check_hdr(struct shm *s, const struct shm_hdr *h,
 {
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
 	    h->hdr_size != SHM_HDR_SIZE || h->abi != SHM_ABI)
-		return qerr_set(err, QE_CHAN_VERSION,
-				"%s has layout version %" PRIu32
-				" (magic %#" PRIx32 ", header %" PRIu32
-				" bytes, abi %#" PRIx32
-				"); this side speaks version %u (magic %#x, "
-				"header %u bytes, abi %#" PRIx32 ")",
-				s->spec, h->version, h->magic, h->hdr_size,
-				h->abi, SHM_VERSION, SHM_MAGIC, SHM_HDR_SIZE,
-				(uint32_t)SHM_ABI);
+		return qerr_set(
+		    err, QE_CHAN_VERSION,
+		    "%s has layout version %" PRIu32 " (magic %#" PRIx32
+		    ", header %" PRIu32 " bytes, abi %#" PRIx32
+		    "); this side speaks version %u (magic %#x, "
+		    "header %u bytes, abi %#" PRIx32 ")",
+		    s->spec, h->version, h->magic, h->hdr_size, h->abi,
+		    SHM_VERSION, SHM_MAGIC, SHM_HDR_SIZE, (uint32_t)SHM_ABI);
 	if (want && h->slot_size != want)
-		return qerr_set(err, QE_CHAN_VERSION,
-				"%s has a slot of %" PRIu64
-				" bytes; this side wants %zu (use the same "
-				"slot_size on both sides, or remove the segment "
-				"with quest-sim --unlink)",
-				s->spec, h->slot_size, want);
+		return qerr_set(
+		    err, QE_CHAN_VERSION,
+		    "%s has a slot of %" PRIu64
+		    " bytes; this side wants %zu (use the same "
+		    "slot_size on both sides, or remove the segment "
+		    "with quest-sim --unlink)",
+		    s->spec, h->slot_size, want);
 	if (h->slot_size < QPKT_HDR_SIZE || h->slot_size > SHM_SLOT_MAX ||
 	    (uint64_t)file_size != SHM_HDR_SIZE + h->slot_size)
 		return qerr_set(err, QE_CHAN_VERSION,
@@ -266,8 +257,9 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 
 	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return qerr_set(err, QE_CHAN_IO, "%s: cannot open /dev/shm%s: %s",
-				s->spec, name, strerror(errno));
+		return qerr_set(err, QE_CHAN_IO,
+				"%s: cannot open /dev/shm%s: %s", s->spec, name,
+				strerror(errno));
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			rc = qerr_set(err, QE_CHAN_IO, "%s: flock: %s", s->spec,
@@ -281,8 +273,8 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 		goto out;
 	}
 	if (st.st_size >= (off_t)SHM_HDR_SIZE) {
-		struct shm_hdr *h = mmap(NULL, SHM_HDR_SIZE, PROT_READ,
-					 MAP_SHARED, fd, 0);
+		struct shm_hdr *h =
+		    mmap(NULL, SHM_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 		if (h == MAP_FAILED) {
 			rc = qerr_set(err, QE_CHAN_IO, "%s: mmap: %s", s->spec,
 				      strerror(errno));
@@ -304,14 +296,14 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 		 * /dev/shm with SIGBUS in the middle of a copy. */
 		e = ftruncate(fd, 0) < 0 ? errno : 0;
 		if (!e)
-			e = posix_fallocate(fd, 0,
-					    (off_t)(SHM_HDR_SIZE + s->slot_size));
+			e = posix_fallocate(
+			    fd, 0, (off_t)(SHM_HDR_SIZE + s->slot_size));
 		if (e) {
-			rc = qerr_set(err, QE_CHAN_IO,
-				      "%s: cannot reserve %zu bytes in /dev/shm: "
-				      "%s",
-				      s->spec, SHM_HDR_SIZE + s->slot_size,
-				      strerror(e));
+			rc = qerr_set(
+			    err, QE_CHAN_IO,
+			    "%s: cannot reserve %zu bytes in /dev/shm: "
+			    "%s",
+			    s->spec, SHM_HDR_SIZE + s->slot_size, strerror(e));
 			goto out;
 		}
 	}
@@ -387,8 +379,7 @@ static enum rx_life rx_life(const struct shm *s)
 		return RX_NONE;
 	if (h->rx_pidns == s->pidns)
 		return pid_gone(h->rx_pid) ? RX_DEAD : RX_ALIVE;
-	return qchan_mono_ms() - h->rx_beat_ms < STALE_MS ? RX_ALIVE
-							  : RX_STALE;
+	return qchan_mono_ms() - h->rx_beat_ms < STALE_MS ? RX_ALIVE : RX_STALE;
 }
 
 /* Same for the sender of the packet in the slot; one we cannot see is
@@ -403,10 +394,18 @@ static int tx_gone(const struct shm *s)
 	       qchan_mono_ms() > h->tx_deadline_ms + GRACE_MS;
 }
 
+/* Tell everyone sleeping on ev that something changed (lock held). Shared
+ * futexes (no FUTEX_PRIVATE_FLAG): the waiters are other processes. */
+static void wake(_Atomic uint32_t *ev)
+{
+	atomic_fetch_add_explicit(ev, 1, memory_order_release);
+	syscall(SYS_futex, ev, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 static void wake_all(struct shm_hdr *h)
 {
-	pthread_cond_broadcast(&h->cv_tx.c);
-	pthread_cond_broadcast(&h->cv_rx.c);
+	wake(&h->ev_tx);
+	wake(&h->ev_rx);
 }
 
 /* End the packet in the slot: ANSWERED for its sender to collect, or
@@ -500,28 +499,28 @@ static void unlock(struct shm *s)
 	pthread_mutex_unlock(&s->h->lock.m);
 }
 
-/* Sleep on cv until signalled, the deadline, or BEAT_MS at most, so that
- * the caller looks at the other side's liveness again. Never spins. */
-static enum qerr wait_cv(struct shm *s, pthread_cond_t *cv, int64_t deadline,
+/* Sleep until ev moves, the deadline, or BEAT_MS at most, so that the
+ * caller looks at the other side's liveness again; then relock. The value
+ * is read under the lock and every change is made under it, so a wake-up
+ * between unlock and sleep makes FUTEX_WAIT return at once: none is lost,
+ * and a waiter that dies leaves nothing behind. Never spins. */
+static enum qerr wait_ev(struct shm *s, _Atomic uint32_t *ev, int64_t deadline,
 			 struct qerror *err)
 {
+	uint32_t seen = atomic_load_explicit(ev, memory_order_acquire);
 	int64_t until = qchan_mono_ms() + BEAT_MS;
 	struct timespec ts;
-	int rc;
 
 	if (deadline < until)
 		until = deadline;
 	ts.tv_sec = (time_t)(until / 1000);
 	ts.tv_nsec = (long)(until % 1000) * 1000000;
-	rc = pthread_cond_timedwait(cv, &s->h->lock.m, &ts);
-	if (rc == EOWNERDEAD) {
-		recover(s);
-		rc = 0;
-	}
-	if (rc && rc != ETIMEDOUT)
-		return qerr_set(err, QE_CHAN_IO, "%s: waiting on the channel: %s",
-				s->spec, strerror(rc));
-	return QE_OK;
+	unlock(s);
+	/* Absolute CLOCK_MONOTONIC timeout; ETIMEDOUT, EAGAIN (it moved)
+	 * and EINTR all mean "look again". */
+	syscall(SYS_futex, ev, FUTEX_WAIT_BITSET, seen, &ts, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+	return lock(s, err);
 }
 
 static int64_t deadline_of(int timeout_ms)
@@ -555,10 +554,11 @@ static enum qerr shm_open_op(struct qchan **out, const char *arg,
 static enum qerr no_receiver(struct shm *s, struct qerror *err)
 {
 	if (s->h->gone_pid)
-		return qerr_set(err, QE_CHAN_NO_RECEIVER,
-				"no Quest side is attached to %s (the last one, "
-				"pid %d, went away); nothing was sent",
-				s->spec, (int)s->h->gone_pid);
+		return qerr_set(
+		    err, QE_CHAN_NO_RECEIVER,
+		    "no Quest side is attached to %s (the last one, "
+		    "pid %d, went away); nothing was sent",
+		    s->spec, (int)s->h->gone_pid);
 	return qerr_set(err, QE_CHAN_NO_RECEIVER,
 			"no Quest side is attached to %s; nothing was sent",
 			s->spec);
@@ -574,22 +574,23 @@ static enum qerr await_answer(struct shm *s, uint64_t seq, int64_t deadline,
 	for (;;) {
 		sweep(s);
 		if (h->seq != seq || h->state == ST_EMPTY)
-			return qerr_set(err, QE_CHAN_GONE,
-					"%s: the packet was reset before it was "
-					"answered (this sender was judged gone)",
-					s->spec);
+			return qerr_set(
+			    err, QE_CHAN_GONE,
+			    "%s: the packet was reset before it was "
+			    "answered (this sender was judged gone)",
+			    s->spec);
 		if (h->state == ST_ANSWERED) {
 			uint32_t res = h->result;
 			h->state = ST_EMPTY;
-			pthread_cond_broadcast(&h->cv_tx.c);
+			wake(&h->ev_tx);
 			if (res == RES_ACCEPTED)
 				return QE_OK;
 			if (res == RES_REFUSED)
-				return qerr_set(err, QE_CHAN_REFUSED,
-						"refused by the Quest side: %.*s",
-						(int)strnlen(h->reason,
-							     sizeof h->reason),
-						h->reason);
+				return qerr_set(
+				    err, QE_CHAN_REFUSED,
+				    "refused by the Quest side: %.*s",
+				    (int)strnlen(h->reason, sizeof h->reason),
+				    h->reason);
 			return qerr_set(err, QE_CHAN_GONE,
 					"the Quest side (pid %d) went away "
 					"while taking the program",
@@ -598,12 +599,13 @@ static enum qerr await_answer(struct shm *s, uint64_t seq, int64_t deadline,
 		if (qchan_mono_ms() >= deadline) {
 			if (h->state == ST_FULL) {
 				h->state = ST_EMPTY;
-				pthread_cond_broadcast(&h->cv_tx.c);
-				return qerr_set(err, QE_CHAN_TIMEOUT,
-						"the Quest side (pid %d) did not "
-						"take the program within %d ms; "
-						"withdrawn, it will not run",
-						(int)h->rx_pid, timeout_ms);
+				wake(&h->ev_tx);
+				return qerr_set(
+				    err, QE_CHAN_TIMEOUT,
+				    "the Quest side (pid %d) did not "
+				    "take the program within %d ms; "
+				    "withdrawn, it will not run",
+				    (int)h->rx_pid, timeout_ms);
 			}
 			/* TAKEN: it is the receiver's now; its answer, if
 			 * any, will be thrown away. */
@@ -614,14 +616,14 @@ static enum qerr await_answer(struct shm *s, uint64_t seq, int64_t deadline,
 					"ms; its answer will be ignored",
 					(int)h->rx_pid, timeout_ms);
 		}
-		rc = wait_cv(s, &h->cv_tx.c, deadline, err);
+		rc = wait_ev(s, &h->ev_tx, deadline, err);
 		if (rc != QE_OK)
 			return rc;
 	}
 }
 
-static enum qerr shm_send(struct qchan *qc, const struct iovec *iov,
-			  int iovcnt, int timeout_ms, struct qerror *err)
+static enum qerr shm_send(struct qchan *qc, const struct iovec *iov, int iovcnt,
+			  int timeout_ms, struct qerror *err)
 {
 	struct shm *s = &((struct shm_chan *)qc)->s;
 	struct shm_hdr *h = s->h;
@@ -655,7 +657,7 @@ static enum qerr shm_send(struct qchan *qc, const struct iovec *iov,
 				      s->spec, timeout_ms, (int)h->tx_pid);
 			goto out;
 		}
-		rc = wait_cv(s, &h->cv_tx.c, deadline, err);
+		rc = wait_ev(s, &h->ev_tx, deadline, err);
 		if (rc != QE_OK)
 			goto out;
 		sweep(s);
@@ -681,7 +683,7 @@ static enum qerr shm_send(struct qchan *qc, const struct iovec *iov,
 	h->result = RES_NONE;
 	h->reason[0] = '\0';
 	h->state = ST_FULL;
-	pthread_cond_broadcast(&h->cv_rx.c);
+	wake(&h->ev_rx);
 
 	if (qchan_shm_debug_after_full) {
 		unlock(s);
@@ -729,13 +731,14 @@ static enum qerr shm_wait_peer(struct qchan *qc, int timeout_ms,
 		if (rx_life(s) == RX_ALIVE)
 			break;
 		if (qchan_mono_ms() >= deadline) {
-			rc = qerr_set(err, QE_CHAN_NO_RECEIVER,
-				      "no Quest side attached to %s within %d ms",
-				      s->spec, timeout_ms);
+			rc = qerr_set(
+			    err, QE_CHAN_NO_RECEIVER,
+			    "no Quest side attached to %s within %d ms",
+			    s->spec, timeout_ms);
 			break;
 		}
-		/* rx_open broadcasts cv_tx */
-		rc = wait_cv(s, &s->h->cv_tx.c, deadline, err);
+		/* rx_open wakes ev_tx */
+		rc = wait_ev(s, &s->h->ev_tx, deadline, err);
 		if (rc != QE_OK)
 			break;
 	}
@@ -752,12 +755,12 @@ static void shm_close(struct qchan *qc)
 }
 
 const struct qchan_ops qchan_shm_ops = {
-	.prefix = "shm:",
-	.open = shm_open_op,
-	.send = shm_send,
-	.peer = shm_peer,
-	.close = shm_close,
-	.wait_peer = shm_wait_peer,
+    .prefix = "shm:",
+    .open = shm_open_op,
+    .send = shm_send,
+    .peer = shm_peer,
+    .close = shm_close,
+    .wait_peer = shm_wait_peer,
 };
 
 enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err)
@@ -766,8 +769,10 @@ enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err)
 
 	shm_name(name, sizeof name, key);
 	if (shm_unlink(name) < 0 && errno != ENOENT)
-		return qerr_set(err, QE_CHAN_IO, "shm:%" PRIu32 ": cannot remove "
-				"/dev/shm%s: %s", key, name, strerror(errno));
+		return qerr_set(err, QE_CHAN_IO,
+				"shm:%" PRIu32 ": cannot remove "
+				"/dev/shm%s: %s",
+				key, name, strerror(errno));
 	return QE_OK;
 }
 
@@ -783,17 +788,20 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 
 	*out = NULL;
 	if (!spec || strncmp(spec, "shm:", 4))
-		return qerr_set(err, QE_CHAN_SPEC,
-				"the receiving side exists for shm:KEY channels "
-				"only, not \"%s\"",
-				spec ? spec : "");
+		return qerr_set(
+		    err, QE_CHAN_SPEC,
+		    "the receiving side exists for shm:KEY channels "
+		    "only, not \"%s\"",
+		    spec ? spec : "");
 	rc = parse_key(spec + 4, &key, err);
 	if (rc != QE_OK)
 		return rc;
-	if (slot_size && (slot_size < QPKT_HDR_SIZE || slot_size > SHM_SLOT_MAX))
-		return qerr_set(err, QE_USAGE,
-				"slot size %zu is out of range (%u to %u bytes)",
-				slot_size, QPKT_HDR_SIZE, SHM_SLOT_MAX);
+	if (slot_size &&
+	    (slot_size < QPKT_HDR_SIZE || slot_size > SHM_SLOT_MAX))
+		return qerr_set(
+		    err, QE_USAGE,
+		    "slot size %zu is out of range (%u to %u bytes)", slot_size,
+		    QPKT_HDR_SIZE, SHM_SLOT_MAX);
 	rx = calloc(1, sizeof *rx);
 	if (!rx)
 		return qerr_set(err, QE_NOMEM, "out of memory");
@@ -806,9 +814,10 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 		goto fail;
 	sweep(&rx->s);
 	if (rx_life(&rx->s) == RX_ALIVE) {
-		rc = qerr_set(err, QE_CHAN_IO,
-			      "%s already has a receiver: pid %d; one at a time",
-			      rx->s.spec, (int)h->rx_pid);
+		rc =
+		    qerr_set(err, QE_CHAN_IO,
+			     "%s already has a receiver: pid %d; one at a time",
+			     rx->s.spec, (int)h->rx_pid);
 		unlock(&rx->s);
 		goto fail;
 	}
@@ -822,7 +831,7 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 	h->rx_pidns = rx->s.pidns;
 	h->rx_since_ms = qchan_real_ms();
 	h->rx_beat_ms = qchan_mono_ms();
-	pthread_cond_broadcast(&h->cv_tx.c); /* qchan_wait_peer */
+	wake(&h->ev_tx); /* qchan_wait_peer */
 	unlock(&rx->s);
 	*out = rx;
 	return QE_OK;
@@ -857,12 +866,14 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 		}
 		h->rx_beat_ms = qchan_mono_ms();
 		sweep(s);
-		if (h->state == ST_FULL && (h->len == 0 || h->len > s->slot_size)) {
+		if (h->state == ST_FULL &&
+		    (h->len == 0 || h->len > s->slot_size)) {
 			snprintf(h->reason, sizeof h->reason,
 				 "packet length %" PRIu64 " does not fit the "
-				 "slot", h->len);
+				 "slot",
+				 h->len);
 			finish(s, RES_REFUSED);
-			pthread_cond_broadcast(&h->cv_tx.c);
+			wake(&h->ev_tx);
 		} else if (h->state == ST_FULL) {
 			h->state = ST_TAKEN;
 			h->taken++;
@@ -878,7 +889,7 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 				      timeout_ms);
 			break;
 		}
-		rc = wait_cv(s, &h->cv_rx.c, deadline, err);
+		rc = wait_ev(s, &h->ev_rx, deadline, err);
 		if (rc != QE_OK)
 			break;
 	}
@@ -886,8 +897,8 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 	return rc;
 }
 
-enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted,
-			  const char *reason, struct qerror *err)
+enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
+			  struct qerror *err)
 {
 	struct shm *s = &rx->s;
 	struct shm_hdr *h = s->h;
@@ -911,14 +922,13 @@ enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted,
 		size_t i = 0;
 		if (!reason || !*reason)
 			reason = "no reason given";
-		for (; reason[i] && i < sizeof h->reason - 1; i++)
-			h->reason[i] = (unsigned char)reason[i] < ' '
-					       ? ' '
-					       : reason[i];
+		for (; i < sizeof h->reason - 1 && reason[i]; i++)
+			h->reason[i] =
+			    (unsigned char)reason[i] < ' ' ? ' ' : reason[i];
 		h->reason[i] = '\0';
 	}
 	finish(s, accepted ? RES_ACCEPTED : RES_REFUSED);
-	pthread_cond_broadcast(&h->cv_tx.c);
+	wake(&h->ev_tx);
 out:
 	unlock(s);
 	return rc;
@@ -940,7 +950,7 @@ void qchan_rx_close(struct qchan_rx *rx)
 			h->gone_pid = h->rx_pid;
 			h->rx_pid = 0;
 			sweep(s); /* a FULL packet now has nobody to take it */
-			pthread_cond_broadcast(&h->cv_tx.c);
+			wake(&h->ev_tx);
 		}
 		unlock(s);
 	}

@@ -25,12 +25,14 @@
 #include "chan_shm_internal.h"
 
 #define SLOT 393216u
-#define LONG_MS 5000 /* "never" for a healthy peer, bounded for a broken one */
+#define LONG_MS                                                                \
+	5000 /* "never" for a healthy peer, bounded for a broken one           \
+	      */
 #define MAX_KIDS 4
 
 /* Offsets of docs/PROTOCOL.md, read from outside to hold the doc to them. */
-#define OFF_VERSION 4
-#define OFF_STATE 256
+#define OFF_VERSION    4
+#define OFF_STATE      256
 #define OFF_RECOVERIES 352
 
 struct fx {
@@ -42,19 +44,19 @@ struct fx {
 
 static unsigned n_fixtures;
 
-#define assert_rc(rc, want, e)                                            \
-	do {                                                              \
-		enum qerr rc_ = (rc);                                     \
-		if (rc_ != (want))                                        \
-			fail_msg("got %s (%s), wanted %s", qerr_name(rc_), \
-				 (e)->msg, qerr_name(want));              \
+#define assert_rc(rc, want, e)                                                 \
+	do {                                                                   \
+		enum qerr rc_ = (rc);                                          \
+		if (rc_ != (want))                                             \
+			fail_msg("got %s (%s), wanted %s", qerr_name(rc_),     \
+				 (e)->msg, qerr_name(want));                   \
 	} while (0)
 
-#define assert_has(e, s)                                                 \
-	do {                                                             \
-		if (!strstr((e)->msg, (s)))                              \
-			fail_msg("message \"%s\" lacks \"%s\"", (e)->msg, \
-				 (s));                                    \
+#define assert_has(e, s)                                                       \
+	do {                                                                   \
+		if (!strstr((e)->msg, (s)))                                    \
+			fail_msg("message \"%s\" lacks \"%s\"", (e)->msg,      \
+				 (s));                                         \
 	} while (0)
 
 static int64_t now_ms(void)
@@ -76,15 +78,16 @@ static int setup(void **state)
 	snprintf(f->spec, sizeof f->spec, "shm:%" PRIu32, f->key);
 	qchan_shm_unlink(f->key, NULL);
 	strcpy(f->dir, "/tmp/test_chan.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!mkdtemp(f->dir)) {
+		free(f);
 		return -1;
+	}
 	alarm(30); /* a hang fails the run instead of wedging it */
 	*state = f;
 	return 0;
 }
 
-static void path_in(const struct fx *f, const char *name, char *buf,
-		    size_t n)
+static void path_in(const struct fx *f, const char *name, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/%s", f->dir, name);
 }
@@ -135,9 +138,9 @@ static enum qerr send_pattern(struct qchan *c, size_t len, uint8_t seed,
 	uint8_t *b = malloc(len ? len : 1);
 	size_t a = len < 88 ? len : 88, m = (len - a) / 2;
 	struct iovec v[3] = {
-		{b, a},
-		{b + a, m},
-		{b + a + m, len - a - m},
+	    {b, a},
+	    {b + a, m},
+	    {b + a + m, len - a - m},
 	};
 	enum qerr rc;
 
@@ -247,12 +250,36 @@ static void poke_u32(uint32_t key, size_t off, uint32_t v)
 	snprintf(name, sizeof name, "/questfs-shm-%" PRIu32, key);
 	fd = shm_open(name, O_RDWR, 0);
 	assert_true(fd >= 0);
-	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			  0);
+	uint8_t *p =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	assert_true(p != MAP_FAILED);
 	memcpy(p + off, &v, sizeof v);
 	munmap(p, 4096);
+}
+
+/* Wait (bounded) until pid sleeps: after its ready byte, the only place
+ * the child can block is the channel's wait. */
+static void await_sleeping(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	int64_t end = now_ms() + LONG_MS;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	while (now_ms() < end) {
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			rp = strrchr(buf, ')');
+			if (rp && rp[1] == ' ' && rp[2] == 'S')
+				return;
+		}
+		poll(NULL, 0, 5);
+	}
+	fail_msg("child %d never went to sleep", (int)pid);
 }
 
 /* ---- children ---- */
@@ -321,9 +348,9 @@ static void test_spec(void **state)
 {
 	struct fx *f = *state;
 	static const char *const bad[] = {
-		"",	 "shm:",	   "shm:abc", "shm:-1",
-		"shm:+5", "shm:12x",	   "shm: 1",  "shm:4294967296",
-		"dev:",	 "tcp:127.0.0.1", "shm1001", "SHM:1001",
+	    "",	      "shm:",	       "shm:abc", "shm:-1",
+	    "shm:+5", "shm:12x",       "shm: 1",  "shm:4294967296",
+	    "dev:",   "tcp:127.0.0.1", "shm1001", "SHM:1001",
 	};
 	struct qchan_opts o;
 	struct qchan_peer pr;
@@ -359,8 +386,7 @@ static void test_spec(void **state)
 	assert_int_equal(pr.taken, 0);
 	qchan_close(c);
 
-	assert_rc(qchan_open("dev:/nonexistent/qSB1", NULL, &c, &e), QE_OK,
-		  &e);
+	assert_rc(qchan_open("dev:/nonexistent/qSB1", NULL, &c, &e), QE_OK, &e);
 	qchan_peer(c, &pr);
 	assert_int_equal(pr.known, 0);
 	assert_rc(qchan_wait_peer(c, 0, &e), QE_OK, &e);
@@ -368,16 +394,15 @@ static void test_spec(void **state)
 
 	o.slot_size = 10;
 	assert_rc(qchan_open(f->spec, &o, &c, &e), QE_USAGE, &e);
-	assert_rc(qchan_rx_open("dev:/dev/null", 0, &rx, &e), QE_CHAN_SPEC,
-		  &e);
+	assert_rc(qchan_rx_open("dev:/dev/null", 0, &rx, &e), QE_CHAN_SPEC, &e);
 	assert_rc(qchan_rx_open("shm:x", 0, &rx, &e), QE_CHAN_SPEC, &e);
 }
 
 static void test_round_trip(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 2, .len = {SLOT, 100}, .seed = {1, 2},
-			  .accept = 1};
+	struct rxjob j = {
+	    .n = 2, .len = {SLOT, 100}, .seed = {1, 2}, .accept = 1};
 	int64_t before = qchan_real_ms();
 	struct qchan_peer pr;
 	struct qchan *c;
@@ -406,7 +431,10 @@ static void test_round_trip(void **state)
 static void test_refused(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 1, .len = {200}, .seed = {4}, .accept = 0,
+	struct rxjob j = {.n = 1,
+			  .len = {200},
+			  .seed = {4},
+			  .accept = 0,
 			  .reason = "entry point 0x0 is outside\nthe program"};
 	struct qchan *c;
 	struct qerror e;
@@ -470,8 +498,7 @@ static void test_no_receiver(void **state)
 	/* One killed and not reaped yet: a zombie is not a receiver. */
 	k = spawn(f, child_attach_then, "die");
 	await_ready(&k);
-	assert_int_equal(waitid(P_PID, (id_t)k.pid, &si, WEXITED | WNOWAIT),
-			 0);
+	assert_int_equal(waitid(P_PID, (id_t)k.pid, &si, WEXITED | WNOWAIT), 0);
 	t = now_ms();
 	assert_rc(send_pattern(c, 100, 1, LONG_MS, &e), QE_CHAN_NO_RECEIVER,
 		  &e);
@@ -486,8 +513,8 @@ static void test_no_receiver(void **state)
 static void test_timeout_withdraw(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 1, .len = {200}, .seed = {7}, .accept = 1,
-			  .wait_go = 1};
+	struct rxjob j = {
+	    .n = 1, .len = {200}, .seed = {7}, .accept = 1, .wait_go = 1};
 	struct qchan *c;
 	struct qerror e;
 	int64_t t;
@@ -513,8 +540,12 @@ static void test_timeout_withdraw(void **state)
 static void test_taken_timeout_abandoned(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 2, .len = {100, 300}, .seed = {1, 2},
-			  .accept = 0, .reason = "second", .slow_ms = 700};
+	struct rxjob j = {.n = 2,
+			  .len = {100, 300},
+			  .seed = {1, 2},
+			  .accept = 0,
+			  .reason = "second",
+			  .slow_ms = 700};
 	struct qchan *c;
 	struct qerror e;
 
@@ -533,8 +564,8 @@ static void test_taken_timeout_abandoned(void **state)
 static void test_receiver_killed_mid_packet(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 1, .len = {SLOT}, .seed = {5}, .accept = 1,
-			  .die_on_take = 1};
+	struct rxjob j = {
+	    .n = 1, .len = {SLOT}, .seed = {5}, .accept = 1, .die_on_take = 1};
 	struct rxjob ok = {.n = 1, .len = {1000}, .seed = {6}, .accept = 1};
 	struct qchan *c;
 	struct qerror e;
@@ -546,8 +577,7 @@ static void test_receiver_killed_mid_packet(void **state)
 	t = now_ms();
 	assert_rc(send_pattern(c, SLOT, 5, 10000, &e), QE_CHAN_GONE, &e);
 	t = now_ms() - t;
-	print_message("    receiver death detected in %lld ms\n",
-		      (long long)t);
+	print_message("    receiver death detected in %lld ms\n", (long long)t);
 	assert_true(t < 3000);
 	snprintf(want, sizeof want,
 		 "the Quest side (pid %d) went away while taking the program",
@@ -579,8 +609,8 @@ static int child_hold_lock(struct fx *f, int ready, int go, void *arg)
 static void test_sender_dies_holding_lock(void **state)
 {
 	struct fx *f = *state;
-	struct rxjob j = {.n = 1, .len = {SLOT}, .seed = {8}, .accept = 1,
-			  .probe_ms = 300};
+	struct rxjob j = {
+	    .n = 1, .len = {SLOT}, .seed = {8}, .accept = 1, .probe_ms = 300};
 	struct qchan *c;
 	struct qerror e;
 
@@ -681,6 +711,68 @@ static void test_sender_dies_after_full(void **state)
 	qchan_rx_close(rx);
 }
 
+static int child_rx_idle(struct fx *f, int ready, int go, void *arg)
+{
+	struct qchan_rx *rx;
+	struct qerror e;
+	const uint8_t *p;
+	size_t len;
+
+	(void)go;
+	(void)arg;
+	if (qchan_rx_open(f->spec, 0, &rx, &e) != QE_OK)
+		return 10;
+	write_byte(ready, 'r');
+	qchan_rx_take(rx, &p, &len, -1, &e);
+	return 11;
+}
+
+/* Sides killed while asleep in the channel's wait (quest-sim or
+ * questbinloader interrupted) must not wedge the next ones: waking the
+ * sleepers of a dead waiter's queue has to return. */
+static void test_killed_while_waiting(void **state)
+{
+	struct fx *f = *state;
+	struct rxjob ok = {.n = 1, .len = {700}, .seed = {3}, .accept = 1};
+	int tx_waits[3] = {0, 1, 60}, tx_ok[3] = {0, 1, 70};
+	struct qchan_rx *rx;
+	struct qchan *c;
+	struct qerror e;
+	const uint8_t *p;
+	size_t len;
+
+	assert_rc(qchan_open(f->spec, NULL, &c, &e), QE_OK, &e);
+	for (int i = 0; i < 3; i++) {
+		struct kid k = spawn(f, child_rx_idle, NULL);
+		await_ready(&k);
+		await_sleeping(k.pid);
+		kill(k.pid, SIGKILL);
+		assert_int_equal(reap(f, &k), 128 + SIGKILL);
+	}
+	struct kid k = start_rx(f, &ok);
+	assert_rc(send_pattern(c, 700, 3, LONG_MS, &e), QE_OK, &e);
+	assert_int_equal(reap(f, &k), 0);
+	qchan_close(c);
+
+	/* A sender asleep waiting for its answer. */
+	assert_rc(qchan_rx_open(f->spec, 0, &rx, &e), QE_OK, &e);
+	k = spawn(f, child_tx, tx_waits);
+	await_ready(&k);
+	await_sleeping(k.pid);
+	kill(k.pid, SIGKILL);
+	assert_int_equal(reap(f, &k), 128 + SIGKILL);
+	/* Its packet may be FULL (withdrawn at the next look) or not yet
+	 * written; either way it never reaches us. */
+	assert_rc(qchan_rx_take(rx, &p, &len, 300, &e), QE_CHAN_TIMEOUT, &e);
+	k = spawn(f, child_tx, tx_ok);
+	await_ready(&k);
+	assert_rc(qchan_rx_take(rx, &p, &len, LONG_MS, &e), QE_OK, &e);
+	assert_true(matches(p, len, 70));
+	assert_rc(qchan_rx_answer(rx, 1, NULL, &e), QE_OK, &e);
+	assert_int_equal(reap(f, &k), 0);
+	qchan_rx_close(rx);
+}
+
 static void test_concurrent_senders(void **state)
 {
 	struct fx *f = *state;
@@ -705,7 +797,8 @@ static void test_concurrent_senders(void **state)
 		int seed = p[0];
 		assert_true(seed >= 10 && seed < 23);
 		int base = seed >= 20 ? 20 : 10, n = seed - base;
-		assert_int_equal(len, 1000 + (size_t)base * 100 + (size_t)n * 37);
+		assert_int_equal(len,
+				 1000 + (size_t)base * 100 + (size_t)n * 37);
 		assert_true(matches(p, len, (uint8_t)seed));
 		seen[seed]++;
 		assert_rc(qchan_rx_answer(rx, 1, NULL, &e), QE_OK, &e);
@@ -805,34 +898,56 @@ static int child_fifo(struct fx *f, int ready, int go, void *arg)
 	size_t want = j->len + (j->kick ? 11 : 0), got = 0;
 	uint8_t *b = malloc(want + 1);
 	struct pollfd p;
-	int fd;
+	int fd, rc = 0;
 
 	(void)f;
 	(void)go;
 	/* Non-blocking open: be a reader before telling the parent. */
 	fd = open(j->path, (j->rdwr ? O_RDWR : O_RDONLY) | O_NONBLOCK);
-	if (fd < 0 || !b)
-		return 10;
+	if (fd < 0 || !b) {
+		rc = 10;
+		goto out;
+	}
 	write_byte(ready, 'r');
 	p.fd = fd;
 	p.events = POLLIN;
-	if (poll(&p, 1, LONG_MS) != 1)
-		return 11;
+	if (poll(&p, 1, LONG_MS) != 1) {
+		rc = 11;
+		goto out;
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* A plain reader reads on to EOF, to see that nothing follows. */
 	while (got < want + !j->rdwr) {
 		ssize_t n = read(fd, b + got, want + 1 - got);
-		if (n < 0)
-			return 12;
-		if (n == 0)
+		if (n <= 0) {
+			rc = n < 0 ? 12 : 0;
 			break;
+		}
 		got += (size_t)n;
 	}
-	if (got != want)
-		return 13;
-	if (j->kick && memcmp(b, "proc_creat\n", 11))
-		return 14;
-	if (!matches(b + (j->kick ? 11 : 0), j->len, j->seed))
-		return 15;
+	if (!rc && got != want)
+		rc = 13;
+	else if (!rc && j->kick && memcmp(b, "proc_creat\n", 11))
+		rc = 14;
+	else if (!rc && !matches(b + (j->kick ? 11 : 0), j->len, j->seed))
+		rc = 15;
+out:
+	free(b);
+	return rc;
+}
+
+/* A FIFO reader that never reads: the writer must give up in time. */
+static int child_fifo_stall(struct fx *f, int ready, int go, void *arg)
+{
+	int fd;
+
+	(void)f;
+	fd = open(arg, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return 10;
+	write_byte(ready, 'r');
+	read_byte(go, LONG_MS); /* EOF when the parent reaps us */
+	close(fd);
 	return 0;
 }
 
@@ -859,6 +974,14 @@ static void test_dev_fifo(void **state)
 	await_ready(&k);
 	assert_rc(send_pattern(c, SLOT, 6, LONG_MS, &e), QE_OK, &e);
 	assert_int_equal(reap(f, &k), 0);
+
+	k = spawn(f, child_fifo_stall, path);
+	await_ready(&k);
+	t = now_ms();
+	assert_rc(send_pattern(c, SLOT, 6, 300, &e), QE_CHAN_TIMEOUT, &e);
+	t = now_ms() - t;
+	assert_true(t >= 290 && t < 3000);
+	assert_int_equal(reap(f, &k), 0);
 	qchan_close(c);
 }
 
@@ -866,8 +989,8 @@ static void test_kick(void **state)
 {
 	struct fx *f = *state;
 	char fifo[128], spec[140], file[128], got[16];
-	struct fifo_job j = {.path = fifo, .rdwr = 1, .len = 1000,
-			     .seed = 2, .kick = 1};
+	struct fifo_job j = {
+	    .path = fifo, .rdwr = 1, .len = 1000, .seed = 2, .kick = 1};
 	struct qchan_opts o;
 	struct qchan *c;
 	struct qerror e;
@@ -913,21 +1036,22 @@ static void test_kick(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_spec),
-		T(test_round_trip),
-		T(test_refused),
-		T(test_no_receiver),
-		T(test_timeout_withdraw),
-		T(test_taken_timeout_abandoned),
-		T(test_receiver_killed_mid_packet),
-		T(test_sender_dies_holding_lock),
-		T(test_receiver_dies_holding_lock),
-		T(test_sender_dies_after_full),
-		T(test_concurrent_senders),
-		T(test_version_mismatch),
-		T(test_dev_file),
-		T(test_dev_fifo),
-		T(test_kick),
+	    T(test_spec),
+	    T(test_round_trip),
+	    T(test_refused),
+	    T(test_no_receiver),
+	    T(test_timeout_withdraw),
+	    T(test_taken_timeout_abandoned),
+	    T(test_receiver_killed_mid_packet),
+	    T(test_sender_dies_holding_lock),
+	    T(test_receiver_dies_holding_lock),
+	    T(test_sender_dies_after_full),
+	    T(test_killed_while_waiting),
+	    T(test_concurrent_senders),
+	    T(test_version_mismatch),
+	    T(test_dev_file),
+	    T(test_dev_fifo),
+	    T(test_kick),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
