@@ -14,7 +14,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags fuse3 libelf json-c 2>/dev/null)
 ELF_LIBS   = $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf)
 FUSE_LIBS  = $(shell pkg-config --libs fuse3 json-c 2>/dev/null || echo -lfuse3 -ljson-c)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
-LDLIBS_CORE = $(ELF_LIBS) -lpthread -lrt
+LDLIBS_CORE = $(ELF_LIBS) $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) -lpthread -lrt
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)

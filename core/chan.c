@@ -299,3 +299,13 @@ out:
 		*written = done;
 	return r;
 }
+
+int qchan_mark(struct qchan *c, struct qchan_mark *m)
+{
+	return c->ops->mark ? c->ops->mark(c, m) : -1;
+}
+
+int qchan_taken_since(struct qchan *c, const struct qchan_mark *m)
+{
+	return c->ops->taken_since ? c->ops->taken_since(c, m) : -1;
+}

@@ -29,6 +29,13 @@ struct qchan_peer {
 
 struct qchan;
 
+/* Where the channel stood just before a send: which segment (epoch) and
+ * the last packet number handed out. */
+struct qchan_mark {
+	uint64_t epoch;
+	uint64_t seq;
+};
+
 struct qchan_ops {
 	const char *prefix; /* "shm:" */
 	enum qerr (*open)(struct qchan **out, const char *arg,
@@ -41,6 +48,9 @@ struct qchan_ops {
 	 * NULL: qchan_wait_peer looks once with peer() and does not wait. */
 	enum qerr (*wait_peer)(struct qchan *c, int timeout_ms,
 			       struct qerror *err);
+	/* Optional: crash bookkeeping (qchan_mark, qchan_taken_since). */
+	int (*mark)(struct qchan *c, struct qchan_mark *m);
+	int (*taken_since)(struct qchan *c, const struct qchan_mark *m);
 };
 
 /* Every channel begins with this, so the generic layer finds its ops. */
@@ -74,6 +84,14 @@ enum qerr qchan_send(struct qchan *c, const struct iovec *iov, int iovcnt,
 enum qerr qchan_wait_peer(struct qchan *c, int timeout_ms, struct qerror *err);
 
 void qchan_peer(struct qchan *c, struct qchan_peer *out);
+
+/* Before a send, note where the channel stands, so that after a crash of
+ * the sender one can ask whether that packet reached the Quest side.
+ * 0, or -1 when the backend cannot tell. */
+int qchan_mark(struct qchan *c, struct qchan_mark *m);
+/* 1: a packet sent after the mark was taken by the Quest side; 0: none
+ * was; -1: cannot tell (another segment since, or the backend). */
+int qchan_taken_since(struct qchan *c, const struct qchan_mark *m);
 void qchan_close(struct qchan *c);
 
 /* ---- receiver side (quest-sim, tests); shm: only ---- */

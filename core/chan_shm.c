@@ -90,6 +90,8 @@ struct shm_hdr {
 	uint32_t recoveries;
 	uint32_t reserved2;
 	char reason[SHM_REASON_MAX];
+	uint64_t taken_seq; /* number of the packet taken last */
+	uint64_t epoch;	    /* set at initialisation: tells segments apart */
 };
 
 /* The offsets are the protocol (docs/PROTOCOL.md), not an accident. */
@@ -120,6 +122,8 @@ AT(result, 344);
 AT(gone_pid, 348);
 AT(recoveries, 352);
 AT(reason, 360);
+AT(taken_seq, 616);
+AT(epoch, 624);
 _Static_assert(sizeof(struct shm_hdr) <= SHM_HDR_SIZE, "header too big");
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex too big");
 
@@ -191,6 +195,7 @@ static enum qerr init_hdr(struct shm *s, size_t slot_size, struct qerror *err)
 	h->hdr_size = SHM_HDR_SIZE;
 	h->abi = SHM_ABI;
 	h->slot_size = slot_size;
+	h->epoch = (uint64_t)qchan_real_ms() << 20 ^ (uint64_t)getpid();
 
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
@@ -746,6 +751,30 @@ static enum qerr shm_wait_peer(struct qchan *qc, int timeout_ms,
 	return rc;
 }
 
+static int shm_mark(struct qchan *qc, struct qchan_mark *m)
+{
+	struct shm *s = &((struct shm_chan *)qc)->s;
+
+	if (lock(s, NULL) != QE_OK)
+		return -1;
+	m->epoch = s->h->epoch;
+	m->seq = s->h->last_seq;
+	unlock(s);
+	return 0;
+}
+
+static int shm_taken_since(struct qchan *qc, const struct qchan_mark *m)
+{
+	struct shm *s = &((struct shm_chan *)qc)->s;
+	int r;
+
+	if (lock(s, NULL) != QE_OK)
+		return -1;
+	r = s->h->epoch != m->epoch ? -1 : s->h->taken_seq > m->seq;
+	unlock(s);
+	return r;
+}
+
 static void shm_close(struct qchan *qc)
 {
 	struct shm_chan *c = (struct shm_chan *)qc;
@@ -761,6 +790,8 @@ const struct qchan_ops qchan_shm_ops = {
     .peer = shm_peer,
     .close = shm_close,
     .wait_peer = shm_wait_peer,
+    .mark = shm_mark,
+    .taken_since = shm_taken_since,
 };
 
 enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err)
@@ -877,6 +908,7 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 		} else if (h->state == ST_FULL) {
 			h->state = ST_TAKEN;
 			h->taken++;
+			h->taken_seq = h->seq;
 			rx->seq = h->seq;
 			rx->holding = 1;
 			*pkt = s->slot;

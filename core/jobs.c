@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "program.h"
+#include "spool.h"
 
 struct job {
 	struct qjob_info info;
@@ -24,13 +25,15 @@ struct job {
 
 struct qjobs {
 	struct qjobs_cfg cfg;
-	char *spec;
+	char *spec, *spool;
 	struct qchan *ch;
+	struct qspool *sp;
 	pthread_mutex_t lock;
 	pthread_cond_t work;	 /* a job was queued, or stop */
 	pthread_cond_t log_grew;
 	pthread_t sender;
 	int stopping, stopped;
+	int keep_spool; /* jobs ended by a stop stay spooled */
 	struct job *head, *tail; /* every kept job, in launch order */
 	unsigned finished;	 /* kept jobs that have ended */
 	unsigned active;	 /* queued + sending */
@@ -249,6 +252,8 @@ static void set_state_locked(struct qjobs *q, struct job *j,
 			q->active--;
 			q->held -= j->len;
 		}
+		if (q->sp && j->image && !q->keep_spool)
+			qspool_done(q->sp, j->info.id);
 		free(j->image);
 		j->image = NULL;
 		q->finished++;
@@ -274,6 +279,22 @@ static struct job *new_job_locked(struct qjobs *q, const char *name,
 	*(q->tail ? &q->tail->next : &q->head) = j;
 	q->tail = j;
 	return j;
+}
+
+static enum qerr spool_put_locked(struct qjobs *q, const struct job *j,
+				  struct qerror *err)
+{
+	struct qspool_entry e = {
+		.id = j->info.id,
+		.t_launch_ms = j->info.t_launch_ms,
+		.image = j->image,
+		.len = j->len,
+	};
+
+	snprintf(e.name, sizeof e.name, "%s", j->info.name);
+	snprintf(e.args, sizeof e.args, "%s", j->info.args);
+	memcpy(e.hdr, j->hdr, sizeof e.hdr);
+	return qspool_put(q->sp, &e, err);
 }
 
 /* argv[0] (unless argv0=none), then the user's words. */
@@ -331,6 +352,14 @@ enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
 	}
 	memcpy(j->hdr, hdr, sizeof hdr);
 	j->image = image;
+	/* on disk before it counts as queued */
+	if (q->sp && spool_put_locked(q, j, &e) != QE_OK) {
+		set_state_locked(q, j, QJ_FAILED, &e);
+		rc = e.code;
+		if (err)
+			*err = e;
+		goto out;
+	}
 	set_state_locked(q, j, QJ_QUEUED, NULL);
 	pthread_cond_signal(&q->work);
 out:
@@ -442,6 +471,19 @@ static struct job *first_queued_locked(struct qjobs *q)
 	return NULL;
 }
 
+/* Before a send: where the channel stands goes to the spool, so that after
+ * a crash the packet is neither lost nor sent twice. */
+static enum qerr mark_sending(struct qjobs *q, struct job *j,
+			      struct qerror *err)
+{
+	struct qchan_mark m;
+
+	if (!q->sp)
+		return QE_OK;
+	int known = qchan_mark(q->ch, &m) == 0;
+	return qspool_mark(q->sp, j->info.id, known ? &m : NULL, err);
+}
+
 static void *sender_main(void *arg)
 {
 	struct qjobs *q = arg;
@@ -476,7 +518,9 @@ static void *sender_main(void *arg)
 				       {j->image, j->len}};
 		pthread_mutex_unlock(&q->lock);
 		/* the sender alone frees a sending job's image: safe unlocked */
-		r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
+		r = mark_sending(q, j, &e);
+		if (r == QE_OK)
+			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
 		pthread_mutex_lock(&q->lock);
 		switch (r) {
 		case QE_OK:
@@ -487,6 +531,8 @@ static void *sender_main(void *arg)
 			break;
 		case QE_CHAN_NO_RECEIVER:
 			/* it left between the check and the send: try again */
+			if (q->sp)
+				qspool_unmark(q->sp, j->info.id);
 			j->waiting_logged = 0;
 			set_state_locked(q, j, QJ_QUEUED, NULL);
 			break;
@@ -497,6 +543,62 @@ static void *sender_main(void *arg)
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
+}
+
+/* A job found in the spool at start: queued again, unless the channel
+ * says its send had reached the Quest side before the crash. */
+static void recover_one(void *ctx, struct qspool_entry *e)
+{
+	struct qjobs *q = ctx;
+	struct job *j = calloc(1, sizeof *j);
+	int taken = -1;
+
+	if (!j) {
+		free(e->image);
+		return;
+	}
+	j->info.id = e->id;
+	snprintf(j->info.name, sizeof j->info.name, "%s", e->name);
+	snprintf(j->info.args, sizeof j->info.args, "%s", e->args);
+	j->info.size = j->len = e->len;
+	j->info.t_launch_ms = e->t_launch_ms;
+	j->info.t_state_ms = now_ms();
+	memcpy(j->hdr, e->hdr, sizeof j->hdr);
+	j->image = e->image;
+	if (q->next_id < e->id)
+		q->next_id = e->id;
+	j->prev = q->tail;
+	*(q->tail ? &q->tail->next : &q->head) = j;
+	q->tail = j;
+	q->active++;
+	q->held += j->len;
+	if (e->marked && e->mark_valid)
+		taken = qchan_taken_since(q->ch, &e->mark);
+	if (e->marked && taken == 1) {
+		log_locked(q, "job %llu %s was taken by the Quest side before "
+			      "questfs stopped",
+			   (unsigned long long)e->id, e->name);
+		set_state_locked(q, j, QJ_DELIVERED, NULL);
+		return;
+	}
+	if (e->marked)
+		log_locked(q, "job %llu %s recovered from the spool; its send "
+			      "had begun and %s: sent again",
+			   (unsigned long long)e->id, e->name,
+			   taken == 0 ? "the Quest side never took it"
+				      : "the channel cannot tell whether it "
+					"arrived");
+	else
+		log_locked(q, "job %llu %s recovered from the spool",
+			   (unsigned long long)e->id, e->name);
+	set_state_locked(q, j, QJ_QUEUED, NULL);
+}
+
+static void recover_bad(void *ctx, const char *file, const char *why)
+{
+	struct qjobs *q = ctx;
+	log_locked(q, "spool entry %s/%s skipped (kept as %s.bad): %s",
+		   q->cfg.spool, file, file, why);
 }
 
 enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
@@ -512,6 +614,8 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->cfg = *cfg;
 	q->spec = strdup(cfg->spec);
 	q->cfg.spec = q->spec;
+	q->spool = cfg->spool ? strdup(cfg->spool) : NULL;
+	q->cfg.spool = q->spool;
 	q->started_ms = now_ms();
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
@@ -522,6 +626,12 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	rc = qchan_open(q->spec, &cfg->chan, &q->ch, err);
 	if (rc != QE_OK)
 		goto fail;
+	if (cfg->spool) {
+		rc = qspool_open(cfg->spool, cfg->spool_sync, &q->sp, err);
+		if (rc != QE_OK)
+			goto fail;
+		qspool_load(q->sp, recover_one, recover_bad, q);
+	}
 	int e = pthread_create(&q->sender, NULL, sender_main, q);
 	if (e) {
 		rc = qerr_sys(err, e, "cannot start the sender thread");
@@ -532,6 +642,8 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 fail:
 	if (q->ch)
 		qchan_close(q->ch);
+	qspool_close(q->sp);
+	free(q->spool);
 	free(q->spec);
 	free(q);
 	return rc;
@@ -552,9 +664,16 @@ void qjobs_stop(struct qjobs *q)
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->sender, NULL);
 
-	qerr_set(&why, QE_CHAN_IO, "questfs stopped before it was sent");
+	if (q->sp)
+		qerr_set(&why, QE_CHAN_IO,
+			 "questfs stopped before it was sent; kept in the spool "
+			 "%s for the next mount",
+			 q->cfg.spool);
+	else
+		qerr_set(&why, QE_CHAN_IO, "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
 	q->stopped = 1;
+	q->keep_spool = 1;
 	for (struct job *j = q->head; j; j = j->next)
 		if (j->info.state < QJ_DELIVERED)
 			set_state_locked(q, j, QJ_FAILED, &why);
@@ -573,6 +692,8 @@ void qjobs_free(struct qjobs *q)
 		free(j);
 	}
 	qchan_close(q->ch);
+	qspool_close(q->sp);
+	free(q->spool);
 	pthread_cond_destroy(&q->work);
 	pthread_cond_destroy(&q->log_grew);
 	pthread_mutex_destroy(&q->lock);

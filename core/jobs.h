@@ -50,13 +50,16 @@ struct qjobs_cfg {
 	unsigned history;	/* finished jobs kept for status */
 	size_t log_max;		/* log bytes kept (the oldest half goes) */
 	int argv0;		/* 1: argv[0] is the program's name */
+	const char *spool;	/* directory of queued jobs; NULL: none */
+	int spool_sync;		/* fsync spool entries (machine crashes) */
 };
 
 void qjobs_cfg_default(struct qjobs_cfg *c);
 
 struct qjobs;
 
-/* Opens the channel and starts the sender thread. */
+/* Opens the channel and the spool, queues again what the spool holds
+ * (jobs a crash left behind), and starts the sender thread. */
 enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 

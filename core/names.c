@@ -24,6 +24,12 @@ int qname_launches(const char *name)
 	       !ends_with(name, ".swp") && !qname_is_sidecar(name);
 }
 
+int qname_is_temporary(const char *name)
+{
+	return name[0] == '.' && !ends_with(name, "~") &&
+	       !ends_with(name, ".swp") && !qname_is_sidecar(name);
+}
+
 int qname_sidecar_of(const char *name, char *dst, size_t dstlen)
 {
 	int n = snprintf(dst, dstlen, "%s%s", name, QNAME_SIDECAR_SUFFIX);

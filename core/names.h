@@ -13,6 +13,12 @@ int qname_is_sidecar(const char *name);
 /* A name a finished file is launched under. */
 int qname_launches(const char *name);
 
+/* A temporary name a tool renames to the final one when it is done
+ * (rsync's .NAME.XXXXXX, GIO's .goutputstream-XXXXXX): judged at fsync,
+ * since its bytes are the program's. Editors' swap and backup files are
+ * not. */
+int qname_is_temporary(const char *name);
+
 /* For "NAME", writes "NAME.args" into dst; -1 when it does not fit. */
 int qname_sidecar_of(const char *name, char *dst, size_t dstlen);
 

@@ -47,6 +47,8 @@ static const struct fuse_opt qfs_opts_spec[] = {
 	OPTION("run_mode=%o", run_mode),
 	OPTION("run_uid=%d", run_uid),
 	OPTION("run_gid=%d", run_gid),
+	OPTION("spool=%s", spool),
+	OPTION("spool_sync", spool_sync),
 	OPTION("-h", show_help),
 	OPTION("--help", show_help),
 	OPTION("-V", show_version),
@@ -84,6 +86,10 @@ static void usage(const char *prog)
 	       "    send_timeout=MS      one send to the Quest side (5000)\n"
 	       "    log_max=N            bytes of /log kept (1048576)\n"
 	       "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, run_gid=N\n"
+	       "    spool=DIR|none       queued programs kept on disk across a crash\n"
+	       "                         (/var/lib/questfs/MOUNT as root, else\n"
+	       "                         $XDG_STATE_HOME/questfs/MOUNT)\n"
+	       "    spool_sync           fsync the spool: survive machine crashes too\n"
 	       "\n",
 	       prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT,
 	       QELF_USER_BASE_DEFAULT, QELF_USER_LIMIT_DEFAULT);
@@ -134,7 +140,36 @@ static int configure(struct qfs *fs)
 	c->send_timeout_ms = (int)o->send_timeout;
 	c->log_max = o->log_max;
 	o->run_mode &= 07777;
+	c->spool = strcmp(o->spool, "none") ? o->spool : NULL;
+	c->spool_sync = o->spool_sync;
 	return 0;
+}
+
+/* The default spool: one per mount point, named after it like a systemd
+ * unit ("/quest" -> "quest"), under /var/lib when root, else under
+ * $XDG_STATE_HOME (~/.local/state). */
+static char *default_spool(const char *mountpoint)
+{
+	char *abs = realpath(mountpoint, NULL), *name, *p, *dir = NULL;
+	const char *base = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (!abs)
+		return NULL;
+	name = abs[1] ? abs + 1 : "root";
+	for (p = name; *p; p++)
+		if (*p == '/')
+			*p = '-';
+	if (geteuid() == 0)
+		p = (asprintf(&dir, "/var/lib/questfs/%s", name) < 0) ? NULL : dir;
+	else if (base && *base)
+		p = (asprintf(&dir, "%s/questfs/%s", base, name) < 0) ? NULL : dir;
+	else
+		p = (asprintf(&dir, "%s/.local/state/questfs/%s",
+			      home ? home : "/tmp", name) < 0)
+			    ? NULL
+			    : dir;
+	free(abs);
+	return p;
 }
 
 static void report_undelivered(void *ctx, const struct qjob_info *j)
@@ -191,6 +226,11 @@ int main(int argc, char *argv[])
 			argv[0], argv[0]);
 		goto err_args;
 	}
+	if (!fs->o.spool && !(fs->o.spool = default_spool(opts.mountpoint))) {
+		fprintf(stderr, "questfs: %s: %s\n", opts.mountpoint,
+			strerror(errno));
+		goto err_args;
+	}
 	if (configure(fs) < 0)
 		goto err_args;
 	fs->foreground = opts.foreground;
@@ -227,8 +267,9 @@ int main(int argc, char *argv[])
 		qfs_log(fs, LOG_ERR, "%s", e.msg);
 		goto err_unmount;
 	}
-	qjobs_log(fs->jobs, "questfs %s mounted at %s, channel %s", QUEST_VERSION,
-		  opts.mountpoint, fs->jcfg.spec);
+	qjobs_log(fs->jobs, "questfs %s mounted at %s, channel %s, spool %s",
+		  QUEST_VERSION, opts.mountpoint, fs->jcfg.spec,
+		  fs->jcfg.spool ? fs->jcfg.spool : "none");
 	qfs_log(fs, LOG_INFO, "mounted at %s, channel %s", opts.mountpoint,
 		fs->jcfg.spec);
 
@@ -264,5 +305,6 @@ err_args:
 	free(fs->o.argv0);
 	free(fs->o.kick);
 	free(fs->o.kick_cmd);
+	free(fs->o.spool);
 	return ret;
 }

@@ -545,6 +545,10 @@ out:
 	fuse_reply_err(req, err);
 }
 
+/* fsync says "these bytes are mine": refuse what can never be a program,
+ * as FLUSH does, and for temporary names too (GIO fsyncs its temporary
+ * file before renaming it over the target). More bytes may still come
+ * (dd oflag=sync fsyncs each block), so only the prefix is judged. */
 static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		      struct fuse_file_info *fi)
 {
@@ -556,11 +560,14 @@ static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)fi;
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	if (f && f->name && f->data && !qname_is_sidecar(f->name) &&
-	    qfs_judge(fs, f, QELF_WHOLE, &e) != QE_OK) {
+	if (f && f->name && f->data && !f->flush_refused &&
+	    (qname_launches(f->name) || qname_is_temporary(f->name)) &&
+	    qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK) {
 		err = ENOEXEC;
-		qfs_log(fs, LOG_INFO, "run/%s: fsync of an invalid program: %s",
-			f->name, e.msg);
+		f->flush_refused = 1;
+		f->flush_err = e;
+		qfs_log(fs, LOG_INFO, "run/%s refused at fsync: %s", f->name,
+			e.msg);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, err);
@@ -592,6 +599,8 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 				} else if (f->dirty && qname_launches(f->name)) {
 					qfs_launch(fs, f);
 				}
+			} else if (h->writer && !f->writers) {
+				qfs_drop_data(fs, f); /* unlinked while written */
 			}
 			qfs_maybe_free(fs, f);
 		}
@@ -662,6 +671,7 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = ENOEXEC;
 		qfs_log(fs, LOG_INFO, "rename of run/%s to %s refused: %s", name,
 			newname, e.msg);
+		qjobs_record_refusal(fs->jobs, newname, f->size, f->ino, &e);
 	} else {
 		if (old) {
 			qfs_detach(fs, old);

@@ -55,11 +55,12 @@ struct qfile {
 };
 
 struct qfs_opts {
-	char *channel, *argv0, *kick, *kick_cmd;
+	char *channel, *argv0, *kick, *kick_cmd, *spool;
 	unsigned long slot_size, user_base, user_limit;
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;
 	int run_uid, run_gid;
+	int spool_sync;
 	int show_help, show_version;
 };
 
@@ -85,6 +86,7 @@ struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid);
 void qfs_detach(struct qfs *fs, struct qfile *f); /* remove from run/ */
+void qfs_drop_data(struct qfs *fs, struct qfile *f);
 void qfs_maybe_free(struct qfs *fs, struct qfile *f);
 void qfs_expire(struct qfs *fs); /* forget launched files past linger */
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);

@@ -53,7 +53,7 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 	return f;
 }
 
-static void drop_data(struct qfs *fs, struct qfile *f)
+void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	fs->writing_bytes -= f->cap;
 	free(f->data);
@@ -65,6 +65,10 @@ void qfs_detach(struct qfs *fs, struct qfile *f)
 {
 	free(f->name);
 	f->name = NULL;
+	/* nobody can launch it now: its bytes stop counting as held once no
+	 * writer needs them */
+	if (!f->writers)
+		qfs_drop_data(fs, f);
 	touch_run(fs);
 }
 
@@ -78,7 +82,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 			break;
 		}
 	}
-	drop_data(fs, f);
+	qfs_drop_data(fs, f);
 	qfs_xattr_free(&f->xattrs);
 	free(f);
 }
@@ -158,7 +162,7 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 	}
 	f->size = (size_t)size;
 	if (!size)
-		drop_data(fs, f);
+		qfs_drop_data(fs, f);
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->ctime = f->mtime;
 	return 0;

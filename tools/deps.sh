@@ -19,6 +19,7 @@ need_pkg fuse3 libfuse3-dev
 need_pkg libelf libelf-dev
 need_pkg cmocka libcmocka-dev
 need_pkg json-c libjson-c-dev
+need_pkg zlib zlib1g-dev
 need_cmd fusermount3 fuse3
 need_cmd rsync rsync
 need_cmd setfattr attr

@@ -11,7 +11,9 @@ LOADER=$B/questbinloader
 MKELF=$B/tests/mkelf
 DEADLINE=${DEADLINE:-15} # seconds any single wait may take
 
-# wait_for DESCRIPTION CMD...: run CMD until it succeeds or the deadline
+# wait_for DESCRIPTION CMD...: run CMD until it succeeds or the deadline.
+# CMD's arguments are expanded once: to wait on a changing value, name a
+# function that computes it (saved_at_least, state_is).
 wait_for() {
 	local what=$1; shift
 	local end=$((SECONDS + DEADLINE))
@@ -63,7 +65,7 @@ stop_sim() {
 
 # start_qfs [-o OPTS]: questfs in the foreground, logging to $T/qfs.log
 start_qfs() {
-	"$QUESTFS" -f -o "channel=shm:$KEY" "$@" "$MNT" >>"$T/qfs.log" 2>&1 &
+	"$QUESTFS" -f -o "channel=shm:$KEY,spool=$T/spool" "$@" "$MNT" >>"$T/qfs.log" 2>&1 &
 	qfs_pid=$!
 	wait_for "mount at $MNT" is_mounted "$MNT" || fail "questfs did not mount: $(cat "$T/qfs.log")"
 }
@@ -111,8 +113,9 @@ setup() {
 
 # delivered N: wait until quest-sim saved N programs
 saved_count() { find "$SAVE" -name '*.elf' | wc -l; }
+saved_at_least() { test "$(saved_count)" -ge "$1"; }
 wait_saved() {
-	wait_for "$1 programs received by quest-sim" test "$(saved_count)" -ge "$1" ||
+	wait_for "$1 programs received by quest-sim" saved_at_least "$1" ||
 		fail "quest-sim got $(saved_count) programs, expected $1; status: $(cat "$MNT/status" 2>&1)"
 }
 
@@ -123,6 +126,10 @@ json_count() {
 
 # xattr FILE NAME: value of an extended attribute, or empty
 xattr() { getfattr --only-values -n "$2" "$1" 2>/dev/null; }
+
+# state_is FILE STATE: the file's job is in STATE (for wait_for: the
+# command is run again at each try, unlike a "$(...)" argument)
+state_is() { test "$(xattr "$1" user.quest.state)" = "$2"; }
 
 # argv_of N: quest-sim's saved argv of program N, words on one line
 argv_of() { tr '\0' ' ' <"$SAVE/$(printf %06d "$1").argv" | sed 's/ $//'; }

@@ -61,7 +61,7 @@ case_truncated_judged_at_launch() {
 	"$MKELF" --size 5000 "$T/whole" || fail mkelf
 	head -c 1000 "$T/whole" >"$T/trunc"
 	cp "$T/trunc" "$MNT/run/trunc" || fail "a truncated copy must close cleanly"
-	wait_for "refusal recorded" test "$(xattr "$MNT/run/trunc" user.quest.state)" = refused
+	wait_for "refusal recorded" state_is "$MNT/run/trunc" refused
 	expect_match "user.quest.error" "outside the 1000-byte file|past the end" "$(xattr "$MNT/run/trunc" user.quest.error)"
 	grep -q "trunc refused" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 }

@@ -64,7 +64,7 @@ case_no_quest_side_then_attach() {
 case_refused_by_quest_side() {
 	up --refuse="no room for it"
 	cp "$TOP/examples/hello" "$MNT/run/r"
-	wait_for "refused" test "$(xattr "$MNT/run/r" user.quest.state)" = refused
+	wait_for "refused" state_is "$MNT/run/r" refused
 	expect_match "reason" "no room for it" "$(xattr "$MNT/run/r" user.quest.error)"
 	grep -q "job 1 r refused: .*no room for it" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 }
@@ -74,14 +74,14 @@ case_quest_side_dies_mid_packet() {
 	cp "$TOP/examples/hello" "$MNT/run/one"
 	wait_saved 1
 	cp "$TOP/examples/hello" "$MNT/run/two"
-	wait_for "two failed" test "$(xattr "$MNT/run/two" user.quest.state)" = failed
+	wait_for "two failed" state_is "$MNT/run/two" failed
 	expect_match "reason" "went away|gone|died" "$(xattr "$MNT/run/two" user.quest.error)"
 	wait "$sim_pid" 2>/dev/null
 	sim_pid=""
 	cp "$TOP/examples/hello" "$MNT/run/three"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	SAVE=$T/save2 start_sim
-	wait_for "three delivered" test "$(xattr "$MNT/run/three" user.quest.state)" = delivered
+	wait_for "three delivered" state_is "$MNT/run/three" delivered
 	cmp "$TOP/examples/hello" "$T/save2/000001.elf" || fail "three: bytes differ"
 }
 

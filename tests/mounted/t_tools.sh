@@ -105,7 +105,7 @@ case_setfattr_getfattr() {
 	expect_eq "user.note" "hi" "$(xattr "$MNT/run/x" user.note)"
 	chmod 600 "$MNT/run/x" || fail "chmod after launch"
 	touch -d '2020-01-01' "$MNT/run/x" || fail "touch after launch"
-	wait_for "state delivered" test "$(xattr "$MNT/run/x" user.quest.state)" = delivered
+	wait_for "state delivered" state_is "$MNT/run/x" delivered
 	expect_eq "job id" 1 "$(xattr "$MNT/run/x" user.quest.job)"
 	getfattr -d -m user "$MNT/run/x" | grep -q 'user.quest.state="delivered"' || fail "listxattr misses user.quest.state"
 	setfattr -x user.note "$MNT/run/x" || fail "removexattr"
