@@ -321,7 +321,8 @@ size_t qspool_load(struct qspool *sp,
 		ids[n++] = id;
 	}
 	closedir(d);
-	qsort(ids, n, sizeof *ids, cmp_u64);
+	if (n) /* ids is NULL for an empty spool: qsort's argument is nonnull */
+		qsort(ids, n, sizeof *ids, cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		char name[32], mname[32];
 		struct qspool_entry e = {0};
