@@ -744,7 +744,7 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 	int err = 0;
 
 	if (ino != INO_ROOT && ino != INO_RUN) {
-		fuse_reply_err(req, ino < INO_FIRST_FILE ? ENOTDIR : ENOTDIR);
+		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
 	h = new_handle(H_DIR);
