@@ -66,6 +66,24 @@ static const struct fuse_opt qfs_opts_spec[] = {
 	FUSE_OPT_END,
 };
 
+/* Keeps the positional arguments back: mount.fuse3 runs
+ * `questfs SOURCE MOUNTPOINT -o ...`, and the SOURCE means nothing to us. */
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct qfs_opts *o = data;
+
+	(void)outargs;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (o->nonopts == 2) {
+		fprintf(stderr, "questfs: unexpected argument '%s'\n", arg);
+		return -1;
+	}
+	o->nonopt[o->nonopts++] = arg;
+	return 0;
+}
+
 static void usage(const char *prog)
 {
 	printf("Usage: %s [options] MOUNTPOINT\n"
@@ -206,7 +224,10 @@ int main(int argc, char *argv[])
 		.run_uid = -1,
 		.run_gid = -1,
 	};
-	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, NULL) == -1)
+	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
+		goto err_args;
+	if (fs->o.nonopts &&
+	    fuse_opt_add_arg(&args, fs->o.nonopt[fs->o.nonopts - 1]) == -1)
 		goto err_args;
 	if (fs->o.show_help) {
 		usage(argv[0]);

@@ -62,6 +62,10 @@ struct qfs_opts {
 	int run_uid, run_gid;
 	int spool_sync;
 	int show_help, show_version;
+	/* positional arguments: MOUNTPOINT, or SOURCE MOUNTPOINT as
+	 * mount.fuse3 passes them (fstab type fuse.questfs) */
+	const char *nonopt[2];
+	int nonopts;
 };
 
 struct qfs {

@@ -49,12 +49,12 @@ static void row(void *ctx, const struct qjob_info *j)
 	char t[16];
 
 	fmt_time(j->t_state_ms, "%H:%M:%S", t, sizeof t);
-	fprintf(f, "%-5llu %-9s %-24s %7zu  %s  %s%s%s\n",
+	fprintf(f, "%-5llu %-9s %-24s %7zu  %s  %s\n",
 		(unsigned long long)j->id, qjob_state_name(j->state), j->name,
-		j->size, t, j->args[0] ? "args: " : "", j->args,
-		j->detail[0] ? (j->args[0] ? " | " : "") : "");
+		j->size, t, j->args);
+	/* the reason on a line of its own: it is often long */
 	if (j->detail[0])
-		fprintf(f, "%s\n", j->detail);
+		fprintf(f, "      %s\n", j->detail);
 }
 
 char *qfs_status_text(struct qfs *fs, size_t *len)
@@ -87,7 +87,7 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 	fprintf(f, "held        %zu of %lu bytes\n\n",
 		s.sum.held_bytes + s.writing_bytes, fs->o.max_bytes);
 	fprintf(f, "%-5s %-9s %-24s %7s  %-8s  %s\n", "ID", "STATE", "NAME",
-		"SIZE", "TIME", "ARGS | DETAIL");
+		"SIZE", "TIME", "ARGS");
 	qjobs_foreach(fs->jobs, row, f);
 	if (fclose(f) != 0) {
 		free(buf);

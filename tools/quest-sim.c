@@ -38,6 +38,11 @@ static void usage(FILE *f)
 		"                        DIR/N.argv (NUL-separated strings)\n"
 		"  -n, --count N         exit after N programs\n"
 		"  -q, --quiet           print nothing per program (benchmarks)\n"
+		"      --unlink          remove the channel's segment and exit (after\n"
+		"                        a version or slot-size mismatch)\n"
+		"      --stamps FILE     after each answer, append to FILE one record of\n"
+		"                        two native uint64: the CLOCK_MONOTONIC ns at\n"
+		"                        which the packet was taken, and its size\n"
 		"      --user-base ADDR  Quest's user window (default 0x%x)\n"
 		"      --user-limit ADDR (default 0x%x)\n"
 		"Fault switches:\n"
@@ -104,7 +109,8 @@ static void sleep_ms(unsigned long long ms)
 
 int main(int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_BASE, O_LIMIT, O_DELAY, O_REFUSE, O_DIE };
+	enum { O_SLOT = 256, O_BASE, O_LIMIT, O_DELAY, O_REFUSE, O_DIE, O_STAMPS,
+	       O_UNLINK };
 	static const struct option longopts[] = {
 		{"channel", required_argument, NULL, 'c'},
 		{"slot-size", required_argument, NULL, O_SLOT},
@@ -116,6 +122,8 @@ int main(int argc, char **argv)
 		{"delay", required_argument, NULL, O_DELAY},
 		{"refuse", optional_argument, NULL, O_REFUSE},
 		{"die-after", required_argument, NULL, O_DIE},
+		{"stamps", required_argument, NULL, O_STAMPS},
+		{"unlink", no_argument, NULL, O_UNLINK},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -123,7 +131,7 @@ int main(int argc, char **argv)
 	const char *spec = QCHAN_SPEC_DEFAULT, *save = NULL, *refuse = NULL;
 	unsigned long long slot = QPKT_SLOT_DEFAULT, count = 0, delay = 0,
 			   die_after = 0, v;
-	int quiet = 0, c, rc = 2;
+	int quiet = 0, c, rc = 2, stamps = -1, unlink_only = 0;
 	struct qelf_profile prof;
 	struct qchan_rx *rx = NULL;
 	struct qerror e;
@@ -166,6 +174,20 @@ int main(int argc, char **argv)
 			if (num("--die-after", optarg, ~0ull, &die_after) < 0)
 				goto out;
 			break;
+		case O_STAMPS:
+			if (stamps >= 0)
+				close(stamps);
+			stamps = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				      0644);
+			if (stamps < 0) {
+				fprintf(stderr, "%s: %s: %s\n", prog, optarg,
+					strerror(errno));
+				goto out;
+			}
+			break;
+		case O_UNLINK:
+			unlink_only = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -181,6 +203,24 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		goto out;
+	}
+	if (unlink_only) {
+		char *end;
+		unsigned long key = strncmp(spec, "shm:", 4)
+					    ? 0
+					    : strtoul(spec + 4, &end, 10);
+		if (!key || *end || key > UINT32_MAX) {
+			fprintf(stderr, "%s: --unlink takes a shm:KEY channel, not '%s'\n",
+				prog, spec);
+			goto out;
+		}
+		if (qchan_shm_unlink((uint32_t)key, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			goto out;
+		}
+		printf("%s: removed %s\n", prog, spec);
+		rc = 0;
 		goto out;
 	}
 	if (slot <= QPKT_HDR_SIZE) {
@@ -214,6 +254,7 @@ int main(int argc, char **argv)
 		struct qelf_info info = {0};
 		char why[QERR_MSG_MAX + 64] = "", args[4 * QARGV_MAX];
 		const char *name;
+		struct timespec taken;
 
 		enum qerr r = qchan_rx_take(rx, &pkt, &len, 250, &e);
 		if (r == QE_CHAN_TIMEOUT)
@@ -222,6 +263,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", prog, e.msg);
 			goto out;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &taken);
 		n++;
 		if (die_after && n == die_after) {
 			fprintf(stderr, "%s: dying while taking program %lu (--die-after)\n",
@@ -253,10 +295,22 @@ int main(int argc, char **argv)
 		}
 		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) != QE_OK)
 			fprintf(stderr, "%s: %s\n", prog, e.msg);
+		/* written after the answer, so that it does not delay it; one
+		 * write(2) per record: a reader never sees half of one */
+		if (stamps >= 0) {
+			uint64_t rec[2] = {(uint64_t)taken.tv_sec * 1000000000u +
+						   (uint64_t)taken.tv_nsec,
+					   len};
+			if (write(stamps, rec, sizeof rec) != (ssize_t)sizeof rec)
+				fprintf(stderr, "%s: --stamps: %s\n", prog,
+					strerror(errno));
+		}
 	}
 	rc = 0;
 out:
 	if (rx)
 		qchan_rx_close(rx);
+	if (stamps >= 0)
+		close(stamps);
 	return rc;
 }

@@ -49,3 +49,18 @@ case_not_elf_refused_by_cp() {
 	out=$(cp "$TOP/examples/hello" "$MNT/run/script" 2>&1) || fail "retry failed: $out"
 	wait_saved 1
 }
+
+case_mount_fuse3_source_form() {
+	# fstab's `questfs#SOURCE /quest fuse` form: mount.fuse3 runs
+	# `questfs SOURCE MOUNTPOINT -o ...`, and questfs ignores SOURCE
+	start_sim
+	PATH=$B:$PATH mount.fuse3 "questfs#questfs" "$MNT" -o "channel=shm:$KEY,spool=$T/spool" ||
+		fail "mount.fuse3 failed"
+	is_mounted "$MNT" || fail "not mounted"
+	local pid
+	pid=$(pgrep -f "questfs questfs $MNT") || fail "no daemon"
+	cp "$TOP/examples/hello" "$MNT/run/"
+	wait_saved 1
+	fusermount3 -u "$MNT" || fail "unmount failed"
+	wait_for "daemon exit" bash -c "! kill -0 $pid"
+}
