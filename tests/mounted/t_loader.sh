@@ -1,0 +1,58 @@
+# questbinloader and quest-sim end to end over shm: (no mount needed): the
+# seed's command on the core, its exit statuses and messages.
+# shellcheck shell=bash
+
+# loader_rc EXPECTED REGEX ARGS...: questbinloader exits EXPECTED, and its
+# stderr matches REGEX
+loader_rc() {
+	local want=$1 re=$2 out rc=0
+	shift 2
+	out=$("$LOADER" "$@" 2>&1) || rc=$?
+	expect_eq "questbinloader $* exit status" "$want" "$rc"
+	expect_match "questbinloader $* message" "$re" "$out"
+}
+
+case_loader_round_trip_examples() {
+	start_sim
+	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello" || fail "hello not sent"
+	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello_argvs" lorem 'ipsum dolor' || fail "hello_argvs not sent"
+	wait_saved 2
+	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "hello differs"
+	cmp "$TOP/examples/hello_argvs" "$SAVE/000002.elf" || fail "hello_argvs differs"
+	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 2)"
+	# the packet on the wire: header + the file, byte for byte
+	"$LOADER" --out "$T/pkt" "$TOP/examples/hello_argvs" lorem || fail "--out"
+	cmp <(tail -c +89 "$T/pkt") "$TOP/examples/hello_argvs" || fail "--out body differs"
+	expect_eq "argv_size field" "18" "$(od -An -tu4 -N4 "$T/pkt" | tr -d ' ')"
+	expect_eq "binary_size field" "$(stat -c %s "$TOP/examples/hello_argvs")" \
+		"$(od -An -tu4 -j84 -N4 "$T/pkt" | tr -d ' ')"
+}
+
+case_loader_exit_statuses() {
+	loader_rc 1 "ELF machine is x86-64 \(62\)" --check "$FX/x86-64"
+	loader_rc 1 "not an ELF file" --check "$FX/bad-magic"
+	loader_rc 1 "largest that fits the 393216-byte slot is 393128" --check "$FX/too-big"
+	loader_rc 1 "No such file" --check "$T/missing"
+	loader_rc 2 "argv buffer holds 80" --check "$TOP/examples/hello" "$(printf 'x%.0s' $(seq 1 80))"
+	loader_rc 2 "Try" --bogus
+	loader_rc 3 "no Quest side|not attached|No such" --channel "shm:$KEY" --timeout 1 "$TOP/examples/hello"
+	loader_rc 0 "" --check "$FX/valid"
+	"$LOADER" --check "$FX/largest" >/dev/null || fail "largest refused"
+	start_sim --refuse="not today"
+	loader_rc 4 "refused by the Quest side: not today" --channel "shm:$KEY" "$TOP/examples/hello"
+}
+
+case_loader_every_fixture() {
+	local name code rc
+	while IFS=$'\t' read -r name code; do
+		rc=0
+		"$LOADER" --check "$FX/$name" >/dev/null 2>"$T/err" || rc=$?
+		if [ "$code" = ok ]; then
+			expect_eq "$name" 0 "$rc"
+		else
+			expect_eq "$name exit status" 1 "$rc"
+			[ -s "$T/err" ] || fail "$name: no message"
+			[ "$(wc -l <"$T/err")" = 1 ] || fail "$name: more than one line: $(cat "$T/err")"
+		fi
+	done <"$FX/INDEX"
+}
