@@ -69,6 +69,8 @@ check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) check-unit
 	$(MAKE) check-mounted
+	$(MAKE) check-valgrind
+	$(MAKE) fuzz-smoke
 
 check-unit: $(UNIT_BIN) $(TEST_TOOLS) $(PROGS) $(EXAMPLES)
 	@sh tests/run-unit.sh $(UNIT_BIN)

@@ -73,6 +73,13 @@ enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 						      "arguments end with a lone backslash");
 					goto out;
 				}
+				/* an escaped NUL would split the word in two */
+				if (s[i] == '\0') {
+					rc = qerr_set(err, QE_ARGS_SYNTAX,
+						      "arguments contain a NUL byte at offset %zu",
+						      i);
+					goto out;
+				}
 				/* backslash-newline is a line continuation */
 				if (s[i] != '\n')
 					put(&a, &need, s[i]);
@@ -89,7 +96,7 @@ enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 		case DQ:
 			if (c == '"') {
 				st = WORD;
-			} else if (c == '\\' && i + 1 < len &&
+			} else if (c == '\\' && i + 1 < len && s[i + 1] &&
 				   strchr("\"\\$`\n", s[i + 1])) {
 				if (s[++i] != '\n')
 					put(&a, &need, s[i]);

@@ -32,7 +32,7 @@ usr/share/questfs/uca.xml"
 tree_of() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort); }
 
 make_in() {
-	make -s -C "$TOP" "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
+	make -s -C "$TOP" BUILD="$B" "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
 }
 
 # ---- the mount cases: an installation under $T/prefix, linked from /sbin
