@@ -25,9 +25,10 @@ enum qerr qargs_add(struct qargv *out, const char *word, struct qerror *err)
 	size_t n = strlen(word) + 1;
 
 	if (out->size + n > QARGV_MAX)
-		return qerr_set(err, QE_ARGS_TOO_BIG,
-				"arguments take %zu bytes; the argv buffer holds %u",
-				out->size + n, QARGV_MAX);
+		return qerr_set(
+		    err, QE_ARGS_TOO_BIG,
+		    "arguments take %zu bytes; the argv buffer holds %u",
+		    out->size + n, QARGV_MAX);
 	memcpy(out->buf + out->size, word, n);
 	out->size += n;
 	out->argc++;
@@ -46,9 +47,9 @@ enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 		char c = s[i];
 
 		if (c == '\0') {
-			rc = qerr_set(err, QE_ARGS_SYNTAX,
-				      "arguments contain a NUL byte at offset %zu",
-				      i);
+			rc = qerr_set(
+			    err, QE_ARGS_SYNTAX,
+			    "arguments contain a NUL byte at offset %zu", i);
 			goto out;
 		}
 		switch (st) {
@@ -70,13 +71,15 @@ enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 			} else if (c == '\\') {
 				if (++i == len) {
 					rc = qerr_set(err, QE_ARGS_SYNTAX,
-						      "arguments end with a lone backslash");
+						      "arguments end with a "
+						      "lone backslash");
 					goto out;
 				}
 				/* an escaped NUL would split the word in two */
 				if (s[i] == '\0') {
 					rc = qerr_set(err, QE_ARGS_SYNTAX,
-						      "arguments contain a NUL byte at offset %zu",
+						      "arguments contain a NUL "
+						      "byte at offset %zu",
 						      i);
 					goto out;
 				}
@@ -117,9 +120,10 @@ enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 		a.argc++;
 	}
 	if (need > QARGV_MAX) {
-		rc = qerr_set(err, QE_ARGS_TOO_BIG,
-			      "arguments take %zu bytes; the argv buffer holds %u",
-			      need, QARGV_MAX);
+		rc = qerr_set(
+		    err, QE_ARGS_TOO_BIG,
+		    "arguments take %zu bytes; the argv buffer holds %u", need,
+		    QARGV_MAX);
 		goto out;
 	}
 	a.size = need;

@@ -111,8 +111,8 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 
 /* Answer the packet taken last: accepted (reason NULL) or refused. Frees
  * the slot for the next packet. */
-enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted,
-			  const char *reason, struct qerror *err);
+enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
+			  struct qerror *err);
 
 /* Detach (marks the receiver gone) and unmap. */
 void qchan_rx_close(struct qchan_rx *rx);

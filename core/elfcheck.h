@@ -8,7 +8,7 @@
 
 #include "qerr.h"
 
-#define QELF_USER_BASE_DEFAULT 0x1000u
+#define QELF_USER_BASE_DEFAULT	0x1000u
 #define QELF_USER_LIMIT_DEFAULT 0x3F0000u
 
 struct qelf_profile {
@@ -22,9 +22,9 @@ void qelf_profile_default(struct qelf_profile *p);
 
 struct qelf_info {
 	uint32_t entry;
-	unsigned nloads;   /* PT_LOAD segments */
-	uint32_t lo, hi;   /* lowest and one-past-highest PT_LOAD address */
-	size_t need;	   /* bytes of file the headers refer to (prefix mode) */
+	unsigned nloads; /* PT_LOAD segments */
+	uint32_t lo, hi; /* lowest and one-past-highest PT_LOAD address */
+	size_t need;	 /* bytes of file the headers refer to (prefix mode) */
 };
 
 enum qelf_mode {

@@ -44,14 +44,14 @@ struct qjobs_cfg {
 	const char *spec; /* channel spec */
 	struct qchan_opts chan;
 	struct qelf_profile prof;
-	int send_timeout_ms;	/* one send: slot wait + answer */
-	unsigned max_queue;	/* queued + sending jobs */
-	size_t max_bytes;	/* program bytes held by queued jobs */
-	unsigned history;	/* finished jobs kept for status */
-	size_t log_max;		/* log bytes kept (the oldest half goes) */
-	int argv0;		/* 1: argv[0] is the program's name */
-	const char *spool;	/* directory of queued jobs; NULL: none */
-	int spool_sync;		/* fsync spool entries (machine crashes) */
+	int send_timeout_ms; /* one send: slot wait + answer */
+	unsigned max_queue;  /* queued + sending jobs */
+	size_t max_bytes;    /* program bytes held by queued jobs */
+	unsigned history;    /* finished jobs kept for status */
+	size_t log_max;	     /* log bytes kept (the oldest half goes) */
+	int argv0;	     /* 1: argv[0] is the program's name */
+	const char *spool;   /* directory of queued jobs; NULL: none */
+	int spool_sync;	     /* fsync spool entries (machine crashes) */
 };
 
 void qjobs_cfg_default(struct qjobs_cfg *c);
@@ -115,7 +115,7 @@ size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
 /* Append a line of the caller's (mount, unmount, refusals); adds time and
  * newline. */
 void qjobs_log(struct qjobs *q, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Block until the log has grown past `size` or timeout_ms passed (the
  * questfs thread that refreshes the kernel's view of the log uses it).

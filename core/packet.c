@@ -5,7 +5,8 @@
 #include <assert.h>
 #include <string.h>
 
-static_assert(QPKT_HDR_SIZE == 4 + QARGV_MAX + 4, "program_t header is 88 bytes");
+static_assert(QPKT_HDR_SIZE == 4 + QARGV_MAX + 4,
+	      "program_t header is 88 bytes");
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -35,10 +36,11 @@ enum qerr qpkt_build(uint8_t *out, size_t cap, const struct qargv *argv,
 		     struct qerror *err)
 {
 	if (elf_len > qpkt_max_binary(cap))
-		return qerr_set(err, QE_PKT_TOO_BIG,
-				"program is %zu bytes; the largest that fits the "
-				"%zu-byte slot is %zu",
-				elf_len, cap, qpkt_max_binary(cap));
+		return qerr_set(
+		    err, QE_PKT_TOO_BIG,
+		    "program is %zu bytes; the largest that fits the "
+		    "%zu-byte slot is %zu",
+		    elf_len, cap, qpkt_max_binary(cap));
 	qpkt_header(out, argv, (uint32_t)elf_len);
 	if (elf_len)
 		memcpy(out + QPKT_HDR_SIZE, elf, elf_len);
@@ -53,28 +55,30 @@ enum qerr qpkt_parse(const uint8_t *pkt, size_t len, struct qpkt_view *v,
 
 	memset(v, 0, sizeof *v);
 	if (len < QPKT_HDR_SIZE)
-		return qerr_set(err, QE_PKT_MALFORMED,
-				"packet is %zu bytes, shorter than its %u-byte header",
-				len, QPKT_HDR_SIZE);
+		return qerr_set(
+		    err, QE_PKT_MALFORMED,
+		    "packet is %zu bytes, shorter than its %u-byte header", len,
+		    QPKT_HDR_SIZE);
 	asz = get_le32(pkt + QPKT_OFF_ARGV_SIZE);
 	bsz = get_le32(pkt + QPKT_OFF_BINARY_SIZE);
 	if (asz > QARGV_MAX)
 		return qerr_set(err, QE_PKT_MALFORMED,
-				"argv_size is %u; the argv buffer holds %u", asz,
-				QARGV_MAX);
+				"argv_size is %u; the argv buffer holds %u",
+				asz, QARGV_MAX);
 	if (bsz != len - QPKT_HDR_SIZE)
-		return qerr_set(err, QE_PKT_MALFORMED,
-				"binary_size is %u but the packet carries %zu bytes",
-				bsz, len - QPKT_HDR_SIZE);
+		return qerr_set(
+		    err, QE_PKT_MALFORMED,
+		    "binary_size is %u but the packet carries %zu bytes", bsz,
+		    len - QPKT_HDR_SIZE);
 	const char *argv = (const char *)pkt + QPKT_OFF_ARGV;
 	if (asz && argv[asz - 1] != '\0')
 		return qerr_set(err, QE_PKT_MALFORMED,
 				"argv strings are not NUL-terminated");
 	for (size_t i = asz; i < QARGV_MAX; i++)
 		if (argv[i])
-			return qerr_set(err, QE_PKT_MALFORMED,
-					"argv byte %zu beyond argv_size is not zero",
-					i);
+			return qerr_set(
+			    err, QE_PKT_MALFORMED,
+			    "argv byte %zu beyond argv_size is not zero", i);
 	memcpy(v->argv.buf, argv, QARGV_MAX);
 	v->argv.size = asz;
 	for (size_t i = 0; i < asz; i++)

@@ -9,11 +9,11 @@
 #include "args.h"
 #include "qerr.h"
 
-#define QPKT_HDR_SIZE 88u
-#define QPKT_OFF_ARGV_SIZE 0u
-#define QPKT_OFF_ARGV 4u
+#define QPKT_HDR_SIZE	     88u
+#define QPKT_OFF_ARGV_SIZE   0u
+#define QPKT_OFF_ARGV	     4u
 #define QPKT_OFF_BINARY_SIZE 84u
-#define QPKT_SLOT_DEFAULT 393216u /* 384 KiB, the seed's channel */
+#define QPKT_SLOT_DEFAULT    393216u /* 384 KiB, the seed's channel */
 
 /* Largest ELF image a slot of slot_size bytes can carry. */
 static inline size_t qpkt_max_binary(size_t slot_size)

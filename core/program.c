@@ -6,11 +6,12 @@ enum qerr qprog_check_size(uint64_t len, const struct qelf_profile *p,
 			   struct qerror *err)
 {
 	if (p->max_size && len > p->max_size)
-		return qerr_set(err, QE_ELF_TOO_BIG,
-				"program is %llu bytes; the largest that fits the "
-				"%zu-byte slot is %zu",
-				(unsigned long long)len,
-				p->max_size + QPKT_HDR_SIZE, p->max_size);
+		return qerr_set(
+		    err, QE_ELF_TOO_BIG,
+		    "program is %llu bytes; the largest that fits the "
+		    "%zu-byte slot is %zu",
+		    (unsigned long long)len, p->max_size + QPKT_HDR_SIZE,
+		    p->max_size);
 	return QE_OK;
 }
 

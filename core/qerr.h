@@ -9,9 +9,9 @@
 
 enum qerr {
 	QE_OK = 0,
-	QE_NOMEM,	 /* out of memory */
-	QE_SYS,		 /* a system call failed (message names it and errno) */
-	QE_USAGE,	 /* a bad option value, spec or parameter */
+	QE_NOMEM, /* out of memory */
+	QE_SYS,	  /* a system call failed (message names it and errno) */
+	QE_USAGE, /* a bad option value, spec or parameter */
 
 	/* args */
 	QE_ARGS_SYNTAX,	 /* unterminated quote, trailing backslash */
@@ -22,26 +22,26 @@ enum qerr {
 	QE_PKT_MALFORMED, /* a packet that cannot be parsed */
 
 	/* ELF checks (§4); one code per rule, message says what was found */
-	QE_ELF_SHORT,	   /* smaller than an ELF header */
-	QE_ELF_MAGIC,	   /* no \x7fELF */
-	QE_ELF_CLASS,	   /* not ELFCLASS32 */
-	QE_ELF_DATA,	   /* not ELFDATA2LSB */
-	QE_ELF_VERSION,	   /* EV_CURRENT in e_ident and e_version */
-	QE_ELF_EHSIZE,	   /* e_ehsize != 52 */
-	QE_ELF_MACHINE,	   /* not EM_386 */
-	QE_ELF_TYPE,	   /* not ET_EXEC */
-	QE_ELF_INTERP,	   /* has PT_INTERP */
-	QE_ELF_PHDR,	   /* e_phentsize, table outside file / wraps */
-	QE_ELF_NOLOAD,	   /* no PT_LOAD with p_memsz > 0 */
-	QE_ELF_SEGSIZE,	   /* p_filesz > p_memsz */
-	QE_ELF_SEGFILE,	   /* p_offset + p_filesz outside the file */
-	QE_ELF_ALIGN,	   /* p_offset % 4096 != p_vaddr % 4096 */
-	QE_ELF_WRAP,	   /* address wrap-around */
-	QE_ELF_WINDOW,	   /* PT_LOAD outside the user window */
-	QE_ELF_OVERLAP,	   /* PT_LOAD memory ranges overlap */
-	QE_ELF_ENTRY,	   /* e_entry not in an executable PT_LOAD */
-	QE_ELF_TOO_BIG,	   /* larger than the largest program */
-	QE_ELF_LIBELF,	   /* libelf itself refused the image */
+	QE_ELF_SHORT,	/* smaller than an ELF header */
+	QE_ELF_MAGIC,	/* no \x7fELF */
+	QE_ELF_CLASS,	/* not ELFCLASS32 */
+	QE_ELF_DATA,	/* not ELFDATA2LSB */
+	QE_ELF_VERSION, /* EV_CURRENT in e_ident and e_version */
+	QE_ELF_EHSIZE,	/* e_ehsize != 52 */
+	QE_ELF_MACHINE, /* not EM_386 */
+	QE_ELF_TYPE,	/* not ET_EXEC */
+	QE_ELF_INTERP,	/* has PT_INTERP */
+	QE_ELF_PHDR,	/* e_phentsize, table outside file / wraps */
+	QE_ELF_NOLOAD,	/* no PT_LOAD with p_memsz > 0 */
+	QE_ELF_SEGSIZE, /* p_filesz > p_memsz */
+	QE_ELF_SEGFILE, /* p_offset + p_filesz outside the file */
+	QE_ELF_ALIGN,	/* p_offset % 4096 != p_vaddr % 4096 */
+	QE_ELF_WRAP,	/* address wrap-around */
+	QE_ELF_WINDOW,	/* PT_LOAD outside the user window */
+	QE_ELF_OVERLAP, /* PT_LOAD memory ranges overlap */
+	QE_ELF_ENTRY,	/* e_entry not in an executable PT_LOAD */
+	QE_ELF_TOO_BIG, /* larger than the largest program */
+	QE_ELF_LIBELF,	/* libelf itself refused the image */
 
 	/* channel */
 	QE_CHAN_SPEC,	     /* unknown backend or malformed spec */
@@ -65,11 +65,11 @@ struct qerror {
 /* Record code and a printf-style message into err (if not NULL); returns code
  * so that callers can write `return qerr_set(err, QE_X, "...")`. */
 enum qerr qerr_set(struct qerror *err, enum qerr code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Same, appending ": strerror(errno_val)". */
 enum qerr qerr_sys(struct qerror *err, int errno_val, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Short stable name of a code, e.g. "elf-machine" (used in status.json). */
 const char *qerr_name(enum qerr code);

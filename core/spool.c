@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC "QFSSPOOL"
+#define MAGIC	"QFSSPOOL"
 #define VERSION 1u
-#define FIXED (8 + 4 + 4)
+#define FIXED	(8 + 4 + 4)
 
 struct qspool {
 	int dirfd;
@@ -182,7 +182,8 @@ enum qerr qspool_mark(struct qspool *sp, uint64_t id,
 	}
 	snprintf(name, sizeof name, "%016" PRIx64 ".mark", id);
 	if (put_file(sp, name, b, m ? sizeof b : 0, NULL, 0) < 0)
-		return qerr_sys(err, errno, "cannot write %s/%s", sp->dir, name);
+		return qerr_sys(err, errno, "cannot write %s/%s", sp->dir,
+				name);
 	return QE_OK;
 }
 
@@ -313,7 +314,7 @@ size_t qspool_load(struct qspool *sp,
 			continue;
 		if (n == cap) {
 			uint64_t *p = realloc(ids, (cap = cap ? 2 * cap : 64) *
-							   sizeof *ids);
+						       sizeof *ids);
 			if (!p)
 				break;
 			ids = p;

@@ -22,7 +22,7 @@ struct qspool_entry {
 	uint8_t hdr[QPKT_HDR_SIZE];
 	uint8_t *image; /* malloc'd */
 	size_t len;
-	int marked;	/* a send had begun: mark says where the channel stood */
+	int marked; /* a send had begun: mark says where the channel stood */
 	int mark_valid;
 	struct qchan_mark mark;
 };

@@ -17,39 +17,47 @@
 /* Exit statuses; documented in questbinloader(1). */
 enum {
 	EX_SENT = 0,
-	EX_PROGRAM = 1,	 /* the program is not one Quest can run */
-	EX_USAGE = 2,	 /* bad options or arguments */
-	EX_CHANNEL = 3,	 /* no Quest side, timeout, channel error */
-	EX_REFUSED = 4,	 /* the Quest side refused the program */
+	EX_PROGRAM = 1, /* the program is not one Quest can run */
+	EX_USAGE = 2,	/* bad options or arguments */
+	EX_CHANNEL = 3, /* no Quest side, timeout, channel error */
+	EX_REFUSED = 4, /* the Quest side refused the program */
 };
 
 static const char *prog = "questbinloader";
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: %s [OPTION]... BINARY [ARG]...\n"
-		"Send the i386 ELF program BINARY, with ARGs, to the Quest side.\n"
-		"\n"
-		"  -c, --channel SPEC     channel: shm:KEY or dev:PATH (default %s)\n"
-		"  -t, --timeout SEC      give up after SEC seconds (default 5)\n"
-		"  -n, --check            only check the program and arguments\n"
-		"  -o, --out FILE         write the packet to FILE instead of sending\n"
-		"      --argv0=name|none  pass the program's name as argv[0] (default)\n"
-		"                         or leave it out\n"
-		"      --slot-size N      channel slot size in bytes (default %u)\n"
-		"      --user-base ADDR   lowest address of Quest's user window (0x%x)\n"
-		"      --user-limit ADDR  end of Quest's user window (0x%x)\n"
-		"      --kick PATH        write a command line to PATH before sending\n"
-		"      --kick-cmd CMD     the command line (default proc_creat)\n"
-		"  -h, --help             this help\n"
-		"  -V, --version          version\n"
-		"\n"
-		"Exit status: 0 sent (and taken by the Quest side), checked or written;\n"
-		"1 not a program Quest can run; 2 bad options or arguments;\n"
-		"3 no Quest side, timeout or channel error; 4 refused by the Quest side.\n",
-		prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT,
-		QELF_USER_BASE_DEFAULT, QELF_USER_LIMIT_DEFAULT);
+	fprintf(
+	    f,
+	    "Usage: %s [OPTION]... BINARY [ARG]...\n"
+	    "Send the i386 ELF program BINARY, with ARGs, to the Quest side.\n"
+	    "\n"
+	    "  -c, --channel SPEC     channel: shm:KEY or dev:PATH (default "
+	    "%s)\n"
+	    "  -t, --timeout SEC      give up after SEC seconds (default 5)\n"
+	    "  -n, --check            only check the program and arguments\n"
+	    "  -o, --out FILE         write the packet to FILE instead of "
+	    "sending\n"
+	    "      --argv0=name|none  pass the program's name as argv[0] "
+	    "(default)\n"
+	    "                         or leave it out\n"
+	    "      --slot-size N      channel slot size in bytes (default %u)\n"
+	    "      --user-base ADDR   lowest address of Quest's user window "
+	    "(0x%x)\n"
+	    "      --user-limit ADDR  end of Quest's user window (0x%x)\n"
+	    "      --kick PATH        write a command line to PATH before "
+	    "sending\n"
+	    "      --kick-cmd CMD     the command line (default proc_creat)\n"
+	    "  -h, --help             this help\n"
+	    "  -V, --version          version\n"
+	    "\n"
+	    "Exit status: 0 sent (and taken by the Quest side), checked or "
+	    "written;\n"
+	    "1 not a program Quest can run; 2 bad options or arguments;\n"
+	    "3 no Quest side, timeout or channel error; 4 refused by the Quest "
+	    "side.\n",
+	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
+	    QELF_USER_LIMIT_DEFAULT);
 }
 
 static int parse_num(const char *s, unsigned long long max,
@@ -156,19 +164,19 @@ int main(int argc, char **argv)
 {
 	enum { O_ARGV0 = 256, O_SLOT, O_BASE, O_LIMIT, O_KICK, O_KICKCMD };
 	static const struct option longopts[] = {
-		{"channel", required_argument, NULL, 'c'},
-		{"timeout", required_argument, NULL, 't'},
-		{"check", no_argument, NULL, 'n'},
-		{"out", required_argument, NULL, 'o'},
-		{"argv0", required_argument, NULL, O_ARGV0},
-		{"slot-size", required_argument, NULL, O_SLOT},
-		{"user-base", required_argument, NULL, O_BASE},
-		{"user-limit", required_argument, NULL, O_LIMIT},
-		{"kick", required_argument, NULL, O_KICK},
-		{"kick-cmd", required_argument, NULL, O_KICKCMD},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"channel", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"argv0", required_argument, NULL, O_ARGV0},
+	    {"slot-size", required_argument, NULL, O_SLOT},
+	    {"user-base", required_argument, NULL, O_BASE},
+	    {"user-limit", required_argument, NULL, O_LIMIT},
+	    {"kick", required_argument, NULL, O_KICK},
+	    {"kick-cmd", required_argument, NULL, O_KICKCMD},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *spec = QCHAN_SPEC_DEFAULT, *out = NULL;
 	unsigned long long timeout_s = 5, v;
@@ -184,14 +192,17 @@ int main(int argc, char **argv)
 
 	qchan_opts_default(&copts);
 	qelf_profile_default(&prof);
-	while ((c = getopt_long(argc, argv, "+c:t:no:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:t:no:hV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			spec = optarg;
 			break;
 		case 't':
 			if (parse_num(optarg, 86400, &timeout_s) < 0) {
-				fprintf(stderr, "%s: bad --timeout '%s' (seconds, up to 86400)\n",
+				fprintf(stderr,
+					"%s: bad --timeout '%s' (seconds, up "
+					"to 86400)\n",
 					prog, optarg);
 				goto out;
 			}
@@ -204,15 +215,20 @@ int main(int argc, char **argv)
 			break;
 		case O_ARGV0:
 			if (strcmp(optarg, "name") && strcmp(optarg, "none")) {
-				fprintf(stderr, "%s: --argv0 takes 'name' or 'none', not '%s'\n",
+				fprintf(stderr,
+					"%s: --argv0 takes 'name' or 'none', "
+					"not '%s'\n",
 					prog, optarg);
 				goto out;
 			}
 			argv0 = !strcmp(optarg, "name");
 			break;
 		case O_SLOT:
-			if (parse_num(optarg, 1u << 30, &v) < 0 || v <= QPKT_HDR_SIZE) {
-				fprintf(stderr, "%s: bad --slot-size '%s' (bytes, more than %u)\n",
+			if (parse_num(optarg, 1u << 30, &v) < 0 ||
+			    v <= QPKT_HDR_SIZE) {
+				fprintf(stderr,
+					"%s: bad --slot-size '%s' (bytes, more "
+					"than %u)\n",
 					prog, optarg, QPKT_HDR_SIZE);
 				goto out;
 			}
@@ -221,7 +237,8 @@ int main(int argc, char **argv)
 		case O_BASE:
 		case O_LIMIT:
 			if (parse_num(optarg, 0xffffffffu, &v) < 0) {
-				fprintf(stderr, "%s: bad address '%s'\n", prog, optarg);
+				fprintf(stderr, "%s: bad address '%s'\n", prog,
+					optarg);
 				goto out;
 			}
 			if (c == O_BASE)
@@ -244,12 +261,16 @@ int main(int argc, char **argv)
 			rc = EX_SENT;
 			goto out;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			fprintf(stderr,
+				"Try '%s --help' for more information.\n",
+				prog);
 			goto out;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "%s: missing BINARY\nTry '%s --help' for more information.\n",
+		fprintf(stderr,
+			"%s: missing BINARY\nTry '%s --help' for more "
+			"information.\n",
 			prog, prog);
 		goto out;
 	}
@@ -269,11 +290,14 @@ int main(int argc, char **argv)
 	}
 	for (int i = optind + 1; i < argc; i++) {
 		if (qargs_add(&args, argv[i], &e) != QE_OK) {
-			/* name the full size, not the size at the word that overflowed */
+			/* name the full size, not the size at the word that
+			 * overflowed */
 			size_t need = args.size;
 			for (int j = i; j < argc; j++)
 				need += strlen(argv[j]) + 1;
-			fprintf(stderr, "%s: arguments take %zu bytes; the argv buffer holds %u\n",
+			fprintf(stderr,
+				"%s: arguments take %zu bytes; the argv buffer "
+				"holds %u\n",
 				prog, need, QARGV_MAX);
 			goto out;
 		}
@@ -282,21 +306,25 @@ int main(int argc, char **argv)
 	rc = read_program(path, &prof, &elf, &elf_len);
 	if (rc != EX_SENT)
 		goto out;
-	if (qprog_prepare(elf, elf_len, &args, &prof, hdr, &info, &e) != QE_OK) {
+	if (qprog_prepare(elf, elf_len, &args, &prof, hdr, &info, &e) !=
+	    QE_OK) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, e.msg);
 		rc = EX_PROGRAM;
 		goto out;
 	}
 	if (check_only) {
-		printf("%s: ok: %zu bytes, entry 0x%x, %u PT_LOAD, %d argv strings (%zu bytes)\n",
-		       path, elf_len, info.entry, info.nloads, args.argc, args.size);
+		printf("%s: ok: %zu bytes, entry 0x%x, %u PT_LOAD, %d argv "
+		       "strings (%zu bytes)\n",
+		       path, elf_len, info.entry, info.nloads, args.argc,
+		       args.size);
 		goto out;
 	}
 
 	struct iovec iov[2] = {{hdr, sizeof hdr}, {elf, elf_len}};
 	if (out) {
 		if (write_all(out, iov, 2) < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(errno));
+			fprintf(stderr, "%s: %s: %s\n", prog, out,
+				strerror(errno));
 			rc = EX_CHANNEL;
 		}
 		goto out;

@@ -123,8 +123,8 @@ static void test_81_refused(void **state)
 	qargs_init(&a, "prog", NULL);
 	assert_int_equal(qargs_split(s, 75, &a, &need, &e), QE_ARGS_TOO_BIG);
 	assert_int_equal(need, 81);
-	assert_string_equal(e.msg,
-			    "arguments take 81 bytes; the argv buffer holds 80");
+	assert_string_equal(
+	    e.msg, "arguments take 81 bytes; the argv buffer holds 80");
 	assert_int_equal(a.size, 5);
 }
 
@@ -168,7 +168,8 @@ static void test_format_round_trip(void **state)
 	qargs_init(&a, "name", NULL);
 	assert_int_equal(qargs_split(in, strlen(in), &a, NULL, NULL), QE_OK);
 	qargs_format(&a, 1, out, sizeof out);
-	assert_string_equal(out, "plain 'two words' 'it'\\''s' '' 'back\\slash'");
+	assert_string_equal(out,
+			    "plain 'two words' 'it'\\''s' '' 'back\\slash'");
 	qargs_init(&b, "name", NULL);
 	assert_int_equal(qargs_split(out, strlen(out), &b, NULL, NULL), QE_OK);
 	assert_int_equal(a.size, b.size);
@@ -178,16 +179,16 @@ static void test_format_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_words),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_quotes),
-		cmocka_unit_test(test_backslash),
-		cmocka_unit_test(test_syntax_errors),
-		cmocka_unit_test(test_exactly_80),
-		cmocka_unit_test(test_81_refused),
-		cmocka_unit_test(test_far_too_big_counts_all),
-		cmocka_unit_test(test_add_refuses_81),
-		cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_plain_words),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_backslash),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_exactly_80),
+	    cmocka_unit_test(test_81_refused),
+	    cmocka_unit_test(test_far_too_big_counts_all),
+	    cmocka_unit_test(test_add_refuses_81),
+	    cmocka_unit_test(test_format_round_trip),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }
