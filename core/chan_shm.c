@@ -134,12 +134,18 @@ struct shm {
 	size_t map_len;
 	size_t slot_size;
 	uint64_t pidns;
+	uint32_t key;
+	dev_t dev; /* the object mapped, to tell when its name moves on */
+	ino_t ino;
 	char spec[24];
 };
 
 struct shm_chan {
 	struct qchan base;
 	struct shm s;
+	/* The sending thread alone replaces s (follow()); peer() may be
+	 * called from other threads, and reads s under this lock. */
+	pthread_rwlock_t swap;
 };
 
 struct qchan_rx {
@@ -259,6 +265,7 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 	shm_name(name, sizeof name, key);
 	snprintf(s->spec, sizeof s->spec, "shm:%" PRIu32, key);
 	s->pidns = my_pidns();
+	s->key = key;
 
 	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -277,6 +284,8 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 			      strerror(errno));
 		goto out;
 	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	if (st.st_size >= (off_t)SHM_HDR_SIZE) {
 		struct shm_hdr *h =
 		    mmap(NULL, SHM_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -340,6 +349,24 @@ static void detach(struct shm *s)
 	if (s->h)
 		munmap(s->h, s->map_len);
 	s->h = NULL;
+}
+
+/* The name shm:KEY no longer leads to the object we have mapped: someone
+ * removed it (rm /dev/shm/questfs-shm-KEY), and maybe made a new one. */
+static int name_moved(const struct shm *s)
+{
+	char name[32];
+	struct stat st;
+	int fd, moved;
+
+	shm_name(name, sizeof name, s->key);
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == ENOENT;
+	moved =
+	    fstat(fd, &st) == 0 && (st.st_dev != s->dev || st.st_ino != s->ino);
+	close(fd);
+	return moved;
 }
 
 /* ---- liveness ---- */
@@ -552,7 +579,36 @@ static enum qerr shm_open_op(struct qchan **out, const char *arg,
 		free(c);
 		return rc;
 	}
+	pthread_rwlock_init(&c->swap, NULL);
 	*out = &c->base;
+	return QE_OK;
+}
+
+/* A Quest side started after our segment was removed attaches to a new
+ * one, and would wait there forever: when nobody is attached to ours and
+ * the name leads elsewhere (or nowhere), map what it leads to, making it
+ * if need be. Never while a receiver is attached: it keeps the segment it
+ * has mapped, and so do we. Called by the sending thread only. */
+static enum qerr follow(struct shm_chan *c, struct qerror *err)
+{
+	struct shm fresh;
+	enum qerr rc = lock(&c->s, err);
+	int alone;
+
+	if (rc != QE_OK)
+		return rc;
+	sweep(&c->s);
+	alone = rx_life(&c->s) != RX_ALIVE;
+	unlock(&c->s);
+	if (!alone || !name_moved(&c->s))
+		return QE_OK;
+	rc = attach(&fresh, c->s.key, c->base.slot_size, err);
+	if (rc != QE_OK)
+		return rc;
+	pthread_rwlock_wrlock(&c->swap);
+	detach(&c->s);
+	c->s = fresh;
+	pthread_rwlock_unlock(&c->swap);
 	return QE_OK;
 }
 
@@ -705,30 +761,35 @@ out:
 
 static void shm_peer(struct qchan *qc, struct qchan_peer *out)
 {
-	struct shm *s = &((struct shm_chan *)qc)->s;
-	struct shm_hdr *h = s->h;
+	struct shm_chan *c = (struct shm_chan *)qc;
+	struct shm *s = &c->s;
 
 	memset(out, 0, sizeof *out);
 	out->known = 1;
-	if (lock(s, NULL) != QE_OK)
-		return;
-	sweep(s);
-	out->attached = rx_life(s) == RX_ALIVE;
-	if (out->attached) {
-		out->pid = h->rx_pid;
-		out->since_ms = h->rx_since_ms;
+	pthread_rwlock_rdlock(&c->swap);
+	if (lock(s, NULL) == QE_OK) {
+		sweep(s);
+		out->attached = rx_life(s) == RX_ALIVE;
+		if (out->attached) {
+			out->pid = s->h->rx_pid;
+			out->since_ms = s->h->rx_since_ms;
+		}
+		out->taken = s->h->taken;
+		unlock(s);
 	}
-	out->taken = h->taken;
-	unlock(s);
+	pthread_rwlock_unlock(&c->swap);
 }
 
 static enum qerr shm_wait_peer(struct qchan *qc, int timeout_ms,
 			       struct qerror *err)
 {
-	struct shm *s = &((struct shm_chan *)qc)->s;
+	struct shm_chan *c = (struct shm_chan *)qc;
+	struct shm *s = &c->s;
 	int64_t deadline = deadline_of(timeout_ms);
-	enum qerr rc = lock(s, err);
+	enum qerr rc = follow(c, err);
 
+	if (rc == QE_OK)
+		rc = lock(s, err);
 	if (rc != QE_OK)
 		return rc;
 	for (;;) {
@@ -780,6 +841,7 @@ static void shm_close(struct qchan *qc)
 	struct shm_chan *c = (struct shm_chan *)qc;
 
 	detach(&c->s);
+	pthread_rwlock_destroy(&c->swap);
 	free(c);
 }
 

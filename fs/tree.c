@@ -124,6 +124,11 @@ static int reserve(struct qfs *fs, struct qfile *f, size_t size)
 		cap *= 2;
 	if (cap > max)
 		cap = max;
+	/* the doubling is ours: near the limit, hold only what was written */
+	if (cap > size &&
+	    qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), NULL) !=
+		QE_OK)
+		cap = size;
 	if (qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), &e) !=
 	    QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
