@@ -37,6 +37,10 @@
 #define STALE_MS 2000
 /* How long past its deadline a sender we cannot see is presumed gone. */
 #define GRACE_MS 1000
+/* A peer found alive this recently is not looked at again: pid_gone()
+ * costs kill(2) and a read of /proc/PID/stat, and every wake-up sweeps. A
+ * death is still noticed within BEAT_MS + ALIVE_MS. */
+#define ALIVE_MS 100
 
 /* pthread_mutex_t differs between 32- and 64-bit processes: both sides
  * must be built for the same ABI, and the header says which one made it. */
@@ -138,6 +142,10 @@ struct shm {
 	dev_t dev; /* the object mapped, to tell when its name moves on */
 	ino_t ino;
 	char spec[24];
+	struct {
+		pid_t pid;
+		int64_t at_ms;
+	} alive[2]; /* the last peers found alive (lock held) */
 };
 
 struct shm_chan {
@@ -399,29 +407,47 @@ static int pid_gone(pid_t pid)
 	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
 }
 
+/* pid_gone(), unless pid was found alive less than ALIVE_MS ago. */
+static int peer_gone(struct shm *s, pid_t pid)
+{
+	int64_t now = qchan_mono_ms();
+	int old;
+
+	for (int i = 0; i < 2; i++)
+		if (s->alive[i].pid == pid &&
+		    now - s->alive[i].at_ms < ALIVE_MS)
+			return 0;
+	if (pid_gone(pid))
+		return 1;
+	old = s->alive[0].at_ms > s->alive[1].at_ms;
+	s->alive[old].pid = pid;
+	s->alive[old].at_ms = now;
+	return 0;
+}
+
 enum rx_life { RX_NONE, RX_DEAD, RX_STALE, RX_ALIVE };
 
 /* The receiver's pid decides when we share its pid namespace; only when we
  * do not (the check would be inconclusive) does its heartbeat decide. */
-static enum rx_life rx_life(const struct shm *s)
+static enum rx_life rx_life(struct shm *s)
 {
 	const struct shm_hdr *h = s->h;
 
 	if (h->rx_pid <= 0)
 		return RX_NONE;
 	if (h->rx_pidns == s->pidns)
-		return pid_gone(h->rx_pid) ? RX_DEAD : RX_ALIVE;
+		return peer_gone(s, h->rx_pid) ? RX_DEAD : RX_ALIVE;
 	return qchan_mono_ms() - h->rx_beat_ms < STALE_MS ? RX_ALIVE : RX_STALE;
 }
 
 /* Same for the sender of the packet in the slot; one we cannot see is
  * presumed gone a grace period after the deadline it published. */
-static int tx_gone(const struct shm *s)
+static int tx_gone(struct shm *s)
 {
 	const struct shm_hdr *h = s->h;
 
 	if (h->tx_pidns == s->pidns)
-		return pid_gone(h->tx_pid);
+		return peer_gone(s, h->tx_pid);
 	return h->tx_deadline_ms != INT64_MAX &&
 	       qchan_mono_ms() > h->tx_deadline_ms + GRACE_MS;
 }

@@ -1,6 +1,7 @@
 /* questfs main: options, then the libfuse ladder (session, signals, mount,
  * daemonize, loop) and its unwinding in reverse. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -239,6 +240,13 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto err_args;
 	}
+	/* Memory: every libfuse worker keeps a receive buffer the size of the
+	 * largest write it saw, and glibc gives each thread its own arena.
+	 * Four workers are plenty for one drop zone on a small machine, and
+	 * two arenas keep freed programs from lingering per thread. A user's
+	 * -o max_threads comes later and wins. */
+	fuse_opt_insert_arg(&args, 1, "-omax_threads=4");
+	mallopt(M_ARENA_MAX, 2);
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto err_args;
 	if (!opts.mountpoint) {

@@ -129,6 +129,10 @@ static void fill_entry(struct fuse_entry_param *e, const struct stat *st)
 	e->attr_timeout = e->entry_timeout =
 		st->st_ino < INO_FIRST_FILE && st->st_ino != INO_RUN ? TTL_FIXED
 								     : TTL_LIVE;
+	/* run/ itself never goes away: caching its entry spares a LOOKUP at
+	 * every path walk (its attributes stay live) */
+	if (st->st_ino == INO_RUN)
+		e->entry_timeout = TTL_FIXED;
 	if (S_ISREG(st->st_mode))
 		e->attr_timeout = TTL_LIVE;
 }
@@ -912,6 +916,13 @@ static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	if (is_acl(name)) {
 		err = ENOTSUP;
+		goto out;
+	}
+	/* Only user.* names are ever stored. The kernel asks for
+	 * security.capability before every write and truncate: answered
+	 * without waiting for the tree. */
+	if (strncmp(name, "user.", 5)) {
+		err = ENODATA;
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);

@@ -1,0 +1,43 @@
+#!/bin/bash
+# make bench: runs bench/bench on a scratch directory and a fresh channel
+# key, and whatever happens (failure, Ctrl-C, a hung run killed by the time
+# limit) unmounts, stops the daemons it started and removes the segment.
+set -u -o pipefail
+B=${BUILD:-build}
+LIMIT=${BENCH_LIMIT:-480} # seconds; a normal run takes about two minutes
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (it mounts FUSE filesystems)" >&2; exit 1; }
+[ -c /dev/fuse ] || { echo "bench: no /dev/fuse" >&2; exit 1; }
+
+dir=$(mktemp -d /dev/shm/questfs-bench.XXXXXX) || exit 1
+key=$((700000000 + RANDOM * 32768 + RANDOM))
+
+cleanup() {
+	local rc=$? sim=0 qfs=0 nfs=0 qfs2=0 p m
+	[ -r "$dir/pids" ] && read -r sim qfs nfs qfs2 <"$dir/pids"
+	for m in "$dir/quest" "$dir/quest2" "$dir/null"; do
+		if grep -qs " $m fuse" /proc/self/mounts; then
+			fusermount3 -u -z "$m" 2>/dev/null
+		fi
+	done
+	for p in "$qfs" "$qfs2" "$nfs" "$sim"; do
+		[ "${p:-0}" -gt 0 ] && kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.2
+	for p in "$qfs" "$qfs2" "$nfs" "$sim"; do
+		[ "${p:-0}" -gt 0 ] && kill -KILL "$p" 2>/dev/null
+	done
+	rm -f "/dev/shm/questfs-shm-$key"
+	rm -rf "/var/lib/questfs/bench-$key" "/var/lib/questfs/bench-$key-2"
+	if [ "$rc" != 0 ]; then
+		mkdir -p "$B/bench/logs"
+		cp "$dir"/*.log "$B/bench/logs/" 2>/dev/null &&
+			echo "bench: failed; daemon logs kept in $B/bench/logs/" >&2
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+timeout -k 10 "$LIMIT" "$B/bench/bench" --build "$B" --dir "$dir" --key "$key" "$@" |
+	tee "$B/bench/result.txt"
