@@ -44,6 +44,7 @@ enum hkind { H_FILE, H_SNAPSHOT, H_LOG, H_DIR };
 struct handle {
 	enum hkind kind;
 	int writer, wrote;
+	int closed; /* FLUSH came: its user closed it; RELEASE may lag */
 	char *buf; /* H_SNAPSHOT: the rendered text */
 	size_t len;
 	struct dent *dents; /* H_DIR */
@@ -277,6 +278,24 @@ static struct handle *new_handle(enum hkind kind)
 	return h;
 }
 
+/* RELEASE comes after close(2) returns, asynchronously: a script that
+ * copies the same name twice opens it again before the first copy's
+ * RELEASE. Every writer has closed, so that copy is finished: it launches
+ * (or its refusal is recorded) now, as its last RELEASE would have done. */
+static void settle(struct qfs *fs, struct qfile *f)
+{
+	if (!f->name)
+		return;
+	if (f->flush_refused) {
+		f->flush_refused = 0;
+		if (!qname_is_sidecar(f->name))
+			f->job_id = qjobs_record_refusal(fs->jobs, f->name, f->size,
+							 f->ino, &f->flush_err);
+	} else if (f->dirty && qname_launches(f->name)) {
+		qfs_launch(fs, f);
+	}
+}
+
 /* Opens an existing file of run/ (lock held). */
 static int open_file(struct qfs *fs, struct qfile *f,
 		     struct fuse_file_info *fi)
@@ -285,8 +304,10 @@ static int open_file(struct qfs *fs, struct qfile *f,
 	struct handle *h;
 	struct qerror e;
 
-	if (wr && f->writers)
+	if (wr && f->writers > f->closing)
 		return EBUSY; /* one writer at a time: two would mix programs */
+	if (wr && f->writers)
+		settle(fs, f);
 	if (wr && !f->writers && qname_launches(f->name ? f->name : "") &&
 	    qjobs_room(fs->jobs, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
@@ -488,7 +509,17 @@ static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	err = !f ? ENOENT : !h->writer ? EBADF : qfs_file_write(fs, f, buf, size, off);
+	err = !f ? ENOENT : !h->writer ? EBADF : 0;
+	/* A copy of a closed descriptor (fork, dup) writes on: fine, unless
+	 * the file has a newer writer since, whose program it would spoil. */
+	if (!err && h->closed && f->writers - f->closing > 0)
+		err = EBUSY;
+	else if (!err && h->closed) {
+		h->closed = 0;
+		f->closing--;
+	}
+	if (!err)
+		err = qfs_file_write(fs, f, buf, size, off);
 	if (!err)
 		h->wrote = 1;
 	pthread_mutex_unlock(&fs->lock);
@@ -525,11 +556,15 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct qerror e;
 	int err = 0;
 
-	if (h->kind != H_FILE || !h->wrote)
+	if (h->kind != H_FILE || !h->writer)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	if (!f || !f->name || f->flush_refused)
+	if (f && !h->closed) {
+		h->closed = 1;
+		f->closing++;
+	}
+	if (!f || !h->wrote || !f->name || f->flush_refused)
 		goto unlock;
 	/* Only what more bytes can never fix is refused here: a short file
 	 * may be a copy in progress, judged at launch. */
@@ -589,6 +624,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 		if (f) {
 			f->opens--;
 			f->writers -= h->writer;
+			f->closing -= h->closed;
 			if (h->writer && !f->writers && f->name) {
 				if (f->flush_refused) {
 					/* gone, so that a retry finds no file */

@@ -36,6 +36,7 @@ struct qfile {
 	char *name;	  /* NULL once unlinked (still open or looked up) */
 	uint64_t nlookup; /* the kernel's references */
 	unsigned opens, writers;
+	unsigned closing; /* writers closed by their user, RELEASE pending */
 	int dirty;	  /* got data since it was created or launched */
 	int flush_refused;
 	struct qerror flush_err;

@@ -68,10 +68,19 @@ case_truncated_judged_at_launch() {
 
 case_ebusy_second_writer() {
 	up
-	exec 5>"$MNT/run/busy"
+	# the first writer lives in its own process: a descriptor shared by
+	# fork would be "closed" (FLUSH) each time a copy of it closes
+	mkfifo "$T/go"
+	(
+		exec 3>"$MNT/run/busy"
+		read -r _ <"$T/go"
+		cat "$TOP/examples/hello" >&3
+	) &
+	local holder=$!
+	wait_for "first writer open" state_is "$MNT/run/busy" writing
 	run_fails "second writer" "busy" sh -c "echo x > '$MNT/run/busy'"
-	cat "$TOP/examples/hello" >&5
-	exec 5>&-
+	echo go >"$T/go"
+	wait "$holder" || fail "first writer failed"
 	wait_saved 1
 	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
 }

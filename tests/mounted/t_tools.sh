@@ -130,3 +130,24 @@ case_hidden_names_never_launch() {
 	wait_saved 2
 	expect_eq "renamed" "renamed" "$(argv_of 2)"
 }
+
+case_same_name_again_and_again() {
+	# close(2) returns before the kernel's RELEASE: a loop that copies the
+	# same name must neither meet EBUSY nor lose a copy
+	start_sim
+	start_qfs
+	mkdir "$T/src"
+	local i
+	for i in $(seq 1 30); do
+		"$MKELF" --seed "$i" --size $((700 + i * 13)) "$T/src/p$i" || fail mkelf
+	done
+	for i in $(seq 1 30); do
+		cp "$T/src/p$i" "$MNT/run/same" || fail "copy $i failed"
+	done
+	wait_saved 30
+	for i in $(seq 1 30); do
+		cmp "$T/src/p$i" "$SAVE/$(printf %06d "$i").elf" || fail "copy $i: bytes or order differ"
+	done
+	wait_for "all delivered" grep -q '"delivered": 30' "$MNT/status.json"
+	expect_eq "jobs" 30 "$(grep -c '"id":' "$MNT/status.json")"
+}
