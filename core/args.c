@@ -14,6 +14,13 @@ static void put(struct qargv *a, size_t *need, char c)
 	(*need)++;
 }
 
+size_t qargs_trim(const char *s, size_t len)
+{
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\0'))
+		len--;
+	return len;
+}
+
 enum qerr qargs_init(struct qargv *out, const char *argv0, struct qerror *err)
 {
 	memset(out, 0, sizeof *out);

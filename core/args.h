@@ -26,6 +26,10 @@ struct qargv {
 enum qerr qargs_split(const char *s, size_t len, struct qargv *out,
 		      size_t *need, struct qerror *err);
 
+/* Length of s without the newlines and NULs that end it: setfattr, echo
+ * and editors end a value with one. */
+size_t qargs_trim(const char *s, size_t len);
+
 /* Start a packed argv: empty, or holding argv0 (NULL for none). */
 enum qerr qargs_init(struct qargv *out, const char *argv0, struct qerror *err);
 

@@ -529,17 +529,19 @@ static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, size);
 }
 
-/* A sidecar must hold arguments that split and fit (with no name: the
- * program's name is checked at launch). */
-static int judge_sidecar(struct qfile *f, struct qerror *e)
+/* A value of user.quest.args, or a sidecar's bytes, must split and fit the
+ * argv buffer, with the file's name as argv[0] unless argv0=none (a sidecar
+ * passes no name: the program's name is checked at launch). */
+static int check_args_value(struct qfs *fs, const char *fname, const char *v,
+			    size_t size, struct qerror *e)
 {
 	struct qargv a;
-	size_t len = f->size;
 
-	while (len && (f->data[len - 1] == '\n' || f->data[len - 1] == '\0'))
-		len--;
+	size = qargs_trim(v, size);
 	qargs_init(&a, NULL, NULL);
-	switch (qargs_split((const char *)f->data, len, &a, NULL, e)) {
+	if (fname && fs->jcfg.argv0 && qargs_add(&a, fname, e) != QE_OK)
+		return E2BIG;
+	switch (qargs_split(v, size, &a, NULL, e)) {
 	case QE_OK:
 		return 0;
 	case QE_ARGS_TOO_BIG:
@@ -569,7 +571,8 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* Only what more bytes can never fix is refused here: a short file
 	 * may be a copy in progress, judged at launch. */
 	if (qname_is_sidecar(f->name) && f->data)
-		err = judge_sidecar(f, &e);
+		err = check_args_value(fs, NULL, (const char *)f->data,
+				       f->size, &e);
 	else if (qname_launches(f->name) &&
 		 qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK)
 		err = ENOEXEC;
@@ -993,28 +996,6 @@ out:
 	else
 		reply_value(req, copy, len, size);
 	free(copy);
-}
-
-/* The value of user.quest.args must split and fit the argv buffer, with
- * the file's name as argv[0] unless argv0=none. */
-static int check_args_value(struct qfs *fs, const char *fname, const char *v,
-			    size_t size, struct qerror *e)
-{
-	struct qargv a;
-
-	while (size && (v[size - 1] == '\n' || v[size - 1] == '\0'))
-		size--;
-	qargs_init(&a, NULL, NULL);
-	if (fname && fs->jcfg.argv0 && qargs_add(&a, fname, e) != QE_OK)
-		return E2BIG;
-	switch (qargs_split(v, size, &a, NULL, e)) {
-	case QE_OK:
-		return 0;
-	case QE_ARGS_TOO_BIG:
-		return E2BIG;
-	default:
-		return EINVAL;
-	}
 }
 
 static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

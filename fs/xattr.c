@@ -105,8 +105,6 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		src = x->value;
 		len = x->size;
 	}
-	/* setfattr and editors often end a value with a newline or a NUL */
-	while (len && (src[len - 1] == '\n' || src[len - 1] == '\0'))
-		len--;
-	return src ? qargs_split(src, len, out, NULL, err) : QE_OK;
+	return src ? qargs_split(src, qargs_trim(src, len), out, NULL, err)
+		   : QE_OK;
 }

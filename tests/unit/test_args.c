@@ -176,6 +176,16 @@ static void test_format_round_trip(void **state)
 	assert_memory_equal(a.buf, b.buf, QARGV_MAX);
 }
 
+static void test_trim(void **state)
+{
+	(void)state;
+	assert_int_equal(qargs_trim("a b\n", 4), 3);
+	assert_int_equal(qargs_trim("a b\n\0\n", 6), 3);
+	assert_int_equal(qargs_trim("\n\n", 2), 0);
+	assert_int_equal(qargs_trim("a\nb", 3), 3); /* only at the end */
+	assert_int_equal(qargs_trim("", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +199,7 @@ int main(void)
 	    cmocka_unit_test(test_far_too_big_counts_all),
 	    cmocka_unit_test(test_add_refuses_81),
 	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_trim),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }
