@@ -7,7 +7,7 @@
 
 #include "qerr.h"
 
-#define QARGV_MAX 80
+#define QARGV_MAX 80u
 
 /* A packed argv: NUL-terminated strings back to back, unused bytes zero. */
 struct qargv {

@@ -29,11 +29,11 @@ struct qjobs {
 	struct qchan *ch;
 	struct qspool *sp;
 	pthread_mutex_t lock;
-	pthread_cond_t work;	 /* a job was queued, or stop */
+	pthread_cond_t work; /* a job was queued, or stop */
 	pthread_cond_t log_grew;
 	pthread_t sender;
 	int stopping, stopped;
-	int keep_spool; /* jobs ended by a stop stay spooled */
+	int keep_spool;		 /* jobs ended by a stop stay spooled */
 	struct job *head, *tail; /* every kept job, in launch order */
 	unsigned finished;	 /* kept jobs that have ended */
 	unsigned active;	 /* queued + sending */
@@ -45,9 +45,9 @@ struct qjobs {
 };
 
 static const char *const state_names[QJ__COUNT] = {
-	[QJ_QUEUED] = "queued",	      [QJ_SENDING] = "sending",
-	[QJ_DELIVERED] = "delivered", [QJ_REFUSED] = "refused",
-	[QJ_FAILED] = "failed",
+    [QJ_QUEUED] = "queued",	  [QJ_SENDING] = "sending",
+    [QJ_DELIVERED] = "delivered", [QJ_REFUSED] = "refused",
+    [QJ_FAILED] = "failed",
 };
 
 const char *qjob_state_name(enum qjob_state s)
@@ -124,7 +124,7 @@ static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 }
 
 static void log_locked(struct qjobs *q, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void log_locked(struct qjobs *q, const char *fmt, ...)
 {
 	va_list ap;
@@ -233,8 +233,8 @@ static void trim_locked(struct qjobs *q)
 	}
 }
 
-static void set_state_locked(struct qjobs *q, struct job *j,
-			     enum qjob_state s, const struct qerror *why)
+static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
+			     const struct qerror *why)
 {
 	int was_active = j->info.state < QJ_DELIVERED;
 
@@ -263,8 +263,8 @@ static void set_state_locked(struct qjobs *q, struct job *j,
 		trim_locked(q);
 }
 
-static struct job *new_job_locked(struct qjobs *q, const char *name,
-				  size_t len, uint64_t tag)
+static struct job *new_job_locked(struct qjobs *q, const char *name, size_t len,
+				  uint64_t tag)
 {
 	struct job *j = calloc(1, sizeof *j);
 
@@ -285,10 +285,10 @@ static enum qerr spool_put_locked(struct qjobs *q, const struct job *j,
 				  struct qerror *err)
 {
 	struct qspool_entry e = {
-		.id = j->info.id,
-		.t_launch_ms = j->info.t_launch_ms,
-		.image = j->image,
-		.len = j->len,
+	    .id = j->info.id,
+	    .t_launch_ms = j->info.t_launch_ms,
+	    .image = j->image,
+	    .len = j->len,
 	};
 
 	snprintf(e.name, sizeof e.name, "%s", j->info.name);
@@ -306,10 +306,11 @@ static enum qerr full_argv(const struct qjobs *q, const char *name,
 	size_t need = out->size + user->size;
 
 	if (rc == QE_OK && need > QARGV_MAX)
-		rc = qerr_set(err, QE_ARGS_TOO_BIG,
-			      "arguments take %zu bytes with the name; the argv "
-			      "buffer holds %u",
-			      need, QARGV_MAX);
+		rc =
+		    qerr_set(err, QE_ARGS_TOO_BIG,
+			     "arguments take %zu bytes with the name; the argv "
+			     "buffer holds %u",
+			     need, QARGV_MAX);
 	if (rc == QE_OK) {
 		memcpy(out->buf + out->size, user->buf, user->size);
 		out->size = need;
@@ -394,10 +395,11 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
 			      "most questfs queues (max_queue)",
 			      q->active);
 	else if (q->held + len > q->cfg.max_bytes)
-		rc = qerr_set(err, QE_USAGE,
-			      "queued programs hold %zu bytes; %zu more would pass "
-			      "the limit of %zu (max_bytes)",
-			      q->held, len, q->cfg.max_bytes);
+		rc = qerr_set(
+		    err, QE_USAGE,
+		    "queued programs hold %zu bytes; %zu more would pass "
+		    "the limit of %zu (max_bytes)",
+		    q->held, len, q->cfg.max_bytes);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
 }
@@ -517,10 +519,12 @@ static void *sender_main(void *arg)
 		struct iovec iov[2] = {{j->hdr, sizeof j->hdr},
 				       {j->image, j->len}};
 		pthread_mutex_unlock(&q->lock);
-		/* the sender alone frees a sending job's image: safe unlocked */
+		/* the sender alone frees a sending job's image: safe unlocked
+		 */
 		r = mark_sending(q, j, &e);
 		if (r == QE_OK)
-			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
+			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms,
+				       &e);
 		pthread_mutex_lock(&q->lock);
 		switch (r) {
 		case QE_OK:
@@ -575,15 +579,17 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 	if (e->marked && e->mark_valid)
 		taken = qchan_taken_since(q->ch, &e->mark);
 	if (e->marked && taken == 1) {
-		log_locked(q, "job %llu %s was taken by the Quest side before "
-			      "questfs stopped",
+		log_locked(q,
+			   "job %llu %s was taken by the Quest side before "
+			   "questfs stopped",
 			   (unsigned long long)e->id, e->name);
 		set_state_locked(q, j, QJ_DELIVERED, NULL);
 		return;
 	}
 	if (e->marked)
-		log_locked(q, "job %llu %s recovered from the spool; its send "
-			      "had begun and %s: sent again",
+		log_locked(q,
+			   "job %llu %s recovered from the spool; its send "
+			   "had begun and %s: sent again",
 			   (unsigned long long)e->id, e->name,
 			   taken == 0 ? "the Quest side never took it"
 				      : "the channel cannot tell whether it "
@@ -665,12 +671,14 @@ void qjobs_stop(struct qjobs *q)
 	pthread_join(q->sender, NULL);
 
 	if (q->sp)
-		qerr_set(&why, QE_CHAN_IO,
-			 "questfs stopped before it was sent; kept in the spool "
-			 "%s for the next mount",
-			 q->cfg.spool);
+		qerr_set(
+		    &why, QE_CHAN_IO,
+		    "questfs stopped before it was sent; kept in the spool "
+		    "%s for the next mount",
+		    q->cfg.spool);
 	else
-		qerr_set(&why, QE_CHAN_IO, "questfs stopped before it was sent");
+		qerr_set(&why, QE_CHAN_IO,
+			 "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
 	q->stopped = 1;
 	q->keep_spool = 1;

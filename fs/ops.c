@@ -16,13 +16,13 @@
 #include "names.h"
 #include "questfs.h"
 
-#define ARGS_XATTR "user.quest.args"
+#define ARGS_XATTR	   "user.quest.args"
 #define QUEST_XATTR_PREFIX "user.quest."
 
 /* Files in run/ change under the kernel's feet (launch, expiry, removal
  * after a refusal): no caching of their entries or attributes. */
 #define TTL_FIXED 3600.0
-#define TTL_LIVE 0.0
+#define TTL_LIVE  0.0
 
 static struct qfs *FS(fuse_req_t req)
 {
@@ -33,10 +33,10 @@ static const struct {
 	const char *name;
 	fuse_ino_t ino;
 } root_entries[] = {
-	{"run", INO_RUN},
-	{"status", INO_STATUS},
-	{"status.json", INO_STATUS_JSON},
-	{"log", INO_LOG},
+    {"run", INO_RUN},
+    {"status", INO_STATUS},
+    {"status.json", INO_STATUS_JSON},
+    {"log", INO_LOG},
 };
 
 enum hkind { H_FILE, H_SNAPSHOT, H_LOG, H_DIR };
@@ -45,7 +45,7 @@ struct handle {
 	enum hkind kind;
 	int writer, wrote;
 	int closed; /* FLUSH came: its user closed it; RELEASE may lag */
-	char *buf; /* H_SNAPSHOT: the rendered text */
+	char *buf;  /* H_SNAPSHOT: the rendered text */
 	size_t len;
 	struct dent *dents; /* H_DIR */
 	size_t ndents;
@@ -82,8 +82,10 @@ static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 	case INO_RUN:
 		st->st_mode = S_IFDIR | fs->o.run_mode;
 		st->st_nlink = 2;
-		st->st_uid = fs->o.run_uid >= 0 ? (uid_t)fs->o.run_uid : fs->uid;
-		st->st_gid = fs->o.run_gid >= 0 ? (gid_t)fs->o.run_gid : fs->gid;
+		st->st_uid =
+		    fs->o.run_uid >= 0 ? (uid_t)fs->o.run_uid : fs->uid;
+		st->st_gid =
+		    fs->o.run_gid >= 0 ? (gid_t)fs->o.run_gid : fs->gid;
 		pthread_mutex_lock(&fs->lock);
 		st->st_mtim = st->st_ctim = fs->run_mtime;
 		pthread_mutex_unlock(&fs->lock);
@@ -128,8 +130,8 @@ static void fill_entry(struct fuse_entry_param *e, const struct stat *st)
 	e->ino = st->st_ino;
 	e->attr = *st;
 	e->attr_timeout = e->entry_timeout =
-		st->st_ino < INO_FIRST_FILE && st->st_ino != INO_RUN ? TTL_FIXED
-								     : TTL_LIVE;
+	    st->st_ino < INO_FIRST_FILE && st->st_ino != INO_RUN ? TTL_FIXED
+								 : TTL_LIVE;
 	/* run/ itself never goes away: caching its entry spares a LOOKUP at
 	 * every path walk (its attributes stay live) */
 	if (st->st_ino == INO_RUN)
@@ -146,8 +148,8 @@ static void qfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err = ENOENT;
 
 	if (parent == INO_ROOT) {
-		for (size_t i = 0; i < sizeof root_entries / sizeof *root_entries;
-		     i++)
+		for (size_t i = 0;
+		     i < sizeof root_entries / sizeof *root_entries; i++)
 			if (!strcmp(name, root_entries[i].name))
 				err = fixed_stat(fs, root_entries[i].ino, &st);
 	} else if (parent == INO_RUN) {
@@ -289,16 +291,15 @@ static void settle(struct qfs *fs, struct qfile *f)
 	if (f->flush_refused) {
 		f->flush_refused = 0;
 		if (!qname_is_sidecar(f->name))
-			f->job_id = qjobs_record_refusal(fs->jobs, f->name, f->size,
-							 f->ino, &f->flush_err);
+			f->job_id = qjobs_record_refusal(
+			    fs->jobs, f->name, f->size, f->ino, &f->flush_err);
 	} else if (f->dirty && qname_launches(f->name)) {
 		qfs_launch(fs, f);
 	}
 }
 
 /* Opens an existing file of run/ (lock held). */
-static int open_file(struct qfs *fs, struct qfile *f,
-		     struct fuse_file_info *fi)
+static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 {
 	int wr = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct handle *h;
@@ -467,7 +468,7 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->kind == H_SNAPSHOT) {
 		if (off >= 0 && (size_t)off < h->len)
 			n = h->len - (size_t)off < size ? h->len - (size_t)off
-							 : size;
+							: size;
 		fuse_reply_buf(req, n ? h->buf + off : NULL, n);
 		return;
 	}
@@ -571,8 +572,8 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* Only what more bytes can never fix is refused here: a short file
 	 * may be a copy in progress, judged at launch. */
 	if (qname_is_sidecar(f->name) && f->data)
-		err = check_args_value(fs, NULL, (const char *)f->data,
-				       f->size, &e);
+		err = check_args_value(fs, NULL, (const char *)f->data, f->size,
+				       &e);
 	else if (qname_launches(f->name) &&
 		 qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK)
 		err = ENOEXEC;
@@ -630,20 +631,26 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 			f->closing -= h->closed;
 			if (h->writer && !f->writers && f->name) {
 				if (f->flush_refused) {
-					/* gone, so that a retry finds no file */
+					/* gone, so that a retry finds no file
+					 */
 					if (!qname_is_sidecar(f->name))
-						f->job_id = qjobs_record_refusal(
-							fs->jobs, f->name, f->size,
-							f->ino, &f->flush_err);
+						f->job_id =
+						    qjobs_record_refusal(
+							fs->jobs, f->name,
+							f->size, f->ino,
+							&f->flush_err);
 					else
-						qjobs_log(fs->jobs, "%s removed: %s",
-							  f->name, f->flush_err.msg);
+						qjobs_log(
+						    fs->jobs, "%s removed: %s",
+						    f->name, f->flush_err.msg);
 					qfs_detach(fs, f);
-				} else if (f->dirty && qname_launches(f->name)) {
+				} else if (f->dirty &&
+					   qname_launches(f->name)) {
 					qfs_launch(fs, f);
 				}
 			} else if (h->writer && !f->writers) {
-				qfs_drop_data(fs, f); /* unlinked while written */
+				qfs_drop_data(fs,
+					      f); /* unlinked while written */
 			}
 			qfs_maybe_free(fs, f);
 		}
@@ -685,7 +692,8 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = 0;
 
 	if (parent != INO_RUN || newparent != INO_RUN) {
-		err = parent == INO_ROOT || newparent == INO_ROOT ? EPERM : EXDEV;
+		err =
+		    parent == INO_ROOT || newparent == INO_ROOT ? EPERM : EXDEV;
 		goto out;
 	}
 	if (flags & RENAME_EXCHANGE) {
@@ -712,8 +720,8 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else if (!f->writers && f->dirty && qname_launches(newname) &&
 		 qfs_judge(fs, f, QELF_WHOLE, &e) != QE_OK) {
 		err = ENOEXEC;
-		qfs_log(fs, LOG_INFO, "rename of run/%s to %s refused: %s", name,
-			newname, e.msg);
+		qfs_log(fs, LOG_INFO, "rename of run/%s to %s refused: %s",
+			name, newname, e.msg);
 		qjobs_record_refusal(fs->jobs, newname, f->size, f->ino, &e);
 	} else {
 		if (old) {
@@ -799,13 +807,12 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (!err)
 		err = add_dent(h, "..", INO_ROOT, S_IFDIR);
 	if (ino == INO_ROOT) {
-		for (size_t i = 0; !err && i < sizeof root_entries /
-						       sizeof *root_entries;
+		for (size_t i = 0;
+		     !err && i < sizeof root_entries / sizeof *root_entries;
 		     i++)
-			err = add_dent(h, root_entries[i].name,
-				       root_entries[i].ino,
-				       root_entries[i].ino == INO_RUN ? S_IFDIR
-								      : S_IFREG);
+			err = add_dent(
+			    h, root_entries[i].name, root_entries[i].ino,
+			    root_entries[i].ino == INO_RUN ? S_IFDIR : S_IFREG);
 	} else {
 		pthread_mutex_lock(&fs->lock);
 		qfs_expire(fs);
@@ -841,9 +848,9 @@ static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	for (size_t i = (size_t)off; i < h->ndents; i++) {
 		struct stat st = {.st_ino = h->dents[i].ino,
 				  .st_mode = h->dents[i].mode};
-		size_t n = fuse_add_direntry(req, buf + used, size - used,
-					     h->dents[i].name, &st,
-					     (off_t)i + 1);
+		size_t n =
+		    fuse_add_direntry(req, buf + used, size - used,
+				      h->dents[i].name, &st, (off_t)i + 1);
 		if (n > size - used)
 			break;
 		used += n;
@@ -884,10 +891,10 @@ static void qfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = sv.f_frsize = 4096;
 	sv.f_blocks = fs->o.max_bytes / 4096;
 	sv.f_bfree = sv.f_bavail =
-		held < fs->o.max_bytes ? (fs->o.max_bytes - held) / 4096 : 0;
+	    held < fs->o.max_bytes ? (fs->o.max_bytes - held) / 4096 : 0;
 	sv.f_files = fs->o.max_queue;
 	sv.f_ffree = sv.f_favail =
-		active < fs->o.max_queue ? fs->o.max_queue - active : 0;
+	    active < fs->o.max_queue ? fs->o.max_queue - active : 0;
 	sv.f_namemax = QJOB_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
 }
@@ -916,12 +923,14 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 	const char *key = name + strlen(QUEST_XATTR_PREFIX);
 
 	if (strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) ||
-	    (strcmp(key, "state") && strcmp(key, "error") && strcmp(key, "job")))
+	    (strcmp(key, "state") && strcmp(key, "error") &&
+	     strcmp(key, "job")))
 		return -1;
 	if (f->writers || f->dirty || !f->job_id ||
 	    qjobs_get(fs->jobs, f->job_id, &j) < 0) {
 		if (!strcmp(key, "state") && (f->writers || f->dirty))
-			return snprintf(dst, n, "%s", f->writers ? "writing" : "written");
+			return snprintf(dst, n, "%s",
+					f->writers ? "writing" : "written");
 		return 0; /* ENODATA */
 	}
 	if (!strcmp(key, "state"))
@@ -929,8 +938,8 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 	if (!strcmp(key, "job"))
 		return snprintf(dst, n, "%llu", (unsigned long long)j.id);
 	return j.detail[0] && j.state >= QJ_REFUSED
-		       ? snprintf(dst, n, "%s", j.detail)
-		       : 0;
+		   ? snprintf(dst, n, "%s", j.detail)
+		   : 0;
 }
 
 static void reply_value(fuse_req_t req, const void *v, size_t len, size_t size)
@@ -1031,13 +1040,15 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	} else {
 		err = EPERM;
 	}
-	if (!err && !strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) &&
+	if (!err &&
+	    !strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) &&
 	    strcmp(name, ARGS_XATTR))
 		err = EPERM; /* state, error and job are questfs's to say */
 	if (!err && !strcmp(name, ARGS_XATTR)) {
 		err = check_args_value(fs, f ? f->name : NULL, value, size, &e);
 		if (err)
-			qfs_log(fs, LOG_INFO, "run/%s: " ARGS_XATTR " refused: %s",
+			qfs_log(fs, LOG_INFO,
+				"run/%s: " ARGS_XATTR " refused: %s",
 				f && f->name ? f->name : "", e.msg);
 		if (f) {
 			f->args_refused = err != 0;
@@ -1069,9 +1080,8 @@ static void qfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		err = ENOENT;
 	for (struct xattr *x = list; x; x = x->next)
 		len += strlen(x->name) + 1;
-	static const char *const computed[] = {"user.quest.state",
-					       "user.quest.error",
-					       "user.quest.job"};
+	static const char *const computed[] = {
+	    "user.quest.state", "user.quest.error", "user.quest.job"};
 	int have[3] = {0};
 	for (int i = 0; f && i < 3; i++)
 		if ((have[i] = computed_xattr(fs, f, computed[i], val,
@@ -1085,7 +1095,8 @@ static void qfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		}
 		for (int i = 0; i < 3; i++)
 			if (have[i]) {
-				memcpy(buf + o, computed[i], strlen(computed[i]) + 1);
+				memcpy(buf + o, computed[i],
+				       strlen(computed[i]) + 1);
 				o += strlen(computed[i]) + 1;
 			}
 	} else if (!err) {
@@ -1132,33 +1143,33 @@ static void qfs_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 const struct fuse_lowlevel_ops qfs_ops = {
-	.init = qfs_init,
-	.lookup = qfs_lookup,
-	.forget = qfs_forget,
-	.forget_multi = qfs_forget_multi,
-	.getattr = qfs_getattr,
-	.setattr = qfs_setattr,
-	.mknod = qfs_mknod,
-	.mkdir = qfs_refuse_mkdir,
-	.symlink = qfs_refuse_symlink,
-	.link = qfs_refuse_link,
-	.unlink = qfs_unlink,
-	.rmdir = qfs_rmdir,
-	.rename = qfs_rename,
-	.open = qfs_open,
-	.create = qfs_create,
-	.read = qfs_read,
-	.write = qfs_write,
-	.flush = qfs_flush,
-	.fsync = qfs_fsync,
-	.release = qfs_release,
-	.opendir = qfs_opendir,
-	.readdir = qfs_readdir,
-	.releasedir = qfs_releasedir,
-	.statfs = qfs_statfs,
-	.access = qfs_access,
-	.setxattr = qfs_setxattr,
-	.getxattr = qfs_getxattr,
-	.listxattr = qfs_listxattr,
-	.removexattr = qfs_removexattr,
+    .init = qfs_init,
+    .lookup = qfs_lookup,
+    .forget = qfs_forget,
+    .forget_multi = qfs_forget_multi,
+    .getattr = qfs_getattr,
+    .setattr = qfs_setattr,
+    .mknod = qfs_mknod,
+    .mkdir = qfs_refuse_mkdir,
+    .symlink = qfs_refuse_symlink,
+    .link = qfs_refuse_link,
+    .unlink = qfs_unlink,
+    .rmdir = qfs_rmdir,
+    .rename = qfs_rename,
+    .open = qfs_open,
+    .create = qfs_create,
+    .read = qfs_read,
+    .write = qfs_write,
+    .flush = qfs_flush,
+    .fsync = qfs_fsync,
+    .release = qfs_release,
+    .opendir = qfs_opendir,
+    .readdir = qfs_readdir,
+    .releasedir = qfs_releasedir,
+    .statfs = qfs_statfs,
+    .access = qfs_access,
+    .setxattr = qfs_setxattr,
+    .getxattr = qfs_getxattr,
+    .listxattr = qfs_listxattr,
+    .removexattr = qfs_removexattr,
 };

@@ -74,10 +74,10 @@ struct qfs {
 	struct qjobs_cfg jcfg;
 	struct qjobs *jobs;
 	struct fuse_session *se;
-	pthread_mutex_t lock;	/* the tree */
-	struct qfile *files;	/* in run/ and orphans still referenced */
+	pthread_mutex_t lock; /* the tree */
+	struct qfile *files;  /* in run/ and orphans still referenced */
 	fuse_ino_t next_ino;
-	size_t writing_bytes;	/* bytes held by files not yet launched */
+	size_t writing_bytes; /* bytes held by files not yet launched */
 	struct xattr *run_xattrs;
 	struct timespec mount_time, run_mtime;
 	uid_t uid;
@@ -96,7 +96,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f);
 void qfs_expire(struct qfs *fs); /* forget launched files past linger */
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
-	      off_t off);
+		   off_t off);
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st);
 void qfs_launch(struct qfs *fs, struct qfile *f);
 int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
@@ -122,6 +122,6 @@ extern const struct fuse_lowlevel_ops qfs_ops;
 
 /* fs/main.c: syslog, or stderr in the foreground */
 void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

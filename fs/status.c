@@ -67,7 +67,8 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		return NULL;
 	take(fs, &s);
 	fprintf(f, "questfs %s\n", QUEST_VERSION);
-	fprintf(f, "channel     %s, slot %zu bytes, largest program %zu bytes\n",
+	fprintf(f,
+		"channel     %s, slot %zu bytes, largest program %zu bytes\n",
 		fs->jcfg.spec, fs->jcfg.chan.slot_size, fs->jcfg.prof.max_size);
 	if (!s.sum.peer.known)
 		fprintf(f, "quest side  unknown (the %s channel cannot tell)\n",
@@ -78,9 +79,12 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		fprintf(f, "quest side  attached (pid %ld) since %s\n",
 			(long)s.sum.peer.pid, since);
 	} else
-		fprintf(f, "quest side  not attached: programs wait in the queue\n");
-	fprintf(f, "jobs        writing %u, queued %u, sending %u, delivered %u, "
-		   "refused %u, failed %u\n",
+		fprintf(
+		    f,
+		    "quest side  not attached: programs wait in the queue\n");
+	fprintf(f,
+		"jobs        writing %u, queued %u, sending %u, delivered %u, "
+		"refused %u, failed %u\n",
 		s.writing, s.sum.count[QJ_QUEUED], s.sum.count[QJ_SENDING],
 		s.sum.count[QJ_DELIVERED], s.sum.count[QJ_REFUSED],
 		s.sum.count[QJ_FAILED]);
@@ -142,7 +146,8 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	json_object_object_add(root, "channel", o);
 
 	o = json_object_new_object();
-	json_object_object_add(o, "known", json_object_new_boolean(s.sum.peer.known));
+	json_object_object_add(o, "known",
+			       json_object_new_boolean(s.sum.peer.known));
 	json_object_object_add(o, "attached",
 			       json_object_new_boolean(s.sum.peer.attached));
 	add_int(o, "pid", s.sum.peer.pid);
@@ -159,7 +164,8 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	for (int i = 0; i < QJ__COUNT; i++)
 		add_int(o, qjob_state_name(i), s.sum.count[i]);
 	json_object_object_add(root, "counts", o);
-	add_int(root, "held_bytes", (int64_t)(s.sum.held_bytes + s.writing_bytes));
+	add_int(root, "held_bytes",
+		(int64_t)(s.sum.held_bytes + s.writing_bytes));
 	add_int(root, "max_bytes", (int64_t)fs->o.max_bytes);
 
 	o = json_object_new_array();
@@ -167,8 +173,8 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	json_object_object_add(root, "jobs", o);
 
 	const char *txt = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-				JSON_C_TO_STRING_NOSLASHESCAPE);
+	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		      JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = NULL;
 	if (txt) {
 		*len = strlen(txt) + 1;

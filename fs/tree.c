@@ -174,7 +174,7 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 }
 
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
-	      off_t off)
+		   off_t off)
 {
 	int err;
 
@@ -243,8 +243,8 @@ void qfs_launch(struct qfs *fs, struct qfile *f)
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
-		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
-						 &e);
+		f->job_id =
+		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, &e);
 		return;
 	}
 	if (!image)

@@ -27,31 +27,37 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: %s [OPTION]...\n"
-		"Stand in for the Quest side: take programs from the channel, check\n"
-		"them as Quest's loader would, print and answer each one.\n"
-		"\n"
-		"  -c, --channel SPEC    shm:KEY (default %s)\n"
-		"      --slot-size N     slot size in bytes (default %u)\n"
-		"  -s, --save DIR        keep each program as DIR/N.elf and its argv as\n"
-		"                        DIR/N.argv (NUL-separated strings)\n"
-		"  -n, --count N         exit after N programs\n"
-		"  -q, --quiet           print nothing per program (benchmarks)\n"
-		"      --unlink          remove the channel's segment and exit (after\n"
-		"                        a version or slot-size mismatch)\n"
-		"      --stamps FILE     after each answer, append to FILE one record of\n"
-		"                        two native uint64: the CLOCK_MONOTONIC ns at\n"
-		"                        which the packet was taken, and its size\n"
-		"      --user-base ADDR  Quest's user window (default 0x%x)\n"
-		"      --user-limit ADDR (default 0x%x)\n"
-		"Fault switches:\n"
-		"      --delay MS        wait MS milliseconds before each answer\n"
-		"      --refuse[=WHY]    refuse every program\n"
-		"      --die-after N     exit, unanswered, while taking program N\n"
-		"  -h, --help, -V, --version\n",
-		prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT,
-		QELF_USER_BASE_DEFAULT, QELF_USER_LIMIT_DEFAULT);
+	fprintf(
+	    f,
+	    "Usage: %s [OPTION]...\n"
+	    "Stand in for the Quest side: take programs from the channel, "
+	    "check\n"
+	    "them as Quest's loader would, print and answer each one.\n"
+	    "\n"
+	    "  -c, --channel SPEC    shm:KEY (default %s)\n"
+	    "      --slot-size N     slot size in bytes (default %u)\n"
+	    "  -s, --save DIR        keep each program as DIR/N.elf and its "
+	    "argv as\n"
+	    "                        DIR/N.argv (NUL-separated strings)\n"
+	    "  -n, --count N         exit after N programs\n"
+	    "  -q, --quiet           print nothing per program (benchmarks)\n"
+	    "      --unlink          remove the channel's segment and exit "
+	    "(after\n"
+	    "                        a version or slot-size mismatch)\n"
+	    "      --stamps FILE     after each answer, append to FILE one "
+	    "record of\n"
+	    "                        two native uint64: the CLOCK_MONOTONIC ns "
+	    "at\n"
+	    "                        which the packet was taken, and its size\n"
+	    "      --user-base ADDR  Quest's user window (default 0x%x)\n"
+	    "      --user-limit ADDR (default 0x%x)\n"
+	    "Fault switches:\n"
+	    "      --delay MS        wait MS milliseconds before each answer\n"
+	    "      --refuse[=WHY]    refuse every program\n"
+	    "      --die-after N     exit, unanswered, while taking program N\n"
+	    "  -h, --help, -V, --version\n",
+	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
+	    QELF_USER_LIMIT_DEFAULT);
 }
 
 static int num(const char *opt, const char *s, unsigned long long max,
@@ -96,7 +102,8 @@ static int save_file(const char *dir, unsigned long n, const char *ext,
 		rc = 0;
 out:
 	if (rc < 0)
-		fprintf(stderr, "%s: saving %s: %s\n", prog, dst, strerror(errno));
+		fprintf(stderr, "%s: saving %s: %s\n", prog, dst,
+			strerror(errno));
 	return rc;
 }
 
@@ -109,24 +116,32 @@ static void sleep_ms(unsigned long long ms)
 
 int main(int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_BASE, O_LIMIT, O_DELAY, O_REFUSE, O_DIE, O_STAMPS,
-	       O_UNLINK };
+	enum {
+		O_SLOT = 256,
+		O_BASE,
+		O_LIMIT,
+		O_DELAY,
+		O_REFUSE,
+		O_DIE,
+		O_STAMPS,
+		O_UNLINK
+	};
 	static const struct option longopts[] = {
-		{"channel", required_argument, NULL, 'c'},
-		{"slot-size", required_argument, NULL, O_SLOT},
-		{"save", required_argument, NULL, 's'},
-		{"count", required_argument, NULL, 'n'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"user-base", required_argument, NULL, O_BASE},
-		{"user-limit", required_argument, NULL, O_LIMIT},
-		{"delay", required_argument, NULL, O_DELAY},
-		{"refuse", optional_argument, NULL, O_REFUSE},
-		{"die-after", required_argument, NULL, O_DIE},
-		{"stamps", required_argument, NULL, O_STAMPS},
-		{"unlink", no_argument, NULL, O_UNLINK},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"channel", required_argument, NULL, 'c'},
+	    {"slot-size", required_argument, NULL, O_SLOT},
+	    {"save", required_argument, NULL, 's'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"user-base", required_argument, NULL, O_BASE},
+	    {"user-limit", required_argument, NULL, O_LIMIT},
+	    {"delay", required_argument, NULL, O_DELAY},
+	    {"refuse", optional_argument, NULL, O_REFUSE},
+	    {"die-after", required_argument, NULL, O_DIE},
+	    {"stamps", required_argument, NULL, O_STAMPS},
+	    {"unlink", no_argument, NULL, O_UNLINK},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *spec = QCHAN_SPEC_DEFAULT, *save = NULL, *refuse = NULL;
 	unsigned long long slot = QPKT_SLOT_DEFAULT, count = 0, delay = 0,
@@ -138,7 +153,8 @@ int main(int argc, char **argv)
 	unsigned long n = 0;
 
 	qelf_profile_default(&prof);
-	while ((c = getopt_long(argc, argv, "c:s:n:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:n:qhV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			spec = optarg;
@@ -161,14 +177,16 @@ int main(int argc, char **argv)
 		case O_LIMIT:
 			if (num("address", optarg, 0xffffffffu, &v) < 0)
 				goto out;
-			*(c == O_BASE ? &prof.user_base : &prof.user_limit) = (uint32_t)v;
+			*(c == O_BASE ? &prof.user_base : &prof.user_limit) =
+			    (uint32_t)v;
 			break;
 		case O_DELAY:
 			if (num("--delay", optarg, 3600000, &delay) < 0)
 				goto out;
 			break;
 		case O_REFUSE:
-			refuse = optarg ? optarg : "quest-sim was started with --refuse";
+			refuse = optarg ? optarg
+					: "quest-sim was started with --refuse";
 			break;
 		case O_DIE:
 			if (num("--die-after", optarg, ~0ull, &die_after) < 0)
@@ -177,7 +195,8 @@ int main(int argc, char **argv)
 		case O_STAMPS:
 			if (stamps >= 0)
 				close(stamps);
-			stamps = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			stamps = open(optarg,
+				      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				      0644);
 			if (stamps < 0) {
 				fprintf(stderr, "%s: %s: %s\n", prog, optarg,
@@ -197,22 +216,26 @@ int main(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			fprintf(stderr,
+				"Try '%s --help' for more information.\n",
+				prog);
 			goto out;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
+			argv[optind]);
 		goto out;
 	}
 	if (unlink_only) {
 		char *end;
-		unsigned long key = strncmp(spec, "shm:", 4)
-					    ? 0
-					    : strtoul(spec + 4, &end, 10);
+		unsigned long key =
+		    strncmp(spec, "shm:", 4) ? 0 : strtoul(spec + 4, &end, 10);
 		if (!key || *end || key > UINT32_MAX) {
-			fprintf(stderr, "%s: --unlink takes a shm:KEY channel, not '%s'\n",
-				prog, spec);
+			fprintf(
+			    stderr,
+			    "%s: --unlink takes a shm:KEY channel, not '%s'\n",
+			    prog, spec);
 			goto out;
 		}
 		if (qchan_shm_unlink((uint32_t)key, &e) != QE_OK) {
@@ -266,17 +289,20 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &taken);
 		n++;
 		if (die_after && n == die_after) {
-			fprintf(stderr, "%s: dying while taking program %lu (--die-after)\n",
+			fprintf(stderr,
+				"%s: dying while taking program %lu "
+				"(--die-after)\n",
 				prog, n);
 			_exit(3);
 		}
 		if (qpkt_parse(pkt, len, &pv, &e) != QE_OK) {
-			snprintf(why, sizeof why, "malformed packet: %s", e.msg);
+			snprintf(why, sizeof why, "malformed packet: %s",
+				 e.msg);
 			name = "?";
 		} else {
 			name = pv.argv.size ? pv.argv.buf : "(no argv)";
-			if (qelf_check(pv.binary, pv.binary_size, &prof, QELF_WHOLE,
-				       &info, &e) != QE_OK)
+			if (qelf_check(pv.binary, pv.binary_size, &prof,
+				       QELF_WHOLE, &info, &e) != QE_OK)
 				snprintf(why, sizeof why, "%s", e.msg);
 			else if (refuse)
 				snprintf(why, sizeof why, "%s", refuse);
@@ -284,24 +310,29 @@ int main(int argc, char **argv)
 		if (save && !why[0] &&
 		    (save_file(save, n, "elf", pv.binary, pv.binary_size) < 0 ||
 		     save_file(save, n, "argv", pv.argv.buf, pv.argv.size) < 0))
-			snprintf(why, sizeof why, "quest-sim could not save the program");
+			snprintf(why, sizeof why,
+				 "quest-sim could not save the program");
 		if (delay)
 			sleep_ms(delay);
 		if (!quiet) {
 			qargs_format(&pv.argv, 0, args, sizeof args);
-			printf("%s: #%lu %s: %u bytes, argv [%s], entry 0x%x: %s%s\n",
+			printf("%s: #%lu %s: %u bytes, argv [%s], entry 0x%x: "
+			       "%s%s\n",
 			       prog, n, name, pv.binary_size, args, info.entry,
 			       why[0] ? "refused: " : "accepted", why);
 		}
-		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) != QE_OK)
+		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) !=
+		    QE_OK)
 			fprintf(stderr, "%s: %s\n", prog, e.msg);
 		/* written after the answer, so that it does not delay it; one
 		 * write(2) per record: a reader never sees half of one */
 		if (stamps >= 0) {
-			uint64_t rec[2] = {(uint64_t)taken.tv_sec * 1000000000u +
-						   (uint64_t)taken.tv_nsec,
+			uint64_t rec[2] = {(uint64_t)taken.tv_sec *
+						   1000000000u +
+					       (uint64_t)taken.tv_nsec,
 					   len};
-			if (write(stamps, rec, sizeof rec) != (ssize_t)sizeof rec)
+			if (write(stamps, rec, sizeof rec) !=
+			    (ssize_t)sizeof rec)
 				fprintf(stderr, "%s: --stamps: %s\n", prog,
 					strerror(errno));
 		}
