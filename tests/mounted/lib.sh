@@ -133,3 +133,11 @@ state_is() { test "$(xattr "$1" user.quest.state)" = "$2"; }
 
 # argv_of N: quest-sim's saved argv of program N, words on one line
 argv_of() { tr '\0' ' ' <"$SAVE/$(printf %06d "$1").argv" | sed 's/ $//'; }
+
+# writer W N: copies N distinct programs named wW-I, one after the other
+writer() {
+	local w=$1 n=$2 i
+	for ((i = 1; i <= n; i++)); do
+		cp "$T/src/w$w-$i" "$MNT/run/w$w-$i" || return 1
+	done
+}

@@ -352,14 +352,6 @@ case_thousand_malformed_files() {
 
 # ---- many writers
 
-# writer W N: copies N distinct programs named wW-I, one after the other
-writer() {
-	local w=$1 n=$2 i
-	for ((i = 1; i <= n; i++)); do
-		cp "$T/src/w$w-$i" "$MNT/run/w$w-$i" || return 1
-	done
-}
-
 case_writers_8x200() {
 	up
 	mkdir "$T/src"

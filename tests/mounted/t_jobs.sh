@@ -3,14 +3,6 @@
 
 up() { start_sim "$@"; start_qfs; }
 
-# writer W N: copies N distinct programs named wW-I, one after the other
-writer() {
-	local w=$1 n=$2 i
-	for ((i = 1; i <= n; i++)); do
-		cp "$T/src/w$w-$i" "$MNT/run/w$w-$i" || return 1
-	done
-}
-
 case_parallel_writers_100() {
 	up
 	mkdir "$T/src"
