@@ -113,15 +113,20 @@ static void cleanup(void);
 
 static void die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+static void vnote(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "bench: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	cleanup();
 	exit(1);
 }
@@ -131,11 +136,9 @@ static void note(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static uint64_t now_ns(void)

@@ -14,6 +14,7 @@
 
 #include "chan.h"
 #include "elfcheck.h"
+#include "num.h"
 #include "packet.h"
 
 static const char *prog = "quest-sim";
@@ -63,15 +64,10 @@ static void usage(FILE *f)
 static int num(const char *opt, const char *s, unsigned long long max,
 	       unsigned long long *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *out > max || s[0] == '-') {
-		fprintf(stderr, "%s: bad %s '%s'\n", prog, opt, s);
-		return -1;
-	}
-	return 0;
+	if (qnum_parse(s, max, out) == 0)
+		return 0;
+	fprintf(stderr, "%s: bad %s '%s'\n", prog, opt, s);
+	return -1;
 }
 
 /* Writes path atomically (temp + rename) so that a watcher never sees half

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "num.h"
 #include "program.h"
 
 /* Exit statuses; documented in questbinloader(1). */
@@ -58,19 +59,6 @@ static void usage(FILE *f)
 	    "side.\n",
 	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
 	    QELF_USER_LIMIT_DEFAULT);
-}
-
-static int parse_num(const char *s, unsigned long long max,
-		     unsigned long long *out)
-{
-	char *end;
-
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || v > max || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* Reads the whole file, refusing one larger than the largest program before
@@ -199,7 +187,7 @@ int main(int argc, char **argv)
 			spec = optarg;
 			break;
 		case 't':
-			if (parse_num(optarg, 86400, &timeout_s) < 0) {
+			if (qnum_parse(optarg, 86400, &timeout_s) < 0) {
 				fprintf(stderr,
 					"%s: bad --timeout '%s' (seconds, up "
 					"to 86400)\n",
@@ -224,7 +212,7 @@ int main(int argc, char **argv)
 			argv0 = !strcmp(optarg, "name");
 			break;
 		case O_SLOT:
-			if (parse_num(optarg, 1u << 30, &v) < 0 ||
+			if (qnum_parse(optarg, 1u << 30, &v) < 0 ||
 			    v <= QPKT_HDR_SIZE) {
 				fprintf(stderr,
 					"%s: bad --slot-size '%s' (bytes, more "
@@ -236,7 +224,7 @@ int main(int argc, char **argv)
 			break;
 		case O_BASE:
 		case O_LIMIT:
-			if (parse_num(optarg, 0xffffffffu, &v) < 0) {
+			if (qnum_parse(optarg, 0xffffffffu, &v) < 0) {
 				fprintf(stderr, "%s: bad address '%s'\n", prog,
 					optarg);
 				goto out;
