@@ -1,6 +1,6 @@
 /* Jobs: launch order, one sender thread, states with times and reasons,
  * and the log of every state change. One mutex guards it all; the channel
- * is used only by the sender thread and never with the mutex held. */
+ * and the spool are used only with it released. */
 #include "jobs.h"
 
 #include <errno.h>
@@ -20,7 +20,13 @@ struct job {
 	uint8_t *image; /* NULL once the job has ended */
 	size_t len;
 	int waiting_logged;
-	struct job *prev, *next;
+	/* begun, not yet committed: its image is the committer's to read,
+	 * and nothing after it is sent before it */
+	int pending;
+	struct qargv uargs; /* the user's words, until the commit */
+	int in_active;
+	struct job *prev, *next;   /* every kept job, in launch order */
+	struct job *aprev, *anext; /* the active ones (queued, sending) */
 };
 
 struct qjobs {
@@ -31,12 +37,14 @@ struct qjobs {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, or stop */
 	pthread_cond_t log_grew;
+	pthread_cond_t committed; /* the last commit in flight ended */
 	pthread_t sender;
 	int stopping, stopped;
-	int keep_spool;		 /* jobs ended by a stop stay spooled */
-	struct job *head, *tail; /* every kept job, in launch order */
-	unsigned finished;	 /* kept jobs that have ended */
-	unsigned active;	 /* queued + sending */
+	struct job *head, *tail;   /* every kept job, in launch order */
+	struct job *ahead, *atail; /* the active ones, in launch order */
+	unsigned finished;	   /* kept jobs that have ended */
+	unsigned active;	   /* queued + sending */
+	unsigned committing;	   /* commits in flight */
 	size_t held;		 /* program bytes held by active jobs */
 	uint64_t next_id;
 	int64_t started_ms;
@@ -233,11 +241,31 @@ static void trim_locked(struct qjobs *q)
 	}
 }
 
+/* Counts a job as queued or sending, last in launch order. */
+static void activate_locked(struct qjobs *q, struct job *j)
+{
+	j->in_active = 1;
+	j->aprev = q->atail;
+	*(q->atail ? &q->atail->anext : &q->ahead) = j;
+	q->atail = j;
+	q->active++;
+	q->held += j->len;
+}
+
+static void deactivate_locked(struct qjobs *q, struct job *j)
+{
+	*(j->aprev ? &j->aprev->anext : &q->ahead) = j->anext;
+	*(j->anext ? &j->anext->aprev : &q->atail) = j->aprev;
+	j->in_active = 0;
+	q->active--;
+	q->held -= j->len;
+}
+
+/* The spool entry of a job that ends here is the caller's to remove, once
+ * the lock is released. */
 static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
 			     const struct qerror *why)
 {
-	int was_active = j->info.state < QJ_DELIVERED;
-
 	j->info.state = s;
 	j->info.t_state_ms = now_ms();
 	if (why) {
@@ -248,12 +276,8 @@ static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
 		j->info.detail[0] = '\0';
 	}
 	if (s >= QJ_DELIVERED) {
-		if (was_active) {
-			q->active--;
-			q->held -= j->len;
-		}
-		if (q->sp && j->image && !q->keep_spool)
-			qspool_done(q->sp, j->info.id);
+		if (j->in_active)
+			deactivate_locked(q, j);
 		free(j->image);
 		j->image = NULL;
 		q->finished++;
@@ -281,20 +305,16 @@ static struct job *new_job_locked(struct qjobs *q, const char *name, size_t len,
 	return j;
 }
 
-static enum qerr spool_put_locked(struct qjobs *q, const struct job *j,
-				  struct qerror *err)
+/* What the spool keeps of a job (the header comes with the commit). */
+static void spool_entry_locked(const struct job *j, struct qspool_entry *e)
 {
-	struct qspool_entry e = {
-	    .id = j->info.id,
-	    .t_launch_ms = j->info.t_launch_ms,
-	    .image = j->image,
-	    .len = j->len,
-	};
-
-	snprintf(e.name, sizeof e.name, "%s", j->info.name);
-	snprintf(e.args, sizeof e.args, "%s", j->info.args);
-	memcpy(e.hdr, j->hdr, sizeof e.hdr);
-	return qspool_put(q->sp, &e, err);
+	memset(e, 0, sizeof *e);
+	e->id = j->info.id;
+	e->t_launch_ms = j->info.t_launch_ms;
+	e->image = j->image;
+	e->len = j->len;
+	snprintf(e->name, sizeof e->name, "%s", j->info.name);
+	snprintf(e->args, sizeof e->args, "%s", j->info.args);
 }
 
 /* argv[0] (unless argv0=none), then the user's words. */
@@ -319,53 +339,93 @@ static enum qerr full_argv(const struct qjobs *q, const char *name,
 	return rc;
 }
 
+/* From the newest: the jobs asked for are mostly recent ones. */
+static struct job *find_locked(struct qjobs *q, uint64_t id)
+{
+	for (struct job *j = q->tail; j; j = j->prev)
+		if (j->info.id == id)
+			return j;
+	return NULL;
+}
+
+uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
+		     size_t len, const struct qargv *args, uint64_t tag)
+{
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&q->lock);
+	struct job *j = new_job_locked(q, name, len, tag);
+	if (j) {
+		id = j->info.id;
+		j->pending = 1;
+		j->image = image;
+		j->len = len;
+		j->uargs = *args;
+		qargs_format(args, 0, j->info.args, sizeof j->info.args);
+		activate_locked(q, j);
+		q->committing++;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (!j)
+		free(image);
+	return id;
+}
+
+enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
+{
+	struct qerror e = {0};
+	struct qspool_entry se;
+	struct qargv argv, user;
+	enum qerr rc;
+	struct job *j;
+
+	pthread_mutex_lock(&q->lock);
+	j = find_locked(q, id);
+	if (!j || !j->pending) {
+		pthread_mutex_unlock(&q->lock);
+		return qerr_set(err, QE_USAGE, "job %llu is not being launched",
+				(unsigned long long)id);
+	}
+	user = j->uargs;
+	spool_entry_locked(j, &se);
+	pthread_mutex_unlock(&q->lock);
+
+	/* j stays: a pending job is neither sent, trimmed nor stopped */
+	rc = full_argv(q, se.name, &user, &argv, &e);
+	if (rc == QE_OK)
+		rc = qprog_prepare(se.image, se.len, &argv, &q->cfg.prof,
+				   se.hdr, NULL, &e);
+	enum qjob_state bad = QJ_REFUSED;
+	/* on disk before it counts as queued */
+	if (rc == QE_OK && q->sp && (rc = qspool_put(q->sp, &se, &e)) != QE_OK)
+		bad = QJ_FAILED;
+
+	pthread_mutex_lock(&q->lock);
+	j->pending = 0;
+	if (rc == QE_OK) {
+		memcpy(j->hdr, se.hdr, sizeof j->hdr);
+		set_state_locked(q, j, QJ_QUEUED, NULL);
+		pthread_cond_signal(&q->work);
+	} else {
+		set_state_locked(q, j, bad, &e);
+		pthread_cond_signal(&q->work); /* the next one may go now */
+		if (err)
+			*err = e;
+	}
+	if (!--q->committing)
+		pthread_cond_broadcast(&q->committed);
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
 enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
 		       size_t len, const struct qargv *args, uint64_t tag,
 		       uint64_t *id, struct qerror *err)
 {
-	struct qerror e = {0};
-	struct qargv argv;
-	uint8_t hdr[QPKT_HDR_SIZE];
-	enum qerr rc = full_argv(q, name, args, &argv, &e);
-	struct job *j;
-
-	if (rc == QE_OK)
-		rc = qprog_prepare(image, len, &argv, &q->cfg.prof, hdr, NULL,
-				   &e);
-	pthread_mutex_lock(&q->lock);
-	j = new_job_locked(q, name, len, tag);
-	if (!j) {
-		free(image);
-		rc = qerr_set(err, QE_NOMEM, "out of memory");
-		goto out;
-	}
-	qargs_format(args, 0, j->info.args, sizeof j->info.args);
-	*id = j->info.id;
-	j->len = len;
-	q->active++;
-	q->held += len;
-	if (rc != QE_OK) {
-		free(image);
-		set_state_locked(q, j, QJ_REFUSED, &e);
-		if (err)
-			*err = e;
-		goto out;
-	}
-	memcpy(j->hdr, hdr, sizeof hdr);
-	j->image = image;
-	/* on disk before it counts as queued */
-	if (q->sp && spool_put_locked(q, j, &e) != QE_OK) {
-		set_state_locked(q, j, QJ_FAILED, &e);
-		rc = e.code;
-		if (err)
-			*err = e;
-		goto out;
-	}
-	set_state_locked(q, j, QJ_QUEUED, NULL);
-	pthread_cond_signal(&q->work);
-out:
-	pthread_mutex_unlock(&q->lock);
-	return rc;
+	*id = qjobs_begin(q, name, image, len, args, tag);
+	if (!*id)
+		return qerr_set(err, QE_NOMEM, "out of memory");
+	return qjobs_commit(q, *id, err);
 }
 
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
@@ -377,7 +437,6 @@ uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 	struct job *j = new_job_locked(q, name, len, tag);
 	if (j) {
 		id = j->info.id;
-		q->active++; /* set_state_locked counts it out again */
 		set_state_locked(q, j, QJ_REFUSED, why);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -402,14 +461,6 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
 		    q->held, len, q->cfg.max_bytes);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
-}
-
-static struct job *find_locked(struct qjobs *q, uint64_t id)
-{
-	for (struct job *j = q->tail; j; j = j->prev)
-		if (j->info.id == id)
-			return j;
-	return NULL;
 }
 
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
@@ -465,11 +516,16 @@ void qjobs_foreach(struct qjobs *q,
 
 /* ---- the sender ---- */
 
-static struct job *first_queued_locked(struct qjobs *q)
+/* The next job to send, in launch order: none while the first one not yet
+ * sent is still being committed. */
+static struct job *next_to_send_locked(struct qjobs *q)
 {
-	for (struct job *j = q->head; j; j = j->next)
+	for (struct job *j = q->ahead; j; j = j->anext) {
+		if (j->pending)
+			return NULL;
 		if (j->info.state == QJ_QUEUED)
 			return j;
+	}
 	return NULL;
 }
 
@@ -493,7 +549,7 @@ static void *sender_main(void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	while (!q->stopping) {
-		struct job *j = first_queued_locked(q);
+		struct job *j = next_to_send_locked(q);
 		if (!j) {
 			pthread_cond_wait(&q->work, &q->lock);
 			continue;
@@ -525,6 +581,7 @@ static void *sender_main(void *arg)
 		if (r == QE_OK)
 			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms,
 				       &e);
+		uint64_t id = j->info.id;
 		pthread_mutex_lock(&q->lock);
 		switch (r) {
 		case QE_OK:
@@ -535,14 +592,21 @@ static void *sender_main(void *arg)
 			break;
 		case QE_CHAN_NO_RECEIVER:
 			/* it left between the check and the send: try again */
-			if (q->sp)
-				qspool_unmark(q->sp, j->info.id);
 			j->waiting_logged = 0;
 			set_state_locked(q, j, QJ_QUEUED, NULL);
 			break;
 		default:
 			set_state_locked(q, j, QJ_FAILED, &e);
 			break;
+		}
+		/* j may be gone (history): only its id from here on */
+		if (q->sp) {
+			pthread_mutex_unlock(&q->lock);
+			if (r == QE_CHAN_NO_RECEIVER)
+				qspool_unmark(q->sp, id);
+			else
+				qspool_done(q->sp, id);
+			pthread_mutex_lock(&q->lock);
 		}
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -574,8 +638,7 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 	j->prev = q->tail;
 	*(q->tail ? &q->tail->next : &q->head) = j;
 	q->tail = j;
-	q->active++;
-	q->held += j->len;
+	activate_locked(q, j);
 	if (e->marked && e->mark_valid)
 		taken = qchan_taken_since(q->ch, &e->mark);
 	if (e->marked && taken == 1) {
@@ -584,6 +647,7 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 			   "questfs stopped",
 			   (unsigned long long)e->id, e->name);
 		set_state_locked(q, j, QJ_DELIVERED, NULL);
+		qspool_done(q->sp, e->id);
 		return;
 	}
 	if (e->marked)
@@ -603,8 +667,11 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 static void recover_bad(void *ctx, const char *file, const char *why)
 {
 	struct qjobs *q = ctx;
-	log_locked(q, "spool entry %s/%s skipped (kept as %s.bad): %s",
-		   q->cfg.spool, file, file, why);
+	if (*file)
+		log_locked(q, "spool %s/%s: %s; skipped, the file kept as %s.bad",
+			   q->cfg.spool, file, why, file);
+	else
+		log_locked(q, "spool %s: %s", q->cfg.spool, why);
 }
 
 enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
@@ -625,6 +692,7 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->started_ms = now_ms();
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
+	pthread_cond_init(&q->committed, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
 	pthread_cond_init(&q->log_grew, &ca);
@@ -670,6 +738,10 @@ void qjobs_stop(struct qjobs *q)
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->sender, NULL);
 
+	pthread_mutex_lock(&q->lock);
+	while (q->committing)
+		pthread_cond_wait(&q->committed, &q->lock);
+	pthread_mutex_unlock(&q->lock);
 	if (q->sp)
 		qerr_set(
 		    &why, QE_CHAN_IO,
@@ -681,10 +753,9 @@ void qjobs_stop(struct qjobs *q)
 			 "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
 	q->stopped = 1;
-	q->keep_spool = 1;
-	for (struct job *j = q->head; j; j = j->next)
-		if (j->info.state < QJ_DELIVERED)
-			set_state_locked(q, j, QJ_FAILED, &why);
+	/* their spool entries stay, for the next mount */
+	while (q->ahead)
+		set_state_locked(q, q->ahead, QJ_FAILED, &why);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -703,6 +774,7 @@ void qjobs_free(struct qjobs *q)
 	qspool_close(q->sp);
 	free(q->spool);
 	pthread_cond_destroy(&q->work);
+	pthread_cond_destroy(&q->committed);
 	pthread_cond_destroy(&q->log_grew);
 	pthread_mutex_destroy(&q->lock);
 	free(q->log);

@@ -63,19 +63,29 @@ struct qjobs;
 enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 
-/* Stops the sender (a send under way finishes or times out) and marks every
- * job not sent as failed ("questfs stopped before it was sent"), logged;
+/* Stops the sender (a send under way finishes or times out), waits for the
+ * commits under way, and marks every job not sent as failed ("questfs stopped before it was sent"), logged;
  * the jobs stay readable until qjobs_free. */
 void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 
-/* Launch a program: checks it (§4, argv), then queues it. `args` are the
- * user's words; argv[0] is added unless argv0=none. `image` is
- * malloc'd and passes to the job in every case. On a refusal the job is
- * recorded as refused (it shows in status and log) and its code returned;
- * *id is set in both cases. QE_OK: queued. */
+/* Launch a program in two steps. qjobs_begin records the job in launch
+ * order and takes `image` (malloc'd; it passes to the job in every case):
+ * quick, for a caller holding a lock of its own. It shows as queued, but
+ * neither it nor any job after it is sent before qjobs_commit, which
+ * checks it (§4, argv: `args` are the user's words; argv[0] is added
+ * unless argv0=none) and spools it: call it soon, without that lock.
+ * begin returns the job's id, 0 when out of memory. commit returns QE_OK
+ * when the job is queued; otherwise the job is recorded as refused (or
+ * failed, when the spool cannot be written), which shows in status and
+ * log, and the code is returned. */
+uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
+		     size_t len, const struct qargv *args, uint64_t tag);
+enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err);
+
+/* Both steps at once; *id is set whenever a job was recorded. */
 enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
-		       size_t len, const struct qargv *argv, uint64_t tag,
+		       size_t len, const struct qargv *args, uint64_t tag,
 		       uint64_t *id, struct qerror *err);
 
 /* Record a refusal that happened before launch (questfs refused the file at

@@ -1,31 +1,69 @@
-/* Spool entries on disk. One file per job, ID.job:
- *   "QFSSPOOL" | u32 version | u32 crc32 of what follows | u64 id |
- *   i64 launch ms | u32 name len | name | u32 args len | args |
- *   88-byte packet header | u32 image len | image
- * all little-endian; and ID.mark (u64 epoch, u64 seq: where the channel
- * stood, or empty when it cannot tell) from the moment it is sent.
- * zlib's crc32 tells a damaged entry from a good one. */
+/* The spool on disk, format 2: journal files NNNNNNNN.journal, each
+ *   "QFSSPOOL" | u32 version (2) | u32 0
+ * then records, a 32-byte header and its payload:
+ *   "QREC" | u16 type | u16 flags | u64 id | u32 meta len | u32 image len |
+ *   u32 crc32 of the image (flag 1, spool_sync only) |
+ *   u32 crc32 of the 28 bytes before it and of the meta
+ *   job:  meta = i64 launch ms | u32 name len | name | u32 args len | args |
+ *         88-byte packet header; then the image
+ *   mark: meta = u64 epoch | u64 seq, or none when the channel cannot tell
+ *   unmark, done: nothing
+ * all little-endian, appended with one pwritev(2) per record under one lock.
+ * A journal file whose jobs have all ended is removed, the oldest first, or
+ * emptied when it is the only one; past SEG_MAX bytes a new one is begun.
+ * Format 1, one file ID.job per job and ID.mark beside it, is still read. */
 #include "spool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC	"QFSSPOOL"
-#define VERSION 1u
-#define FIXED	(8 + 4 + 4)
+#define MAGIC	   "QFSSPOOL"
+#define VERSION	   2u
+#define FHDR	   16
+#define RMAGIC	   "QREC"
+#define RHDR	   32
+#define SEG_MAX	   (8u << 20) /* begin a new journal file past this */
+#define EMPTY_AT   (1u << 20) /* empty the last one, all ended, past this */
+#define FILE_MAX   (1u << 30) /* more than any journal file questfs writes */
+#define V1_VERSION 1u
+#define V1_FIXED   (8 + 4 + 4)
+
+enum { R_JOB = 1, R_MARK, R_UNMARK, R_DONE };
+#define F_IMAGE_CRC 1u
+
+struct seg {
+	unsigned no;
+	unsigned live; /* jobs put in it and not done */
+};
+
+struct live {
+	uint64_t id;
+	unsigned seg;
+};
 
 struct qspool {
-	int dirfd;
+	pthread_mutex_t lock;
+	int dirfd, fd; /* fd: the journal file appended to, or -1 */
 	int sync;
 	char *dir;
+	unsigned next_no; /* number of the next journal file */
+	off_t end;	  /* size of fd's file */
+	struct seg *segs; /* this run's journal files, oldest first; the last
+			     is fd's */
+	size_t nsegs;
+	struct live *live;
+	size_t nlive, cap;
 };
 
 static void le(uint8_t *p, uint64_t v, int n)
@@ -42,10 +80,39 @@ static uint64_t get(const uint8_t *p, int n)
 	return v;
 }
 
+/* zlib's crc32 returns its initial value for a NULL buffer, whatever the
+ * crc passed in: an empty meta must leave the crc as it is. */
+static uLong crc_more(uLong crc, const uint8_t *p, size_t n)
+{
+	return n ? crc32(crc, p, (uInt)n) : crc;
+}
+
+static void journal_name(char *buf, size_t n, unsigned no)
+{
+	snprintf(buf, n, "%08u.journal", no);
+}
+
+/* NNNNNNNN.journal: 1 and its number */
+static int journal_no(const char *name, unsigned *no)
+{
+	char *end;
+	unsigned long v;
+
+	if (name[0] < '0' || name[0] > '9')
+		return 0;
+	v = strtoul(name, &end, 10);
+	if (strcmp(end, ".journal") || v >= UINT_MAX)
+		return 0;
+	*no = (unsigned)v;
+	return 1;
+}
+
 enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		      struct qerror *err)
 {
 	struct qspool *sp = calloc(1, sizeof *sp);
+	struct dirent *de;
+	unsigned no;
 	char *p;
 
 	*out = NULL;
@@ -70,6 +137,16 @@ enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		qerr_sys(err, errno, "spool %s", dir);
 		goto fail;
 	}
+	/* this run writes after every journal file already there */
+	sp->next_no = 1;
+	DIR *d = fdopendir(dup(sp->dirfd));
+	while (d && (de = readdir(d)))
+		if (journal_no(de->d_name, &no) && no >= sp->next_no)
+			sp->next_no = no + 1;
+	if (d)
+		closedir(d);
+	pthread_mutex_init(&sp->lock, NULL);
+	sp->fd = -1;
 	sp->sync = sync;
 	*out = sp;
 	return QE_OK;
@@ -83,73 +160,114 @@ void qspool_close(struct qspool *sp)
 {
 	if (!sp)
 		return;
+	if (sp->fd >= 0)
+		close(sp->fd);
 	close(sp->dirfd);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp->segs);
+	free(sp->live);
 	free(sp->dir);
 	free(sp);
 }
 
-static int write_all(int fd, const void *buf, size_t n)
+/* ---- appending (lock held) ---- */
+
+static int begin_file(struct qspool *sp)
 {
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
+	uint8_t h[FHDR] = {0};
+	char name[32];
+	struct seg *s = realloc(sp->segs, (sp->nsegs + 1) * sizeof *s);
+	int fd, e;
+
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
 	}
-	return 0;
-}
-
-/* Writes name atomically: NAME.tmp, (fsync), rename, (fsync dir). */
-static int put_file(struct qspool *sp, const char *name, const uint8_t *a,
-		    size_t alen, const uint8_t *b, size_t blen)
-{
-	char tmp[64];
-	int fd, rc = -1;
-
-	snprintf(tmp, sizeof tmp, "%s.tmp", name);
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	sp->segs = s;
+	journal_name(name, sizeof name, sp->next_no);
+	fd = openat(sp->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 		    0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, a, alen) == 0 && write_all(fd, b, blen) == 0 &&
-	    (!sp->sync || fdatasync(fd) == 0))
-		rc = 0;
-	if (close(fd) < 0)
-		rc = -1;
-	if (rc == 0 && renameat(sp->dirfd, tmp, sp->dirfd, name) < 0)
-		rc = -1;
-	if (rc < 0) {
-		int e = errno;
-		unlinkat(sp->dirfd, tmp, 0);
+	memcpy(h, MAGIC, 8);
+	le(h + 8, VERSION, 4);
+	errno = EIO;
+	if (pwrite(fd, h, FHDR, 0) != FHDR ||
+	    (sp->sync && (fdatasync(fd) < 0 || fsync(sp->dirfd) < 0))) {
+		e = errno;
+		close(fd);
+		unlinkat(sp->dirfd, name, 0);
 		errno = e;
-	} else if (sp->sync) {
-		fsync(sp->dirfd);
+		return -1;
 	}
-	return rc;
+	if (sp->fd >= 0)
+		close(sp->fd);
+	sp->fd = fd;
+	sp->end = FHDR;
+	s[sp->nsegs++] = (struct seg){sp->next_no++, 0};
+	return 0;
 }
 
-enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
-		     struct qerror *err)
+/* One record, whole or not at all. 0, or -1 with errno. */
+static int append(struct qspool *sp, unsigned type, uint64_t id,
+		  const uint8_t *meta, size_t mlen, const uint8_t *img,
+		  size_t ilen)
+{
+	uint8_t h[RHDR];
+	unsigned flags = 0;
+	uLong icrc = 0, crc;
+	size_t total = RHDR + mlen + ilen;
+	ssize_t w;
+
+	if ((sp->fd < 0 || sp->end >= SEG_MAX) && begin_file(sp) < 0)
+		return -1;
+	if (sp->sync && ilen) {
+		flags |= F_IMAGE_CRC;
+		icrc = crc32(0L, img, (uInt)ilen);
+	}
+	memcpy(h, RMAGIC, 4);
+	le(h + 4, type, 2);
+	le(h + 6, flags, 2);
+	le(h + 8, id, 8);
+	le(h + 16, mlen, 4);
+	le(h + 20, ilen, 4);
+	le(h + 24, icrc, 4);
+	crc = crc_more(crc32(0L, h, 28), meta, mlen);
+	le(h + 28, crc, 4);
+	struct iovec iov[3] = {{h, RHDR},
+			       {(void *)meta, mlen},
+			       {(void *)img, ilen}};
+	w = pwritev(sp->fd, iov, 3, sp->end);
+	if (w == (ssize_t)total && (!sp->sync || fdatasync(sp->fd) == 0)) {
+		sp->end += (off_t)total;
+		return 0;
+	}
+	int e = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
+	/* no half record stays behind a later one */
+	if (ftruncate(sp->fd, sp->end) < 0)
+		e = errno;
+	errno = e;
+	return -1;
+}
+
+static enum qerr write_failed(struct qspool *sp, struct qerror *err)
+{
+	char name[32];
+
+	journal_name(name, sizeof name,
+		     sp->nsegs ? sp->segs[sp->nsegs - 1].no : sp->next_no);
+	return qerr_sys(err, errno, "cannot write to the spool %s/%s",
+			sp->dir, name);
+}
+
+static size_t job_meta(const struct qspool_entry *e, uint8_t *meta)
 {
 	size_t nlen = strnlen(e->name, sizeof e->name - 1);
 	size_t alen = strnlen(e->args, sizeof e->args - 1);
-	size_t hlen = FIXED + 8 + 8 + 4 + nlen + 4 + alen + QPKT_HDR_SIZE + 4;
-	uint8_t *h = malloc(hlen), *p;
-	char name[32];
-	enum qerr rc = QE_OK;
+	uint8_t *p = meta;
 
-	if (!h)
-		return qerr_set(err, QE_NOMEM, "out of memory");
-	memcpy(h, MAGIC, 8);
-	le(h + 8, VERSION, 4);
-	p = h + FIXED;
-	le(p, e->id, 8);
-	le(p + 8, (uint64_t)e->t_launch_ms, 8);
-	p += 16;
+	le(p, (uint64_t)e->t_launch_ms, 8);
+	p += 8;
 	le(p, nlen, 4);
 	memcpy(p + 4, e->name, nlen);
 	p += 4 + nlen;
@@ -157,54 +275,162 @@ enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 	memcpy(p + 4, e->args, alen);
 	p += 4 + alen;
 	memcpy(p, e->hdr, QPKT_HDR_SIZE);
-	p += QPKT_HDR_SIZE;
-	le(p, e->len, 4);
-	uLong crc = crc32(0L, h + FIXED, (uInt)(hlen - FIXED));
-	crc = crc32(crc, e->image, (uInt)e->len);
-	le(h + 12, crc, 4);
-	snprintf(name, sizeof name, "%016" PRIx64 ".job", e->id);
-	if (put_file(sp, name, h, hlen, e->image, e->len) < 0)
-		rc = qerr_sys(err, errno, "cannot write the spool entry %s/%s",
-			      sp->dir, name);
-	free(h);
+	return (size_t)(p - meta) + QPKT_HDR_SIZE;
+}
+
+#define META_MAX (8 + 4 + 256 + 4 + 320 + QPKT_HDR_SIZE)
+
+static int put_locked(struct qspool *sp, const struct qspool_entry *e)
+{
+	uint8_t meta[META_MAX];
+	size_t mlen = job_meta(e, meta);
+
+	if (sp->nlive == sp->cap) {
+		size_t cap = sp->cap ? 2 * sp->cap : 64;
+		struct live *l = realloc(sp->live, cap * sizeof *l);
+		if (!l) {
+			errno = ENOMEM;
+			return -1;
+		}
+		sp->live = l;
+		sp->cap = cap;
+	}
+	if (append(sp, R_JOB, e->id, meta, mlen, e->image, e->len) < 0)
+		return -1;
+	sp->live[sp->nlive++] = (struct live){e->id, sp->segs[sp->nsegs - 1].no};
+	sp->segs[sp->nsegs - 1].live++;
+	return 0;
+}
+
+static int mark_locked(struct qspool *sp, uint64_t id,
+		       const struct qchan_mark *m)
+{
+	uint8_t b[16];
+
+	if (m) {
+		le(b, m->epoch, 8);
+		le(b + 8, m->seq, 8);
+	}
+	return append(sp, R_MARK, id, b, m ? sizeof b : 0, NULL, 0);
+}
+
+enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
+		     struct qerror *err)
+{
+	enum qerr rc = QE_OK;
+
+	pthread_mutex_lock(&sp->lock);
+	if (put_locked(sp, e) < 0)
+		rc = write_failed(sp, err);
+	pthread_mutex_unlock(&sp->lock);
 	return rc;
 }
 
 enum qerr qspool_mark(struct qspool *sp, uint64_t id,
 		      const struct qchan_mark *m, struct qerror *err)
 {
-	uint8_t b[16];
-	char name[32];
+	enum qerr rc = QE_OK;
 
-	if (m) {
-		le(b, m->epoch, 8);
-		le(b + 8, m->seq, 8);
-	}
-	snprintf(name, sizeof name, "%016" PRIx64 ".mark", id);
-	if (put_file(sp, name, b, m ? sizeof b : 0, NULL, 0) < 0)
-		return qerr_sys(err, errno, "cannot write %s/%s", sp->dir,
-				name);
-	return QE_OK;
+	pthread_mutex_lock(&sp->lock);
+	if (mark_locked(sp, id, m) < 0)
+		rc = write_failed(sp, err);
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
 }
 
 void qspool_unmark(struct qspool *sp, uint64_t id)
 {
+	pthread_mutex_lock(&sp->lock);
+	append(sp, R_UNMARK, id, NULL, 0, NULL, 0);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* Journal files all of whose jobs have ended: the oldest go; the only one
+ * left is emptied once it has grown. A done record of a job lies in its
+ * job's file or a later one, so files go only from the oldest. */
+static void reclaim(struct qspool *sp)
+{
 	char name[32];
-	snprintf(name, sizeof name, "%016" PRIx64 ".mark", id);
-	unlinkat(sp->dirfd, name, 0);
+
+	while (sp->nsegs > 1 && !sp->segs[0].live) {
+		journal_name(name, sizeof name, sp->segs[0].no);
+		unlinkat(sp->dirfd, name, 0);
+		memmove(sp->segs, sp->segs + 1,
+			--sp->nsegs * sizeof *sp->segs);
+		if (sp->sync)
+			fsync(sp->dirfd);
+	}
+	if (sp->nsegs == 1 && !sp->segs[0].live && sp->end >= EMPTY_AT &&
+	    ftruncate(sp->fd, FHDR) == 0) {
+		sp->end = FHDR;
+		if (sp->sync)
+			fdatasync(sp->fd);
+	}
 }
 
 void qspool_done(struct qspool *sp, uint64_t id)
 {
-	char name[32];
-	snprintf(name, sizeof name, "%016" PRIx64 ".job", id);
-	unlinkat(sp->dirfd, name, 0);
-	qspool_unmark(sp, id);
-	if (sp->sync)
-		fsync(sp->dirfd);
+	size_t i;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->nlive && sp->live[i].id != id; i++)
+		;
+	if (i == sp->nlive)
+		goto out; /* never put (refused, or spooling failed) */
+	/* should it fail, the job may be sent again after a crash */
+	append(sp, R_DONE, id, NULL, 0, NULL, 0);
+	for (size_t s = 0; s < sp->nsegs; s++)
+		if (sp->segs[s].no == sp->live[i].seg)
+			sp->segs[s].live--;
+	sp->live[i] = sp->live[--sp->nlive];
+	reclaim(sp);
+out:
+	pthread_mutex_unlock(&sp->lock);
 }
 
-/* Reads a whole small file relative to the spool; NULL on failure. */
+/* ---- loading ---- */
+
+struct ents {
+	struct qspool_entry *v;
+	size_t n, cap;
+};
+
+static struct qspool_entry *find(struct ents *es, uint64_t id)
+{
+	for (size_t i = 0; i < es->n; i++)
+		if (es->v[i].id == id)
+			return &es->v[i];
+	return NULL;
+}
+
+/* The entry of id, a new one if there is none; NULL: out of memory. */
+static struct qspool_entry *entry(struct ents *es, uint64_t id)
+{
+	struct qspool_entry *e = find(es, id);
+
+	if (e)
+		return e;
+	if (es->n == es->cap) {
+		size_t cap = es->cap ? 2 * es->cap : 16;
+		e = realloc(es->v, cap * sizeof *e);
+		if (!e)
+			return NULL;
+		es->v = e;
+		es->cap = cap;
+	}
+	e = &es->v[es->n++];
+	memset(e, 0, sizeof *e);
+	e->id = id;
+	return e;
+}
+
+static void drop(struct ents *es, struct qspool_entry *e)
+{
+	free(e->image);
+	*e = es->v[--es->n];
+}
+
+/* Reads a whole file relative to the spool; NULL on failure. */
 static uint8_t *slurp(struct qspool *sp, const char *name, size_t *len)
 {
 	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -214,7 +440,7 @@ static uint8_t *slurp(struct qspool *sp, const char *name, size_t *len)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size > (64 << 20) ||
+	if (fstat(fd, &st) < 0 || st.st_size > FILE_MAX ||
 	    !(buf = malloc((size_t)st.st_size + 1)))
 		goto out;
 	while (n < (size_t)st.st_size) {
@@ -229,17 +455,176 @@ out:
 	return buf;
 }
 
-/* Parses an entry; the reason it is bad, or NULL. */
-static const char *parse(const uint8_t *b, size_t n, struct qspool_entry *e)
+/* The record at b (n bytes to the end of the file): 0 and its length, -1
+ * damaged, -2 cut short by the end of the file, -3 cut short in its image
+ * (its header and meta are sound). */
+static int check_record(const uint8_t *b, size_t n, size_t *len,
+			const char **why)
 {
-	const uint8_t *p = b + FIXED, *end = b + n;
+	size_t mlen, ilen;
+
+	if (n < 4 || memcmp(b, RMAGIC, 4)) {
+		*why = "no record begins there";
+		return n < 4 ? -2 : -1;
+	}
+	if (n < RHDR) {
+		*why = "the file ends inside a record";
+		return -2;
+	}
+	mlen = get(b + 16, 4);
+	ilen = get(b + 20, 4);
+	if (n - RHDR < mlen) {
+		*why = "the file ends inside a record";
+		return -2;
+	}
+	if (get(b + 28, 4) != crc_more(crc32(0L, b, 28), b + RHDR, mlen)) {
+		*why = "checksum mismatch";
+		return -1;
+	}
+	if (n - RHDR - mlen < ilen) {
+		*why = "the file ends inside a record";
+		return -3;
+	}
+	if ((get(b + 6, 2) & F_IMAGE_CRC) &&
+	    get(b + 24, 4) != crc_more(0L, b + RHDR + mlen, ilen)) {
+		*why = "image checksum mismatch";
+		return -1;
+	}
+	*len = RHDR + mlen + ilen;
+	return 0;
+}
+
+/* Applies one valid record; the reason it cannot be, or NULL. */
+static const char *apply(struct ents *es, const uint8_t *r)
+{
+	unsigned type = (unsigned)get(r + 4, 2);
+	uint64_t id = get(r + 8, 8);
+	size_t mlen = get(r + 16, 4), ilen = get(r + 20, 4), k;
+	const uint8_t *p = r + RHDR, *end = p + mlen;
+	struct qspool_entry *e = find(es, id), tmp = {0};
+
+	switch (type) {
+	case R_JOB:
+		if (mlen < 8 + 4)
+			return "malformed job record";
+		tmp.t_launch_ms = (int64_t)get(p, 8);
+		k = get(p + 8, 4);
+		p += 12;
+		if (k >= sizeof tmp.name || (size_t)(end - p) < k + 4)
+			return "malformed job record (name)";
+		memcpy(tmp.name, p, k);
+		p += k;
+		k = get(p, 4);
+		p += 4;
+		if (k >= sizeof tmp.args ||
+		    (size_t)(end - p) != k + QPKT_HDR_SIZE)
+			return "malformed job record (arguments)";
+		memcpy(tmp.args, p, k);
+		memcpy(tmp.hdr, p + k, QPKT_HDR_SIZE);
+		if (!(tmp.image = malloc(ilen ? ilen : 1)))
+			return "out of memory";
+		memcpy(tmp.image, end, ilen);
+		tmp.len = ilen;
+		tmp.id = id;
+		if (!(e = entry(es, id))) {
+			free(tmp.image);
+			return "out of memory";
+		}
+		free(e->image); /* the same job written again at a start */
+		*e = tmp;
+		return NULL;
+	case R_MARK:
+		if (mlen != 0 && mlen != 16)
+			return "malformed mark record";
+		if (e) {
+			e->marked = 1;
+			e->mark_valid = mlen == 16;
+			e->mark.epoch = mlen ? get(p, 8) : 0;
+			e->mark.seq = mlen ? get(p + 8, 8) : 0;
+		}
+		return NULL;
+	case R_UNMARK:
+		if (e)
+			e->marked = e->mark_valid = 0;
+		return NULL;
+	case R_DONE:
+		if (e)
+			drop(es, e);
+		return NULL;
+	default:
+		return "unknown record type";
+	}
+}
+
+/* Every record of one journal file into es; 1 when the file had damage. */
+static int load_journal(const char *name, const uint8_t *b, size_t n,
+			struct ents *es,
+			void (*bad)(void *, const char *, const char *),
+			void *ctx)
+{
+	char why[160];
+	const char *w;
+	size_t off = FHDR, len = 0;
+	int damaged = 0;
+
+	if (n < FHDR || memcmp(b, MAGIC, 8)) {
+		bad(ctx, name, "not a spool journal (bad magic)");
+		return 1;
+	}
+	if (get(b + 8, 4) != VERSION) {
+		bad(ctx, name, "a spool journal of another version");
+		return 1;
+	}
+	while (off < n) {
+		int r = check_record(b + off, n - off, &len, &w);
+		if (r == 0 && !(w = apply(es, b + off))) {
+			off += len;
+			continue;
+		}
+		damaged = 1;
+		if (r == 0) { /* sound, but not a record we can use */
+			snprintf(why, sizeof why, "record at byte %zu: %s",
+				 off, w);
+			bad(ctx, name, why);
+			off += len;
+			continue;
+		}
+		if (r < -1) {
+			snprintf(why, sizeof why,
+				 "the last record, at byte %zu, is cut short "
+				 "(questfs stopped while writing it)",
+				 off);
+			bad(ctx, name, why);
+			break;
+		}
+		/* on to the next record that is sound, whole or cut short */
+		size_t next = off + 1;
+		const char *w2;
+		for (; next < n; next++) {
+			int r2 = check_record(b + next, n - next, &len, &w2);
+			if (r2 == 0 || r2 == -3)
+				break;
+		}
+		snprintf(why, sizeof why,
+			 "damaged record at byte %zu (%s): %zu bytes skipped",
+			 off, w, next - off);
+		bad(ctx, name, why);
+		off = next;
+	}
+	return damaged;
+}
+
+/* A format 1 entry, ID.job; the reason it is bad, or NULL. */
+static const char *parse_v1(const uint8_t *b, size_t n, struct qspool_entry *e)
+{
+	const uint8_t *p = b + V1_FIXED, *end = b + n;
 	size_t k;
 
-	if (n < FIXED || memcmp(b, MAGIC, 8))
+	if (n < V1_FIXED || memcmp(b, MAGIC, 8))
 		return "not a spool entry (bad magic)";
-	if (get(b + 8, 4) != VERSION)
+	if (get(b + 8, 4) != V1_VERSION)
 		return "spool entry of another version";
-	if (get(b + 12, 4) != crc32(0L, b + FIXED, (uInt)(n - FIXED)))
+	if (get(b + 12, 4) != crc32(0L, b + V1_FIXED, (uInt)(n - V1_FIXED)))
 		return "checksum mismatch (damaged or partial entry)";
 	if (end - p < 20)
 		return "truncated";
@@ -273,17 +658,92 @@ static const char *parse(const uint8_t *b, size_t n, struct qspool_entry *e)
 	return NULL;
 }
 
+static void set_aside(struct qspool *sp, const char *name)
+{
+	char bad[300];
+	snprintf(bad, sizeof bad, "%s.bad", name);
+	renameat(sp->dirfd, name, sp->dirfd, bad);
+}
+
+static void v1_name(char *buf, size_t n, uint64_t id, const char *ext)
+{
+	snprintf(buf, n, "%016" PRIx64 ".%s", id, ext);
+}
+
+/* A format 1 entry and its mark into es, unless a journal has that job. */
+static void load_v1(struct qspool *sp, uint64_t id, struct ents *es,
+		    void (*bad)(void *, const char *, const char *),
+		    void *ctx)
+{
+	char name[32], mname[32];
+	struct qspool_entry v = {0}, *e;
+	size_t blen = 0, mlen = 0;
+	uint8_t *b, *m;
+	const char *why;
+
+	v1_name(name, sizeof name, id, "job");
+	v1_name(mname, sizeof mname, id, "mark");
+	if (find(es, id)) /* already rewritten to a journal by a start that
+			     stopped before removing this */
+		return;
+	b = slurp(sp, name, &blen);
+	why = b ? parse_v1(b, blen, &v) : "cannot be read";
+	if (!why && v.id != id)
+		why = "its id does not match its file name";
+	free(b);
+	if (!why && !(e = entry(es, id)))
+		why = "out of memory";
+	if (why) {
+		free(v.image);
+		bad(ctx, name, why);
+		set_aside(sp, name);
+		unlinkat(sp->dirfd, mname, 0);
+		return;
+	}
+	if ((m = slurp(sp, mname, &mlen))) {
+		v.marked = 1;
+		if (mlen == 16) {
+			v.mark_valid = 1;
+			v.mark.epoch = get(m, 8);
+			v.mark.seq = get(m + 8, 8);
+		}
+		free(m);
+	}
+	*e = v;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-static void set_aside(struct qspool *sp, const char *name)
+static int cmp_uint(const void *a, const void *b)
 {
-	char bad[300];
-	snprintf(bad, sizeof bad, "%s.bad", name);
-	renameat(sp->dirfd, name, sp->dirfd, bad);
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return cmp_u64(&((const struct qspool_entry *)a)->id,
+		       &((const struct qspool_entry *)b)->id);
+}
+
+/* Appends v[n] (size bytes each) to a growing array; 0, or -1. */
+static int push(void **v, size_t *n, size_t *cap, const void *x, size_t size)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		void *p = realloc(*v, c * size);
+		if (!p)
+			return -1;
+		*v = p;
+		*cap = c;
+	}
+	memcpy((char *)*v + *n * size, x, size);
+	++*n;
+	return 0;
 }
 
 size_t qspool_load(struct qspool *sp,
@@ -292,71 +752,105 @@ size_t qspool_load(struct qspool *sp,
 		   void *ctx)
 {
 	DIR *d = fdopendir(dup(sp->dirfd));
+	unsigned *nos = NULL;
 	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0, loaded = 0;
+	char *damaged = NULL;
+	size_t nj = 0, capj = 0, nv = 0, capv = 0, loaded = 0;
+	struct ents es = {0};
 	struct dirent *de;
+	int rewritten = 1;
 
 	if (!d)
 		return 0;
 	rewinddir(d);
 	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
 		uint64_t id;
+		unsigned no;
 		char tail[16];
-		size_t len = strlen(de->d_name);
 
-		if (len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
-			/* a write that never finished: never was an entry */
-			unlinkat(sp->dirfd, de->d_name, 0);
-			continue;
-		}
-		if (sscanf(de->d_name, "%16" SCNx64 "%15s", &id, tail) != 2 ||
-		    strcmp(tail, ".job"))
-			continue;
-		if (n == cap) {
-			uint64_t *p = realloc(ids, (cap = cap ? 2 * cap : 64) *
-						       sizeof *ids);
-			if (!p)
-				break;
-			ids = p;
-		}
-		ids[n++] = id;
+		if (len > 4 && !strcmp(nm + len - 4, ".tmp"))
+			/* format 1: a write that never finished */
+			unlinkat(sp->dirfd, nm, 0);
+		else if (journal_no(nm, &no))
+			push((void **)&nos, &nj, &capj, &no, sizeof no);
+		else if (sscanf(nm, "%16" SCNx64 "%15s", &id, tail) == 2 &&
+			 !strcmp(tail, ".job"))
+			push((void **)&ids, &nv, &capv, &id, sizeof id);
 	}
 	closedir(d);
-	if (n) /* ids is NULL for an empty spool: qsort's argument is nonnull */
-		qsort(ids, n, sizeof *ids, cmp_u64);
-	for (size_t i = 0; i < n; i++) {
-		char name[32], mname[32];
-		struct qspool_entry e = {0};
-		uint8_t *b, *m;
-		size_t blen = 0, mlen = 0;
-		const char *why;
+	if (nj) /* qsort's array argument must not be NULL, even for 0 */
+		qsort(nos, nj, sizeof *nos, cmp_uint);
+	if (nv)
+		qsort(ids, nv, sizeof *ids, cmp_u64);
+	damaged = calloc(nj ? nj : 1, 1);
+	for (size_t i = 0; damaged && i < nj; i++) {
+		char name[32];
+		size_t blen = 0;
+		uint8_t *b;
 
-		snprintf(name, sizeof name, "%016" PRIx64 ".job", ids[i]);
-		snprintf(mname, sizeof mname, "%016" PRIx64 ".mark", ids[i]);
-		b = slurp(sp, name, &blen);
-		why = b ? parse(b, blen, &e) : "cannot be read";
-		if (!why && e.id != ids[i])
-			why = "its id does not match its file name";
-		free(b);
-		if (why) {
-			free(e.image);
-			bad(ctx, name, why);
-			set_aside(sp, name);
-			qspool_unmark(sp, ids[i]);
+		journal_name(name, sizeof name, nos[i]);
+		if (!(b = slurp(sp, name, &blen))) {
+			bad(ctx, name, "cannot be read");
+			damaged[i] = 1;
 			continue;
 		}
-		if ((m = slurp(sp, mname, &mlen))) {
-			e.marked = 1;
-			if (mlen == 16) {
-				e.mark_valid = 1;
-				e.mark.epoch = get(m, 8);
-				e.mark.seq = get(m + 8, 8);
-			}
-			free(m);
-		}
-		fn(ctx, &e);
+		damaged[i] = (char)load_journal(name, b, blen, &es, bad, ctx);
+		free(b);
+	}
+	for (size_t i = 0; i < nv; i++)
+		load_v1(sp, ids[i], &es, bad, ctx);
+	if (es.n)
+		qsort(es.v, es.n, sizeof *es.v, cmp_entry);
+
+	/* This run's journal holds them from now on: the old files go only
+	 * once it does, so that a crash in between loses none (a job then
+	 * found twice is one job: same id). */
+	pthread_mutex_lock(&sp->lock);
+	for (size_t i = 0; rewritten && i < es.n; i++) {
+		const struct qspool_entry *e = &es.v[i];
+		rewritten = put_locked(sp, e) == 0 &&
+			    (!e->marked ||
+			     mark_locked(sp, e->id,
+					 e->mark_valid ? &e->mark : NULL) == 0);
+	}
+	if (rewritten && sp->sync && sp->fd >= 0)
+		rewritten = fdatasync(sp->fd) == 0;
+	pthread_mutex_unlock(&sp->lock);
+	if (!rewritten) {
+		char why[200];
+		snprintf(why, sizeof why,
+			 "cannot write its jobs to a new journal file (%s): "
+			 "the old files stay, and their jobs may be sent again "
+			 "at the next start",
+			 strerror(errno));
+		bad(ctx, "", why);
+	}
+	for (size_t i = 0; rewritten && i < nj; i++) {
+		char name[32];
+		journal_name(name, sizeof name, nos[i]);
+		if (damaged && damaged[i])
+			set_aside(sp, name);
+		else
+			unlinkat(sp->dirfd, name, 0);
+	}
+	for (size_t i = 0; rewritten && i < nv; i++) {
+		char name[32];
+		v1_name(name, sizeof name, ids[i], "job");
+		unlinkat(sp->dirfd, name, 0);
+		v1_name(name, sizeof name, ids[i], "mark");
+		unlinkat(sp->dirfd, name, 0);
+	}
+	if (sp->sync)
+		fsync(sp->dirfd);
+	for (size_t i = 0; i < es.n; i++) {
+		fn(ctx, &es.v[i]);
 		loaded++;
 	}
+	free(es.v);
+	free(damaged);
+	free(nos);
 	free(ids);
 	return loaded;
 }

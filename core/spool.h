@@ -1,6 +1,7 @@
-/* The spool: every queued job as a file, so that a crash of questfs loses
- * no program it accepted. A job's file is written before the job counts as
- * queued, marked before it is sent, and removed once it has ended. */
+/* The spool: every queued job on disk, so that a crash of questfs loses no
+ * program it accepted. A job is put before it counts as queued, marked
+ * before it is sent, and done once it has ended; all three are appended to
+ * a journal (docs/PROTOCOL.md, "The spool"), one write(2) each. */
 #ifndef QUEST_SPOOL_H
 #define QUEST_SPOOL_H
 
@@ -27,14 +28,16 @@ struct qspool_entry {
 	struct qchan_mark mark;
 };
 
-/* Opens (creating it, mode 0700) the spool directory. sync: fsync each
- * entry and the directory, so that entries survive a machine crash too,
- * not only a crash of questfs. */
+/* Opens (creating it, mode 0700) the spool directory. sync: fdatasync
+ * every record (and the directory when a journal file comes or goes), so
+ * that the spool survives a machine crash too, not only a crash of
+ * questfs; the image is then checksummed as well. Safe for concurrent
+ * callers. */
 enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		      struct qerror *err);
 void qspool_close(struct qspool *sp);
 
-/* Store a queued job (temporary file, then rename: never half an entry). */
+/* Store a queued job. */
 enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 		     struct qerror *err);
 /* Record that a send begins, and where the channel stood (qchan_mark;
@@ -43,12 +46,17 @@ enum qerr qspool_mark(struct qspool *sp, uint64_t id,
 		      const struct qchan_mark *m, struct qerror *err);
 /* The send did not happen after all (no receiver): queued again. */
 void qspool_unmark(struct qspool *sp, uint64_t id);
-/* The job has ended: remove it. */
+/* The job has ended: it is not sent again after a crash. Journal files
+ * whose jobs have all ended are removed (or emptied). */
 void qspool_done(struct qspool *sp, uint64_t id);
 
-/* Every valid entry, in id order, through fn (which takes ownership of
- * e->image). Corrupt or partial entries are reported through bad() and
- * moved aside as NAME.bad, never loaded. Returns the number loaded. */
+/* Every job the spool holds (put and not done; from the journal files of
+ * earlier runs, and entries ID.job/ID.mark of spool format 1), in id
+ * order, through fn, which takes ownership of e->image. They are first
+ * written again to a fresh journal file, which then holds them alone.
+ * Damaged or partial records are reported through bad() and skipped; a
+ * file that had any is kept aside as NAME.bad. Call once, after open and
+ * before any put. Returns the number of jobs loaded. */
 size_t qspool_load(struct qspool *sp,
 		   void (*fn)(void *ctx, struct qspool_entry *e),
 		   void (*bad)(void *ctx, const char *file, const char *why),

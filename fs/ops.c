@@ -283,23 +283,27 @@ static struct handle *new_handle(enum hkind kind)
 /* RELEASE comes after close(2) returns, asynchronously: a script that
  * copies the same name twice opens it again before the first copy's
  * RELEASE. Every writer has closed, so that copy is finished: it launches
- * (or its refusal is recorded) now, as its last RELEASE would have done. */
-static void settle(struct qfs *fs, struct qfile *f)
+ * (or its refusal is recorded) now, as its last RELEASE would have done.
+ * The job to commit, or 0. */
+static uint64_t settle(struct qfs *fs, struct qfile *f)
 {
 	if (!f->name)
-		return;
+		return 0;
 	if (f->flush_refused) {
 		f->flush_refused = 0;
 		if (!qname_is_sidecar(f->name))
 			f->job_id = qjobs_record_refusal(
 			    fs->jobs, f->name, f->size, f->ino, &f->flush_err);
 	} else if (f->dirty && qname_launches(f->name)) {
-		qfs_launch(fs, f);
+		return qfs_launch(fs, f);
 	}
+	return 0;
 }
 
-/* Opens an existing file of run/ (lock held). */
-static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
+/* Opens an existing file of run/ (lock held); *commit: a job that the
+ * caller commits once it has answered. */
+static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
+		     uint64_t *commit)
 {
 	int wr = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct handle *h;
@@ -308,7 +312,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 	if (wr && f->writers > f->closing)
 		return EBUSY; /* one writer at a time: two would mix programs */
 	if (wr && f->writers)
-		settle(fs, f);
+		*commit = settle(fs, f);
 	if (wr && !f->writers && qname_launches(f->name ? f->name : "") &&
 	    qjobs_room(fs->jobs, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
@@ -335,12 +339,13 @@ static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
 	struct handle *h = NULL;
+	uint64_t commit = 0;
 	int err = 0;
 
 	if (ino >= INO_FIRST_FILE) {
 		pthread_mutex_lock(&fs->lock);
 		struct qfile *f = qfs_by_ino(fs, ino);
-		err = f ? open_file(fs, f, fi) : ENOENT;
+		err = f ? open_file(fs, f, fi, &commit) : ENOENT;
 		pthread_mutex_unlock(&fs->lock);
 		goto out;
 	}
@@ -374,6 +379,7 @@ out:
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_open(req, fi);
+	qfs_commit(fs, commit);
 }
 
 static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -384,6 +390,7 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	struct qfile *f;
 	struct stat st;
+	uint64_t commit = 0;
 	int err;
 
 	if (parent != INO_RUN) {
@@ -402,7 +409,7 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else {
 		if (!f)
 			f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid);
-		err = f ? open_file(fs, f, fi) : ENOMEM;
+		err = f ? open_file(fs, f, fi, &commit) : ENOMEM;
 		if (!err) {
 			f->nlookup++;
 			qfs_file_stat(fs, f, &st);
@@ -417,9 +424,11 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	fill_entry(&e, &st);
 	fuse_reply_create(req, &e, fi);
+	qfs_commit(fs, commit);
 	return;
 out:
 	fuse_reply_err(req, err);
+	qfs_commit(fs, commit);
 }
 
 static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -621,6 +630,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct qfs *fs = FS(req);
 	struct handle *h = H(fi);
+	uint64_t commit = 0;
 
 	if (h->kind == H_FILE) {
 		pthread_mutex_lock(&fs->lock);
@@ -646,7 +656,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 					qfs_detach(fs, f);
 				} else if (f->dirty &&
 					   qname_launches(f->name)) {
-					qfs_launch(fs, f);
+					commit = qfs_launch(fs, f);
 				}
 			} else if (h->writer && !f->writers) {
 				qfs_drop_data(fs,
@@ -658,7 +668,10 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	free(h->buf);
 	free(h);
+	/* close(2) returned at FLUSH: the check and the spool make no one
+	 * wait, and hold no lock of the tree */
 	fuse_reply_err(req, 0);
+	qfs_commit(fs, commit);
 }
 
 static void qfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -689,6 +702,7 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct qfs *fs = FS(req);
 	struct qerror e;
+	uint64_t commit = 0;
 	int err = 0;
 
 	if (parent != INO_RUN || newparent != INO_RUN) {
@@ -734,12 +748,13 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		clock_gettime(CLOCK_REALTIME, &f->ctime);
 		fs->run_mtime = f->ctime;
 		if (!f->writers && f->dirty && qname_launches(f->name))
-			qfs_launch(fs, f);
+			commit = qfs_launch(fs, f);
 	}
 	free(nn);
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fuse_reply_err(req, err);
+	qfs_commit(fs, commit);
 }
 
 static void qfs_refuse_mkdir(fuse_req_t req, fuse_ino_t parent,

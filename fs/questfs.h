@@ -98,7 +98,11 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 		   off_t off);
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st);
-void qfs_launch(struct qfs *fs, struct qfile *f);
+/* A finished file's bytes become a job (lock held): its id, for
+ * qfs_commit once the lock is released (and the request answered), which
+ * checks and spools it; 0: nothing to commit (refused, or out of memory) */
+uint64_t qfs_launch(struct qfs *fs, struct qfile *f);
+void qfs_commit(struct qfs *fs, uint64_t id);
 int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
 	      struct qerror *err);
 void qfs_free_all(struct qfs *fs);

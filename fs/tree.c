@@ -223,13 +223,12 @@ int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
 	return qelf_check(f->data, f->size, &fs->jcfg.prof, mode, NULL, err);
 }
 
-void qfs_launch(struct qfs *fs, struct qfile *f)
+uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 {
 	struct qargv args;
 	struct qerror e;
 	uint8_t *image = f->data;
 	size_t len = f->size;
-	uint64_t id;
 
 	f->dirty = 0;
 	fs->writing_bytes -= f->cap;
@@ -239,18 +238,27 @@ void qfs_launch(struct qfs *fs, struct qfile *f)
 		free(image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
 						 &f->args_err);
-		return;
+		return 0;
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
 		f->job_id =
 		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, &e);
-		return;
+		return 0;
 	}
 	if (!image)
 		image = calloc(1, 1); /* an empty file: refused as too short */
-	qjobs_launch(fs->jobs, f->name, image, len, &args, f->ino, &id, &e);
-	f->job_id = id;
+	f->job_id = qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino);
+	if (!f->job_id)
+		qfs_log(fs, LOG_ERR, "run/%s: out of memory: not launched",
+			f->name);
+	return f->job_id;
+}
+
+void qfs_commit(struct qfs *fs, uint64_t id)
+{
+	if (id)
+		qjobs_commit(fs->jobs, id, NULL);
 }
 
 void qfs_free_all(struct qfs *fs)

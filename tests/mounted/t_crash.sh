@@ -2,7 +2,12 @@
 # questfs, and a program the Quest side already took is not sent twice.
 # shellcheck shell=bash
 
-spool_empty() { test -z "$(ls "$T/spool")"; }
+# journal: the spool's one journal file (a fresh one at each start)
+journal() {
+	local j=("$T"/spool/*.journal)
+	[ "${#j[@]}" = 1 ] && [ -f "${j[0]}" ] || fail "spool: $(ls -l "$T/spool")"
+	echo "${j[0]}"
+}
 
 # crash_qfs: kill -9 the daemon and clear its dead mount
 crash_qfs() {
@@ -23,8 +28,8 @@ case_kill9_with_queued_jobs() {
 	done
 	expect_eq "queued before the crash" 5 "$(json_count queued)"
 	crash_qfs
-	expect_eq "spool entries" 5 "$(ls "$T/spool" | grep -c '\.job$')"
 	start_qfs
+	expect_eq "recovered" 5 "$(grep -c "recovered from the spool" "$MNT/log")"
 	grep -q "job 1 p1 recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	start_sim
 	wait_saved 5
@@ -32,7 +37,12 @@ case_kill9_with_queued_jobs() {
 		cmp "$T/src/p$i" "$SAVE/00000$i.elf" || fail "p$i: bytes or order differ"
 		expect_eq "argv $i" "p$i" "$(argv_of "$i")"
 	done
-	wait_for "spool emptied" spool_empty
+	wait_for "all five delivered" grep -q "job 5 p5 delivered" "$MNT/log"
+	# crashed again once they are delivered, questfs sends none of them
+	# again: the spool knows they are done
+	crash_qfs
+	start_qfs
+	grep -q "recovered from the spool" "$MNT/log" && fail "sent again: $(cat "$MNT/log")"
 	# a sixth program after them proves no duplicate is still coming
 	cp "$TOP/examples/hello" "$MNT/run/last"
 	wait_saved 6
@@ -80,9 +90,76 @@ case_corrupt_spool_entries_skipped() {
 	printf 'QFSSPOOL' >"$T/spool/0000000000000008.job"
 	start_sim
 	start_qfs
-	grep -q "0000000000000007.job skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
-	grep -q "0000000000000008.job skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "0000000000000007.job: .*skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "0000000000000008.job: .*skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	[ -e "$T/spool/0000000000000007.job.bad" ] || fail "bad entry not kept aside"
 	cp "$TOP/examples/hello" "$MNT/run/ok"
 	wait_saved 1
+}
+
+# A spool entry of questfs 0.1.0 (format 1: one file per job) still runs.
+case_format1_entry_recovered() {
+	start_qfs -o argv0=none
+	cp "$TOP/examples/hello" "$MNT/run/old"
+	crash_qfs
+	# the same job as 0.1.0 wrote it, from this journal's job record
+	local j
+	j=$(journal)
+	python3 - "$j" "$T/spool/0000000000000001.job" <<'PY' || fail "cannot write a format 1 entry"
+import struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+o = 16
+assert b[o:o + 4] == b'QREC'
+_, _, jid, mlen, ilen, _, _ = struct.unpack_from('<HHQIIII', b, o + 4)
+meta, image = b[o + 32:o + 32 + mlen], b[o + 32 + mlen:o + 32 + mlen + ilen]
+ms, nl = struct.unpack_from('<qI', meta, 0)
+name = meta[12:12 + nl]
+al, = struct.unpack_from('<I', meta, 12 + nl)
+args = meta[16 + nl:16 + nl + al]
+hdr = meta[16 + nl + al:]
+body = struct.pack('<qq', jid, ms) + struct.pack('<I', nl) + name + \
+    struct.pack('<I', al) + args + hdr + struct.pack('<I', len(image)) + image
+open(sys.argv[2], 'wb').write(b'QFSSPOOL' + struct.pack('<II', 1, zlib.crc32(body)) + body)
+PY
+	rm -f "$j"
+	start_sim
+	start_qfs -o argv0=none
+	grep -q "job 1 old recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	wait_saved 1
+	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	[ -e "$T/spool/0000000000000001.job" ] && fail "the format 1 entry stayed"
+	wait_for "delivered" grep -q "job 1 old delivered" "$MNT/log"
+}
+
+# Damage in the journal costs the damaged records only: a flipped byte in
+# one, the last one cut short by a crash mid-write.
+case_damaged_journal_records_skipped() {
+	start_qfs
+	mkdir "$T/src"
+	local i
+	for i in 1 2 3; do
+		"$MKELF" --seed "$i" --size $((1000 * i)) "$T/src/p$i" || fail mkelf
+		cp "$T/src/p$i" "$MNT/run/p$i" || fail "cp p$i"
+	done
+	wait_for "three queued" grep -q "job 3 p3 queued" "$MNT/log"
+	crash_qfs
+	local j at size
+	j=$(journal)
+	# the second record: one byte of its id changed
+	at=$(grep -obUa QREC "$j" | sed -n 2p | cut -d: -f1)
+	[ -n "$at" ] || fail "no second record in $j"
+	printf 'X' | dd of="$j" bs=1 seek=$((at + 9)) conv=notrunc status=none
+	size=$(stat -c %s "$j")
+	truncate -s $((size - 100)) "$j"
+	start_sim
+	start_qfs
+	grep -q "damaged record at byte $at (checksum mismatch)" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "is cut short" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	[ -e "$j.bad" ] || fail "the damaged journal was not kept aside: $(ls "$T/spool")"
+	wait_saved 1
+	cmp "$T/src/p1" "$SAVE/000001.elf" || fail "p1 differs"
+	wait_for "p1 delivered" grep -q "job 1 p1 delivered" "$MNT/log"
+	cp "$TOP/examples/hello" "$MNT/run/after"
+	wait_saved 2
+	expect_eq "the second received is 'after'" after "$(argv_of 2)"
 }
