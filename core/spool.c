@@ -1,17 +1,22 @@
 /* The spool on disk, format 2: journal files NNNNNNNN.journal, each
- *   "QFSSPOOL" | u32 version (2) | u32 0
- * then records, a 32-byte header and its payload:
- *   "QREC" | u16 type | u16 flags | u64 id | u32 meta len | u32 image len |
- *   u32 crc32 of the image (flag 1, spool_sync only) |
- *   u32 crc32 of the 28 bytes before it and of the meta
+ *   "QFSSPOOL" | u32 version (2) | u32 generation
+ * then records: a 40-byte header, its payload and an 8-byte trailer,
+ *   "QREC" | u16 type | u16 flags | u32 generation | u32 meta len |
+ *   u64 id | u32 image len | u32 crc32 of the image (flag 1: spool_sync) |
+ *   u32 0 | u32 crc32 of the 36 bytes before it and of the meta
  *   job:  meta = i64 launch ms | u32 name len | name | u32 args len | args |
  *         88-byte packet header; then the image
  *   mark: meta = u64 epoch | u64 seq, or none when the channel cannot tell
  *   unmark, done: nothing
- * all little-endian, appended with one pwritev(2) per record under one lock.
- * A journal file whose jobs have all ended is removed, the oldest first, or
- * emptied when it is the only one; past SEG_MAX bytes a new one is begun.
- * Format 1, one file ID.job per job and ID.mark beside it, is still read. */
+ *   "QEND" | u32 the header's crc32: the record is whole
+ * all little-endian, appended with one pwritev(2) each under one lock.
+ * Once every job of the only journal file has ended and it has grown past
+ * REWIND_AT, it is written again from its start under the next generation:
+ * its page cache is reused (emptying it cost 3.5 times as much), and what
+ * follows the last whole record of the file's generation is history.
+ * Past SEG_MAX bytes a new file is begun; a file all of whose jobs have
+ * ended goes, the oldest first. Format 1 (a file ID.job per job, ID.mark
+ * beside it) is still read. */
 #include "spool.h"
 
 #include <dirent.h>
@@ -32,9 +37,11 @@
 #define VERSION	   2u
 #define FHDR	   16
 #define RMAGIC	   "QREC"
-#define RHDR	   32
+#define RHDR	   40
+#define TMAGIC	   "QEND"
+#define RTRL	   8
 #define SEG_MAX	   (8u << 20) /* begin a new journal file past this */
-#define EMPTY_AT   (1u << 20) /* empty the last one, all ended, past this */
+#define REWIND_AT  (1u << 20) /* rewind the last one, all ended, past this */
 #define FILE_MAX   (1u << 30) /* more than any journal file questfs writes */
 #define V1_VERSION 1u
 #define V1_FIXED   (8 + 4 + 4)
@@ -58,7 +65,8 @@ struct qspool {
 	int sync;
 	char *dir;
 	unsigned next_no; /* number of the next journal file */
-	off_t end;	  /* size of fd's file */
+	off_t end;	  /* where fd's next record goes */
+	uint32_t gen;	  /* fd's generation */
 	struct seg *segs; /* this run's journal files, oldest first; the last
 			     is fd's */
 	size_t nsegs;
@@ -172,9 +180,16 @@ void qspool_close(struct qspool *sp)
 
 /* ---- appending (lock held) ---- */
 
+static void file_header(uint8_t h[FHDR], uint32_t gen)
+{
+	memcpy(h, MAGIC, 8);
+	le(h + 8, VERSION, 4);
+	le(h + 12, gen, 4);
+}
+
 static int begin_file(struct qspool *sp)
 {
-	uint8_t h[FHDR] = {0};
+	uint8_t h[FHDR];
 	char name[32];
 	struct seg *s = realloc(sp->segs, (sp->nsegs + 1) * sizeof *s);
 	int fd, e;
@@ -189,8 +204,7 @@ static int begin_file(struct qspool *sp)
 		    0600);
 	if (fd < 0)
 		return -1;
-	memcpy(h, MAGIC, 8);
-	le(h + 8, VERSION, 4);
+	file_header(h, 1);
 	errno = EIO;
 	if (pwrite(fd, h, FHDR, 0) != FHDR ||
 	    (sp->sync && (fdatasync(fd) < 0 || fsync(sp->dirfd) < 0))) {
@@ -204,6 +218,7 @@ static int begin_file(struct qspool *sp)
 		close(sp->fd);
 	sp->fd = fd;
 	sp->end = FHDR;
+	sp->gen = 1;
 	s[sp->nsegs++] = (struct seg){sp->next_no++, 0};
 	return 0;
 }
@@ -213,10 +228,10 @@ static int append(struct qspool *sp, unsigned type, uint64_t id,
 		  const uint8_t *meta, size_t mlen, const uint8_t *img,
 		  size_t ilen)
 {
-	uint8_t h[RHDR];
+	uint8_t h[RHDR] = {0}, t[RTRL];
 	unsigned flags = 0;
 	uLong icrc = 0, crc;
-	size_t total = RHDR + mlen + ilen;
+	size_t total = RHDR + mlen + ilen + RTRL;
 	ssize_t w;
 
 	if ((sp->fd < 0 || sp->end >= SEG_MAX) && begin_file(sp) < 0)
@@ -228,25 +243,26 @@ static int append(struct qspool *sp, unsigned type, uint64_t id,
 	memcpy(h, RMAGIC, 4);
 	le(h + 4, type, 2);
 	le(h + 6, flags, 2);
-	le(h + 8, id, 8);
-	le(h + 16, mlen, 4);
-	le(h + 20, ilen, 4);
-	le(h + 24, icrc, 4);
-	crc = crc_more(crc32(0L, h, 28), meta, mlen);
-	le(h + 28, crc, 4);
-	struct iovec iov[3] = {{h, RHDR},
+	le(h + 8, sp->gen, 4);
+	le(h + 12, mlen, 4);
+	le(h + 16, id, 8);
+	le(h + 24, ilen, 4);
+	le(h + 28, icrc, 4);
+	crc = crc_more(crc32(0L, h, 36), meta, mlen);
+	le(h + 36, crc, 4);
+	memcpy(t, TMAGIC, 4);
+	le(t + 4, crc, 4);
+	struct iovec iov[4] = {{h, RHDR},
 			       {(void *)meta, mlen},
-			       {(void *)img, ilen}};
-	w = pwritev(sp->fd, iov, 3, sp->end);
+			       {(void *)img, ilen},
+			       {t, RTRL}};
+	w = pwritev(sp->fd, iov, 4, sp->end);
 	if (w == (ssize_t)total && (!sp->sync || fdatasync(sp->fd) == 0)) {
 		sp->end += (off_t)total;
 		return 0;
 	}
-	int e = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
-	/* no half record stays behind a later one */
-	if (ftruncate(sp->fd, sp->end) < 0)
-		e = errno;
-	errno = e;
+	/* what was written has no trailer: it is no record */
+	errno = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
 	return -1;
 }
 
@@ -346,10 +362,12 @@ void qspool_unmark(struct qspool *sp, uint64_t id)
 }
 
 /* Journal files all of whose jobs have ended: the oldest go; the only one
- * left is emptied once it has grown. A done record of a job lies in its
- * job's file or a later one, so files go only from the oldest. */
+ * left is written again from its start once it has grown. A done record of
+ * a job lies in its job's file or a later one, so files go only from the
+ * oldest. */
 static void reclaim(struct qspool *sp)
 {
+	uint8_t h[FHDR];
 	char name[32];
 
 	while (sp->nsegs > 1 && !sp->segs[0].live) {
@@ -360,11 +378,14 @@ static void reclaim(struct qspool *sp)
 		if (sp->sync)
 			fsync(sp->dirfd);
 	}
-	if (sp->nsegs == 1 && !sp->segs[0].live && sp->end >= EMPTY_AT &&
-	    ftruncate(sp->fd, FHDR) == 0) {
+	if (sp->nsegs != 1 || sp->segs[0].live || sp->end < REWIND_AT)
+		return;
+	/* 16 bytes in one page: the new generation is there or it is not */
+	file_header(h, sp->gen + 1);
+	if (pwrite(sp->fd, h, FHDR, 0) == FHDR &&
+	    (!sp->sync || fdatasync(sp->fd) == 0)) {
+		sp->gen++;
 		sp->end = FHDR;
-		if (sp->sync)
-			fdatasync(sp->fd);
 	}
 }
 
@@ -455,42 +476,41 @@ out:
 	return buf;
 }
 
-/* The record at b (n bytes to the end of the file): 0 and its length, -1
- * damaged, -2 cut short by the end of the file, -3 cut short in its image
- * (its header and meta are sound). */
-static int check_record(const uint8_t *b, size_t n, size_t *len,
+/* The record at b (n bytes to the end of the file), of generation gen: 0
+ * and its length when it is whole; -2 when its header is sound but it is
+ * cut short (a write that never finished); -1 when there is none. */
+static int check_record(const uint8_t *b, size_t n, uint32_t gen, size_t *len,
 			const char **why)
 {
 	size_t mlen, ilen;
+	uLong crc;
 
-	if (n < 4 || memcmp(b, RMAGIC, 4)) {
-		*why = "no record begins there";
-		return n < 4 ? -2 : -1;
-	}
-	if (n < RHDR) {
-		*why = "the file ends inside a record";
-		return -2;
-	}
-	mlen = get(b + 16, 4);
-	ilen = get(b + 20, 4);
-	if (n - RHDR < mlen) {
-		*why = "the file ends inside a record";
-		return -2;
-	}
-	if (get(b + 28, 4) != crc_more(crc32(0L, b, 28), b + RHDR, mlen)) {
+	*why = "no record begins there";
+	if (n < RHDR || memcmp(b, RMAGIC, 4) || get(b + 8, 4) != gen)
+		return -1;
+	mlen = get(b + 12, 4);
+	ilen = get(b + 24, 4);
+	if (n - RHDR < mlen)
+		return -1;
+	crc = crc_more(crc32(0L, b, 36), b + RHDR, mlen);
+	if (get(b + 36, 4) != crc) {
 		*why = "checksum mismatch";
 		return -1;
 	}
-	if (n - RHDR - mlen < ilen) {
-		*why = "the file ends inside a record";
-		return -3;
-	}
-	if ((get(b + 6, 2) & F_IMAGE_CRC) &&
-	    get(b + 24, 4) != crc_more(0L, b + RHDR + mlen, ilen)) {
+	*why = "the file ends inside the record";
+	if (n - RHDR - mlen < ilen + RTRL)
+		return -2;
+	b += RHDR + mlen + ilen;
+	*why = "its trailer is missing";
+	if (memcmp(b, TMAGIC, 4) || get(b + 4, 4) != crc)
+		return -2;
+	b -= ilen;
+	if ((get(b - mlen - RHDR + 6, 2) & F_IMAGE_CRC) &&
+	    get(b - mlen - RHDR + 28, 4) != crc_more(0L, b, ilen)) {
 		*why = "image checksum mismatch";
 		return -1;
 	}
-	*len = RHDR + mlen + ilen;
+	*len = RHDR + mlen + ilen + RTRL;
 	return 0;
 }
 
@@ -498,8 +518,8 @@ static int check_record(const uint8_t *b, size_t n, size_t *len,
 static const char *apply(struct ents *es, const uint8_t *r)
 {
 	unsigned type = (unsigned)get(r + 4, 2);
-	uint64_t id = get(r + 8, 8);
-	size_t mlen = get(r + 16, 4), ilen = get(r + 20, 4), k;
+	uint64_t id = get(r + 16, 8);
+	size_t mlen = get(r + 12, 4), ilen = get(r + 24, 4), k;
 	const uint8_t *p = r + RHDR, *end = p + mlen;
 	struct qspool_entry *e = find(es, id), tmp = {0};
 
@@ -562,10 +582,11 @@ static int load_journal(const char *name, const uint8_t *b, size_t n,
 			void (*bad)(void *, const char *, const char *),
 			void *ctx)
 {
-	char why[160];
-	const char *w;
-	size_t off = FHDR, len = 0;
-	int damaged = 0;
+	char why[200];
+	const char *w, *w2;
+	size_t off = FHDR, len = 0, next;
+	uint32_t gen;
+	int damaged = 0, r;
 
 	if (n < FHDR || memcmp(b, MAGIC, 8)) {
 		bad(ctx, name, "not a spool journal (bad magic)");
@@ -575,41 +596,44 @@ static int load_journal(const char *name, const uint8_t *b, size_t n,
 		bad(ctx, name, "a spool journal of another version");
 		return 1;
 	}
+	gen = (uint32_t)get(b + 12, 4);
 	while (off < n) {
-		int r = check_record(b + off, n - off, &len, &w);
-		if (r == 0 && !(w = apply(es, b + off))) {
+		r = check_record(b + off, n - off, gen, &len, &w);
+		if (r == 0) {
+			if ((w = apply(es, b + off))) {
+				damaged = 1;
+				snprintf(why, sizeof why,
+					 "record at byte %zu: %s", off, w);
+				bad(ctx, name, why);
+			}
 			off += len;
 			continue;
 		}
-		damaged = 1;
-		if (r == 0) { /* sound, but not a record we can use */
-			snprintf(why, sizeof why, "record at byte %zu: %s",
-				 off, w);
+		/* damage, if a record of this generation follows, whole or
+		 * cut short; else the end */
+		for (next = off + 1; next < n; next++)
+			if (check_record(b + next, n - next, gen, &len, &w2) !=
+			    -1)
+				break;
+		if (next < n) {
+			damaged = 1;
+			snprintf(why, sizeof why,
+				 "damaged record at byte %zu (%s): %zu bytes "
+				 "skipped",
+				 off, w, next - off);
 			bad(ctx, name, why);
-			off += len;
+			off = next;
 			continue;
 		}
-		if (r < -1) {
+		if (r == -2) {
+			damaged = 1;
 			snprintf(why, sizeof why,
 				 "the last record, at byte %zu, is cut short "
-				 "(questfs stopped while writing it)",
-				 off);
+				 "(questfs stopped while writing it): %s",
+				 off, w);
 			bad(ctx, name, why);
-			break;
 		}
-		/* on to the next record that is sound, whole or cut short */
-		size_t next = off + 1;
-		const char *w2;
-		for (; next < n; next++) {
-			int r2 = check_record(b + next, n - next, &len, &w2);
-			if (r2 == 0 || r2 == -3)
-				break;
-		}
-		snprintf(why, sizeof why,
-			 "damaged record at byte %zu (%s): %zu bytes skipped",
-			 off, w, next - off);
-		bad(ctx, name, why);
-		off = next;
+		break; /* the rest is of earlier generations */
 	}
 	return damaged;
 }

@@ -110,8 +110,8 @@ import struct, sys, zlib
 b = open(sys.argv[1], 'rb').read()
 o = 16
 assert b[o:o + 4] == b'QREC'
-_, _, jid, mlen, ilen, _, _ = struct.unpack_from('<HHQIIII', b, o + 4)
-meta, image = b[o + 32:o + 32 + mlen], b[o + 32 + mlen:o + 32 + mlen + ilen]
+_, _, _, mlen, jid, ilen = struct.unpack_from('<HHIIQI', b, o + 4)
+meta, image = b[o + 40:o + 40 + mlen], b[o + 40 + mlen:o + 40 + mlen + ilen]
 ms, nl = struct.unpack_from('<qI', meta, 0)
 name = meta[12:12 + nl]
 al, = struct.unpack_from('<I', meta, 12 + nl)
@@ -145,10 +145,10 @@ case_damaged_journal_records_skipped() {
 	crash_qfs
 	local j at size
 	j=$(journal)
-	# the second record: one byte of its id changed
+	# the second record: one byte of its job id changed
 	at=$(grep -obUa QREC "$j" | sed -n 2p | cut -d: -f1)
 	[ -n "$at" ] || fail "no second record in $j"
-	printf 'X' | dd of="$j" bs=1 seek=$((at + 9)) conv=notrunc status=none
+	printf 'X' | dd of="$j" bs=1 seek=$((at + 17)) conv=notrunc status=none
 	size=$(stat -c %s "$j")
 	truncate -s $((size - 100)) "$j"
 	start_sim

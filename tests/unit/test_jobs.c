@@ -1,0 +1,214 @@
+/* The job model (core/jobs.c) over a dev: channel to a FIFO that a thread
+ * of the test reads: launch order holds when commits end out of order, a
+ * refusal at commit lets the next job go, and the spool is emptied. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+#include "packet.h"
+
+#define MKELF_NO_MAIN
+#include "../fixtures/mkelf.c"
+
+struct fx {
+	char dir[64], fifo[96], spool[96];
+	int fd; /* the reader's end, O_RDWR: no EOF between packets */
+	pthread_t reader;
+	pthread_mutex_t lock;
+	pthread_cond_t grew;
+	char names[16][96]; /* argv[0] of each packet received, in order */
+	unsigned n;
+	struct qjobs *q;
+	uint64_t begun[8]; /* committed by teardown if a test did not */
+	unsigned nbegun;
+};
+
+static int read_all(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct fx *f = arg;
+	uint8_t hdr[QPKT_HDR_SIZE], *body;
+
+	while (read_all(f->fd, hdr, sizeof hdr) == 0) {
+		uint32_t len = (uint32_t)hdr[84] | (uint32_t)hdr[85] << 8 |
+			       (uint32_t)hdr[86] << 16 |
+			       (uint32_t)hdr[87] << 24;
+		if (!(body = malloc(len ? len : 1)) ||
+		    read_all(f->fd, body, len) < 0)
+			break;
+		free(body);
+		pthread_mutex_lock(&f->lock);
+		if (f->n < 16)
+			snprintf(f->names[f->n++], sizeof f->names[0], "%s",
+				 (const char *)hdr + 4);
+		pthread_cond_broadcast(&f->grew);
+		pthread_mutex_unlock(&f->lock);
+	}
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct qjobs_cfg c;
+	struct qerror e;
+	char spec[128];
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/test_jobs.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->fifo, sizeof f->fifo, "%s/chan", f->dir);
+	snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
+	assert_int_equal(mkfifo(f->fifo, 0600), 0);
+	f->fd = open(f->fifo, O_RDWR);
+	assert_true(f->fd >= 0);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->grew, NULL);
+	assert_int_equal(pthread_create(&f->reader, NULL, reader_main, f), 0);
+	qjobs_cfg_default(&c);
+	snprintf(spec, sizeof spec, "dev:%s", f->fifo);
+	c.spec = spec;
+	c.spool = f->spool;
+	assert_int_equal(qjobs_new(&c, &f->q, &e), QE_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	/* qjobs_stop waits for every commit: a failed test's too */
+	for (unsigned i = 0; i < f->nbegun; i++)
+		qjobs_commit(f->q, f->begun[i], NULL);
+	qjobs_free(f->q);
+	pthread_cancel(f->reader);
+	pthread_join(f->reader, NULL);
+	close(f->fd);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Waits up to ms for n packets; the number received. */
+static unsigned wait_packets(struct fx *f, unsigned n, int ms)
+{
+	struct timespec dl;
+	unsigned got;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&f->lock);
+	while (f->n < n &&
+	       pthread_cond_timedwait(&f->grew, &f->lock, &dl) != ETIMEDOUT)
+		;
+	got = f->n;
+	pthread_mutex_unlock(&f->lock);
+	return got;
+}
+
+static uint64_t begin(struct fx *f, const char *name, size_t size)
+{
+	struct mkelf_img im = mkelf_sized(size, 1, 3);
+	struct qargv a;
+
+	assert_non_null(im.b);
+	qargs_init(&a, NULL, NULL);
+	uint64_t id = qjobs_begin(f->q, name, im.b, im.len, &a, 0);
+	assert_true(id > 0 && f->nbegun < 8);
+	f->begun[f->nbegun++] = id;
+	return id;
+}
+
+static enum qjob_state state_of(struct fx *f, uint64_t id)
+{
+	struct qjob_info j;
+	assert_int_equal(qjobs_get(f->q, id, &j), 0);
+	return j.state;
+}
+
+/* Two launches whose commits end in the other order still go in launch
+ * order: the second waits for the first. */
+static void test_launch_order_across_commits(void **state)
+{
+	struct fx *f = *state;
+	struct qerror e;
+	uint64_t first = begin(f, "first", 4096);
+	uint64_t second = begin(f, "second", 8192);
+
+	assert_int_equal(state_of(f, first), QJ_QUEUED);
+	assert_int_equal(qjobs_commit(f->q, second, &e), QE_OK);
+	/* the sender may not pass the first while it is being committed */
+	assert_int_equal(wait_packets(f, 1, 150), 0);
+	assert_int_equal(qjobs_commit(f->q, first, &e), QE_OK);
+	assert_int_equal(wait_packets(f, 2, 5000), 2);
+	assert_string_equal(f->names[0], "first");
+	assert_string_equal(f->names[1], "second");
+}
+
+/* A program refused at its commit is recorded as refused, with the
+ * reason, and does not hold up the one after it. */
+static void test_refused_at_commit(void **state)
+{
+	struct fx *f = *state;
+	struct qjob_info j;
+	struct qerror e;
+	struct qargv a;
+	uint8_t *junk = calloc(1, 100);
+	uint64_t bad, good;
+
+	assert_non_null(junk);
+	memcpy(junk, "#!/bin/sh\n", 10);
+	qargs_init(&a, NULL, NULL);
+	bad = qjobs_begin(f->q, "script", junk, 100, &a, 0);
+	f->begun[f->nbegun++] = bad;
+	good = begin(f, "after", 4096);
+	assert_int_equal(qjobs_commit(f->q, good, &e), QE_OK);
+	assert_int_equal(qjobs_commit(f->q, bad, &e), QE_ELF_MAGIC);
+	assert_int_equal(qjobs_get(f->q, bad, &j), 0);
+	assert_int_equal(j.state, QJ_REFUSED);
+	assert_non_null(strstr(j.detail, "not an ELF file"));
+	assert_int_equal(wait_packets(f, 1, 5000), 1);
+	assert_string_equal(f->names[0], "after");
+	assert_int_equal(qjobs_commit(f->q, bad, &e), QE_USAGE); /* once */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_launch_order_across_commits,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_at_commit, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
