@@ -55,21 +55,39 @@ static const int writers[] = {1, 2, 4, 8};
 #define NWRITERS (int)(sizeof writers / sizeof *writers)
 
 /* P_QFS2: the loop of (c) into a second questfs (--questfs2), another
- * build of it, to compare two builds pass by pass under the same noise */
-enum path { P_CHAN, P_LOADER, P_QFS, P_CP, P_NULL, P_MEMCPY, P_QFS2, P__N };
+ * build of it, to compare two builds pass by pass under the same noise.
+ * P_NULLQ: the loop of (c) into a nullfs that speaks FUSE as questfs does
+ * (direct I/O, getxattr answered, run/ cached): the floor of questfs's
+ * protocol. P_CPNULL, P_CPTMP: one cp per launch into nullfs, and into
+ * tmpfs: what cp costs with FUSE and without, to read (d) against. */
+enum path {
+	P_CHAN,
+	P_LOADER,
+	P_QFS,
+	P_CP,
+	P_NULL,
+	P_MEMCPY,
+	P_QFS2,
+	P_NULLQ,
+	P_CPNULL,
+	P_CPTMP,
+	P__N
+};
 static const char *const path_names[P__N] = {
     "(a) channel, in-process",	    "(b) questbinloader/launch",
     "(c) questfs open/write/close", "(d) questfs cp/launch",
     "(e) FUSE floor (nullfs)",	    "    memcpy",
-    "(c2) --questfs2, as (c)",
+    "(c2) --questfs2, as (c)",	    "(e') nullfs as questfs speaks",
+    "(d') cp into nullfs",	    "(d'') cp into tmpfs",
 };
-static const char path_letters[] = "abcdemf";
+static const char path_letters[] = "abcdemfghi";
 /* the order of the passes in a round and of the rows */
-static const enum path order[P__N] = {P_CHAN, P_LOADER, P_QFS,	 P_QFS2,
-				      P_CP,   P_NULL,	P_MEMCPY};
+static const enum path order[P__N] = {P_CHAN,	P_LOADER, P_QFS,  P_QFS2,
+				      P_CP,	P_CPNULL, P_CPTMP, P_NULL,
+				      P_NULLQ, P_MEMCPY};
 /* has a receiver (ends at quest-sim's receipt); returns before it */
-static const int has_rx[P__N] = {1, 1, 1, 1, 0, 0, 1};
-static const int async_rx[P__N] = {0, 0, 1, 1, 0, 0, 1};
+static const int has_rx[P__N] = {1, 1, 1, 1, 0, 0, 1, 0, 0, 0};
+static const int async_rx[P__N] = {0, 0, 1, 1, 0, 0, 1, 0, 0, 0};
 
 static struct {
 	const char *build, *dir, *names, *qfs_opts, *nfs_opts, *paths, *qfs2;
@@ -78,7 +96,7 @@ static struct {
 	int scale, sweep;
 } cfg = {.build = "build",
 	 .names = "same",
-	 .paths = "abcdemf",
+	 .paths = "abcdemfghi",
 	 .rounds = 3,
 	 .secs = 0.4,
 	 .scale = 1,
@@ -91,8 +109,9 @@ struct prog {
 };
 
 static struct {
-	pid_t sim, qfs, nfs, qfs2;
+	pid_t sim, qfs, nfs, qfs2, nfsq;
 	char qmnt[PATH_MAX], nmnt[PATH_MAX], stamps[PATH_MAX], spec[32];
+	char nmntq[PATH_MAX], tmpdir[PATH_MAX];
 	char spool[PATH_MAX], qmnt2[PATH_MAX], spool2[PATH_MAX];
 	int stamps_fd, ino_fd;
 	struct qchan *ch;
@@ -251,8 +270,8 @@ static void write_pids(void)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return;
-	fprintf(f, "%d %d %d %d\n", (int)env.sim, (int)env.qfs, (int)env.nfs,
-		(int)env.qfs2);
+	fprintf(f, "%d %d %d %d %d\n", (int)env.sim, (int)env.qfs,
+		(int)env.nfs, (int)env.qfs2, (int)env.nfsq);
 	fclose(f);
 }
 
@@ -268,6 +287,7 @@ static void cleanup(void)
 	unmount(env.qmnt, &env.qfs);
 	unmount(env.qmnt2, &env.qfs2);
 	unmount(env.nmnt, &env.nfs);
+	unmount(env.nmntq, &env.nfsq);
 	stop_pid(&env.sim);
 	if (cfg.key)
 		qchan_shm_unlink(cfg.key, NULL);
@@ -468,17 +488,25 @@ static int launch(enum path path, const struct prog *p, int writer,
 	case P_QFS:
 	case P_QFS2:
 	case P_NULL:
+	case P_NULLQ:
 		dst_name(dst, sizeof dst,
-			 path == P_QFS	  ? env.qmnt
-			 : path == P_QFS2 ? env.qmnt2
-					  : env.nmnt,
+			 path == P_QFS	   ? env.qmnt
+			 : path == P_QFS2  ? env.qmnt2
+			 : path == P_NULLQ ? env.nmntq
+					   : env.nmnt,
 			 writer);
 		rc = write_file(dst, p, t_close);
 		if (rc && rc != -EAGAIN && rc != -EBUSY)
 			die("%s: %s", dst, strerror(-rc));
 		return rc;
 	case P_CP:
-		dst_name(dst, sizeof dst, env.qmnt, writer);
+	case P_CPNULL:
+	case P_CPTMP:
+		dst_name(dst, sizeof dst,
+			 path == P_CP	    ? env.qmnt
+			 : path == P_CPNULL ? env.nmnt
+					    : env.tmpdir,
+			 writer);
 		char *ca[] = {"/bin/cp", (char *)p->path, dst, NULL};
 		/* cp says why on stderr, which is discarded: a failure is
 		 * retried as EBUSY, and counted; a lasting one ends the run */
@@ -616,7 +644,8 @@ static void pass_latency(enum path path, const struct prog *p,
 		wait_stamps(base + ++done);
 		uint64_t rx = stamp_at(base + done - 1);
 		add(lat, (double)(rx - t0) / 1e3);
-		if (async_rx[path])
+		/* (d): cp may exit after the receipt; its close is unknown */
+		if (async_rx[path] && path != P_CP)
 			add(after, ((double)rx - (double)t_close) / 1e3);
 	}
 }
@@ -759,8 +788,16 @@ static void start_all(void)
 	snprintf(env.stamps, sizeof env.stamps, "%s/stamps", cfg.dir);
 	snprintf(env.qmnt, sizeof env.qmnt, "%s/quest", cfg.dir);
 	snprintf(env.nmnt, sizeof env.nmnt, "%s/null", cfg.dir);
+	snprintf(env.nmntq, sizeof env.nmntq, "%s/nullq", cfg.dir);
+	/* (d''): a run/ directory on tmpfs, for dst_name */
+	snprintf(env.tmpdir, sizeof env.tmpdir, "%s/tmp", cfg.dir);
+	char tmprun[PATH_MAX + 8];
+	snprintf(tmprun, sizeof tmprun, "%s/run", env.tmpdir);
 	if ((mkdir(env.qmnt, 0755) && errno != EEXIST) ||
-	    (mkdir(env.nmnt, 0755) && errno != EEXIST))
+	    (mkdir(env.nmnt, 0755) && errno != EEXIST) ||
+	    (mkdir(env.nmntq, 0755) && errno != EEXIST) ||
+	    (mkdir(env.tmpdir, 0755) && errno != EEXIST) ||
+	    (mkdir(tmprun, 0755) && errno != EEXIST))
 		die("mkdir in %s: %s", cfg.dir, strerror(errno));
 
 	/* quest-sim first: it makes the segment (no stale one of this key) */
@@ -821,6 +858,17 @@ static void start_all(void)
 	env.nfs = start_daemon(na, log);
 	write_pids();
 	wait_until("nullfs mount", env.nfs, is_fuse, env.nmnt);
+
+	snprintf(log, sizeof log, "%s/nullq.log", cfg.dir);
+	snprintf(nopts, sizeof nopts,
+		 "stats=%s/nullq.stats,direct_io,xattr,run_ttl=3600%s%s",
+		 cfg.dir, cfg.nfs_opts ? "," : "",
+		 cfg.nfs_opts ? cfg.nfs_opts : "");
+	char *nq[] = {bin[2], "-f", "-o", nopts, env.nmntq, NULL};
+	env.nfsq = start_daemon(nq, log);
+	write_pids();
+	wait_until("nullfs (questfs's protocol) mount", env.nfsq, is_fuse,
+		   env.nmntq);
 
 	struct qchan_opts co;
 	qchan_opts_default(&co);
@@ -942,27 +990,49 @@ static const char *wins(int s)
 	return buf;
 }
 
+/* rate of p over rate of q at size s; NAN unless both were measured */
+static double ratio(enum path p, enum path q, int s)
+{
+	if (!cells[p][s].rounds || !cells[q][s].rounds)
+		return NAN;
+	return rate_of(p, s) / rate_of(q, s);
+}
+
+static void print_ratio(double v)
+{
+	if (isnan(v))
+		printf(" %9s", "-");
+	else
+		printf(" %9.2f", v);
+}
+
 static void print_targets(void)
 {
 	char sz[32];
 	int ok_e = 1, ok_b = 1, ok_m = 1, checked = 0;
 
-	printf("\nratios of launches/s (per launch for (d)/(b): time, lower is "
+	printf("\nratios of launches/s; for cp, of time per launch (lower is "
 	       "better)\n");
-	printf("%-8s %8s %8s %14s\n", "size", "(c)/(e)", "(c)/(a)",
-	       "(d)/(b) time");
+	printf("%-8s %9s %9s %9s | %9s %9s %9s %9s\n", "size", "(c)/(e)",
+	       "(c)/(e')", "(c)/(a)", "(d)/(b)", "(d)/(d')", "(d')/(b)",
+	       "(d'')/(b)");
 	for (int t = 0; t < NTABLE; t++) {
 		int s = table_sizes[t];
-		if (!cells[P_QFS][s].rounds || !cells[P_NULL][s].rounds ||
-		    !cells[P_CHAN][s].rounds || !cells[P_CP][s].rounds ||
-		    !cells[P_LOADER][s].rounds)
+		double ce = ratio(P_QFS, P_NULL, s);
+		double db = ratio(P_LOADER, P_CP, s);
+		printf("%-8s", human_size(sizes[s], sz, sizeof sz));
+		print_ratio(ce);
+		print_ratio(ratio(P_QFS, P_NULLQ, s));
+		print_ratio(ratio(P_QFS, P_CHAN, s));
+		printf(" |");
+		print_ratio(db);
+		print_ratio(ratio(P_CPNULL, P_CP, s));
+		print_ratio(ratio(P_LOADER, P_CPNULL, s));
+		print_ratio(ratio(P_LOADER, P_CPTMP, s));
+		printf("\n");
+		if (isnan(ce) || isnan(db))
 			continue;
-		double ce = rate_of(P_QFS, s) / rate_of(P_NULL, s);
-		double ca = rate_of(P_QFS, s) / rate_of(P_CHAN, s);
-		double db = rate_of(P_LOADER, s) / rate_of(P_CP, s);
 		checked++;
-		printf("%-8s %8.2f %8.2f %14.2f\n",
-		       human_size(sizes[s], sz, sizeof sz), ce, ca, db);
 		ok_e &= ce >= 0.8;
 		ok_b &= db <= 1.2;
 		for (int p = P_QFS; p <= P_CP; p++) {
@@ -974,6 +1044,8 @@ static void print_targets(void)
 				ok_m = 0;
 		}
 	}
+	printf("(e'): nullfs with questfs's direct I/O, getxattr and cached "
+	       "run/; (d'), (d''): cp into nullfs, into tmpfs\n");
 	for (int t = 0; cfg.qfs2 && t < NTABLE; t++) {
 		int s = table_sizes[t];
 		if (cells[P_QFS][s].rounds && cells[P_QFS2][s].rounds)
@@ -1143,10 +1215,11 @@ static void one_round(unsigned r)
 				continue;
 			if (p == P_QFS2 && !cfg.qfs2)
 				continue;
-			pid_t fs = p == P_QFS || p == P_CP ? env.qfs
-				   : p == P_QFS2	   ? env.qfs2
-				   : p == P_NULL	   ? env.nfs
-							   : 0;
+			pid_t fs = p == P_QFS || p == P_CP	? env.qfs
+				   : p == P_QFS2		? env.qfs2
+				   : p == P_NULL || p == P_CPNULL ? env.nfs
+				   : p == P_NULLQ		? env.nfsq
+								: 0;
 			if (fs)
 				reset_hwm(fs);
 			pass_rate(p, &env.progs[s], fs, &ps);
@@ -1328,7 +1401,10 @@ int main(int argc, char **argv)
 	printf("\n(a) qchan_send of qpkt_header + program, in this process; "
 	       "(b) one questbinloader per launch;\n"
 	       "(c) open/write/close into questfs run/, in this process; (d) "
-	       "one cp per launch; (e) the loop of (c) into nullfs.\n"
+	       "one cp per launch; (e) the loop of (c) into nullfs;\n"
+	       "(e') the same into a nullfs with questfs's FUSE choices "
+	       "(direct I/O, getxattr answered, run/ cached);\n"
+	       "(d'), (d'') one cp per launch into nullfs, into tmpfs.\n"
 	       "p50/p99: one launch at a time, start to quest-sim's receipt "
 	       "((e), memcpy: to close's return);\n"
 	       "close->rx: p50 from close (cp's exit) to receipt. RSS: "

@@ -45,6 +45,7 @@ struct nopts {
 	char *stats;	/* counts of requests, written at unmount */
 	double run_ttl; /* entry timeout of run/ (questfs: 0) */
 	int xattr;	/* answer getxattr (ENODATA) as questfs does */
+	int direct_io;	/* open files in run/ with direct I/O, as questfs */
 };
 
 enum {
@@ -332,6 +333,7 @@ static void n_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	memset(&e, 0, sizeof e);
 	e.ino = st.st_ino;
 	e.attr = st;
+	fi->direct_io = nfs.o.direct_io;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -350,6 +352,7 @@ static void n_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		f->opens++;
 	}
 	pthread_mutex_unlock(&nfs.lock);
+	fi->direct_io = nfs.o.direct_io;
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -485,6 +488,7 @@ static const struct fuse_opt n_opts[] = {
     OPT("stats=%s", stats, 0),
     OPT("run_ttl=%lf", run_ttl, 0),
     OPT("xattr", xattr, 1),
+    OPT("direct_io", direct_io, 1),
     FUSE_OPT_END,
 };
 
@@ -512,7 +516,7 @@ int main(int argc, char *argv[])
 		goto err_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0 || !opts.mountpoint) {
 		fprintf(stderr,
-			"usage: %s [-f] [-o stats=FILE,run_ttl=S,xattr] "
+			"usage: %s [-f] [-o stats=FILE,run_ttl=S,xattr,direct_io] "
 			"MOUNTPOINT\n",
 			argv[0]);
 		goto err_args;

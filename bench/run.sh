@@ -13,18 +13,18 @@ dir=$(mktemp -d /dev/shm/questfs-bench.XXXXXX) || exit 1
 key=$((700000000 + RANDOM * 32768 + RANDOM))
 
 cleanup() {
-	local rc=$? sim=0 qfs=0 nfs=0 qfs2=0 p m
-	[ -r "$dir/pids" ] && read -r sim qfs nfs qfs2 <"$dir/pids"
-	for m in "$dir/quest" "$dir/quest2" "$dir/null"; do
+	local rc=$? sim=0 qfs=0 nfs=0 qfs2=0 nfsq=0 p m
+	[ -r "$dir/pids" ] && read -r sim qfs nfs qfs2 nfsq <"$dir/pids"
+	for m in "$dir/quest" "$dir/quest2" "$dir/null" "$dir/nullq"; do
 		if grep -qs " $m fuse" /proc/self/mounts; then
 			fusermount3 -u -z "$m" 2>/dev/null
 		fi
 	done
-	for p in "$qfs" "$qfs2" "$nfs" "$sim"; do
+	for p in "$qfs" "$qfs2" "$nfs" "$nfsq" "$sim"; do
 		[ "${p:-0}" -gt 0 ] && kill -TERM "$p" 2>/dev/null
 	done
 	sleep 0.2
-	for p in "$qfs" "$qfs2" "$nfs" "$sim"; do
+	for p in "$qfs" "$qfs2" "$nfs" "$nfsq" "$sim"; do
 		[ "${p:-0}" -gt 0 ] && kill -KILL "$p" 2>/dev/null
 	done
 	rm -f "/dev/shm/questfs-shm-$key"
