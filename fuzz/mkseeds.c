@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "packet.h"
+#include "spool.h"
 
 static int put_file(const char *dir, const char *name, const void *b,
 		    size_t len)
@@ -53,6 +54,56 @@ static const char *const arg_seeds[] = {
 
 static const char *const packet_args[] = {"", "a", "hello 'two words' \"\"",
 					  "x y z w v u t s r q p o n m l k"};
+
+/* A journal as questfs writes it, through the spool itself, into a
+ * scratch directory, copied to DIR/journal-N: jobs put, marked (the
+ * channel's place known or not), unmarked and done; N = 1 with
+ * spool_sync (image checksums). */
+static int spool_seed(const char *dir, int n)
+{
+	char tmp[] = "/tmp/mkseeds.XXXXXX", path[4200], name[64];
+	struct mkelf_img im = mkelf_sized(300, 1, (uint32_t)n);
+	struct qspool_entry e = {.t_launch_ms = 1700000000000};
+	struct qchan_mark m = {.epoch = 3, .seq = 9};
+	struct qspool *sp = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int ok;
+
+	ok = mkdtemp(tmp) && im.b &&
+	     qspool_open(tmp, n == 1, &sp, NULL) == QE_OK;
+	e.image = im.b;
+	e.len = im.len;
+	memcpy(e.hdr, "\x10\0\0\0prog", 8);
+	snprintf(e.args, sizeof e.args, "a 'b c'");
+	for (uint64_t id = 1; ok && id <= 6; id++) {
+		e.id = id;
+		snprintf(e.name, sizeof e.name, "prog%llu",
+			 (unsigned long long)id);
+		ok = qspool_put(sp, &e, NULL) == QE_OK &&
+		     qspool_mark(sp, id, id % 2 ? &m : NULL, NULL) == QE_OK;
+		if (id % 3 == 0)
+			qspool_unmark(sp, id);
+		if (id % 4 == 1)
+			qspool_done(sp, id);
+	}
+	qspool_close(sp);
+	snprintf(path, sizeof path, "%s/00000001.journal", tmp);
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		b = malloc(1 << 16);
+		len = b ? fread(b, 1, 1 << 16, f) : 0;
+		fclose(f);
+	}
+	snprintf(name, sizeof name, "journal-%d", n);
+	ok = ok && b && len && put_file(dir, name, b, len);
+	free(b);
+	free(im.b);
+	snprintf(path, sizeof path, "rm -rf %s", tmp);
+	if (system(path) != 0)
+		ok = 0;
+	return ok;
+}
 
 int main(int argc, char **argv)
 {
@@ -103,6 +154,9 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "seed-%zu", i);
 		ok = put_file(dir, name, arg_seeds[i], strlen(arg_seeds[i]));
 	}
+	ok = ok && make_dir(argv[1], "spool", dir, sizeof dir);
+	for (int i = 0; ok && i < 2; i++)
+		ok = spool_seed(dir, i);
 	if (!ok)
 		fprintf(stderr, "mkseeds: could not write the seeds\n");
 	return ok ? 0 : 1;
