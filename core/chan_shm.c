@@ -145,7 +145,8 @@ struct shm {
 	struct {
 		pid_t pid;
 		int64_t at_ms;
-	} alive[2]; /* the last peers found alive (lock held) */
+	} alive[2];    /* the last peers found alive (lock held) */
+	unsigned kick; /* events bumped under the lock, woken at unlock */
 };
 
 struct shm_chan {
@@ -452,18 +453,21 @@ static int tx_gone(struct shm *s)
 	       qchan_mono_ms() > h->tx_deadline_ms + GRACE_MS;
 }
 
-/* Tell everyone sleeping on ev that something changed (lock held). Shared
- * futexes (no FUTEX_PRIVATE_FLAG): the waiters are other processes. */
-static void wake(_Atomic uint32_t *ev)
+enum { KICK_RX = 1, KICK_TX = 2 };
+
+/* Tell everyone sleeping on ev that something changed (lock held): the
+ * counter moves now, the sleepers are woken once the lock is released
+ * (unlock()), so that they do not wake only to wait for the lock. */
+static void wake(struct shm *s, _Atomic uint32_t *ev)
 {
 	atomic_fetch_add_explicit(ev, 1, memory_order_release);
-	syscall(SYS_futex, ev, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	s->kick |= ev == &s->h->ev_rx ? KICK_RX : KICK_TX;
 }
 
-static void wake_all(struct shm_hdr *h)
+static void wake_all(struct shm *s)
 {
-	wake(&h->ev_tx);
-	wake(&h->ev_rx);
+	wake(s, &s->h->ev_tx);
+	wake(s, &s->h->ev_rx);
 }
 
 /* End the packet in the slot: ANSWERED for its sender to collect, or
@@ -520,7 +524,7 @@ static void sweep(struct shm *s)
 		break;
 	}
 	if (h->state != before)
-		wake_all(h);
+		wake_all(s);
 }
 
 /* ---- lock ---- */
@@ -533,7 +537,7 @@ static void recover(struct shm *s)
 	pthread_mutex_consistent(&s->h->lock.m);
 	s->h->recoveries++;
 	sweep(s);
-	wake_all(s->h);
+	wake_all(s);
 }
 
 static enum qerr lock(struct shm *s, struct qerror *err)
@@ -552,9 +556,22 @@ static enum qerr lock(struct shm *s, struct qerror *err)
 	return QE_OK;
 }
 
+/* Shared futexes (no FUTEX_PRIVATE_FLAG): the waiters are other
+ * processes. A waiter reads its counter under the lock and sleeps only if
+ * it has not moved since, so a wake-up issued after the unlock is never
+ * lost. */
 static void unlock(struct shm *s)
 {
+	unsigned kick = s->kick;
+
+	s->kick = 0;
 	pthread_mutex_unlock(&s->h->lock.m);
+	if (kick & KICK_RX)
+		syscall(SYS_futex, &s->h->ev_rx, FUTEX_WAKE, INT_MAX, NULL,
+			NULL, 0);
+	if (kick & KICK_TX)
+		syscall(SYS_futex, &s->h->ev_tx, FUTEX_WAKE, INT_MAX, NULL,
+			NULL, 0);
 }
 
 /* Sleep until ev moves, the deadline, or BEAT_MS at most, so that the
@@ -669,7 +686,7 @@ static enum qerr await_answer(struct shm *s, uint64_t seq, int64_t deadline,
 		if (h->state == ST_ANSWERED) {
 			uint32_t res = h->result;
 			h->state = ST_EMPTY;
-			wake(&h->ev_tx);
+			wake(s, &h->ev_tx);
 			if (res == RES_ACCEPTED)
 				return QE_OK;
 			if (res == RES_REFUSED)
@@ -686,7 +703,7 @@ static enum qerr await_answer(struct shm *s, uint64_t seq, int64_t deadline,
 		if (qchan_mono_ms() >= deadline) {
 			if (h->state == ST_FULL) {
 				h->state = ST_EMPTY;
-				wake(&h->ev_tx);
+				wake(s, &h->ev_tx);
 				return qerr_set(
 				    err, QE_CHAN_TIMEOUT,
 				    "the Quest side (pid %d) did not "
@@ -770,7 +787,7 @@ static enum qerr shm_send(struct qchan *qc, const struct iovec *iov, int iovcnt,
 	h->result = RES_NONE;
 	h->reason[0] = '\0';
 	h->state = ST_FULL;
-	wake(&h->ev_rx);
+	wake(s, &h->ev_rx);
 
 	if (qchan_shm_debug_after_full) {
 		unlock(s);
@@ -950,7 +967,7 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 	h->rx_pidns = rx->s.pidns;
 	h->rx_since_ms = qchan_real_ms();
 	h->rx_beat_ms = qchan_mono_ms();
-	wake(&h->ev_tx); /* qchan_wait_peer */
+	wake(&rx->s, &h->ev_tx); /* qchan_wait_peer */
 	unlock(&rx->s);
 	*out = rx;
 	return QE_OK;
@@ -992,7 +1009,7 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 				 "slot",
 				 h->len);
 			finish(s, RES_REFUSED);
-			wake(&h->ev_tx);
+			wake(s, &h->ev_tx);
 		} else if (h->state == ST_FULL) {
 			h->state = ST_TAKEN;
 			h->taken++;
@@ -1048,7 +1065,7 @@ enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
 		h->reason[i] = '\0';
 	}
 	finish(s, accepted ? RES_ACCEPTED : RES_REFUSED);
-	wake(&h->ev_tx);
+	wake(s, &h->ev_tx);
 out:
 	unlock(s);
 	return rc;
@@ -1070,7 +1087,7 @@ void qchan_rx_close(struct qchan_rx *rx)
 			h->gone_pid = h->rx_pid;
 			h->rx_pid = 0;
 			sweep(s); /* a FULL packet now has nobody to take it */
-			wake(&h->ev_tx);
+			wake(s, &h->ev_tx);
 		}
 		unlock(s);
 	}

@@ -50,6 +50,8 @@ struct qjobs {
 	int64_t started_ms;
 	char *log;
 	size_t log_len, log_cap;
+	time_t stamp_sec; /* the second that stamp[] spells */
+	char stamp[24];	  /* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 static const char *const state_names[QJ__COUNT] = {
@@ -119,10 +121,14 @@ static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 	struct tm tm;
 	size_t n;
 
-	gmtime_r(&s, &tm);
-	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ ",
-			      (int)(ms % 1000));
+	/* a few lines per launch: the date is spelt once a second */
+	if (s != q->stamp_sec || !q->stamp[0]) {
+		gmtime_r(&s, &tm);
+		strftime(q->stamp, sizeof q->stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+		q->stamp_sec = s;
+	}
+	n = (size_t)snprintf(line, sizeof line, "%s.%03dZ ", q->stamp,
+			     (int)(ms % 1000));
 	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
 	n = k < 0 ? n : n + (size_t)k;
 	if (n > sizeof line - 2)
@@ -546,6 +552,9 @@ static void *sender_main(void *arg)
 {
 	struct qjobs *q = arg;
 	struct qerror e;
+	/* the last send reached a receiver: send the next without asking
+	 * first; a send that finds none comes back to waiting */
+	int peer_ok = 0;
 
 	pthread_mutex_lock(&q->lock);
 	while (!q->stopping) {
@@ -554,9 +563,12 @@ static void *sender_main(void *arg)
 			pthread_cond_wait(&q->work, &q->lock);
 			continue;
 		}
-		pthread_mutex_unlock(&q->lock);
-		enum qerr r = qchan_wait_peer(q->ch, 500, &e);
-		pthread_mutex_lock(&q->lock);
+		enum qerr r = QE_OK;
+		if (!peer_ok) {
+			pthread_mutex_unlock(&q->lock);
+			r = qchan_wait_peer(q->ch, 500, &e);
+			pthread_mutex_lock(&q->lock);
+		}
 		if (q->stopping)
 			break;
 		if (r != QE_OK) {
@@ -582,6 +594,7 @@ static void *sender_main(void *arg)
 			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms,
 				       &e);
 		uint64_t id = j->info.id;
+		peer_ok = r == QE_OK || r == QE_CHAN_REFUSED;
 		pthread_mutex_lock(&q->lock);
 		switch (r) {
 		case QE_OK:
