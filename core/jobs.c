@@ -479,6 +479,19 @@ int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
 	return j ? 0 : -1;
 }
 
+int qjobs_state(struct qjobs *q, uint64_t id, enum qjob_state *state,
+		int64_t *t_state_ms)
+{
+	pthread_mutex_lock(&q->lock);
+	struct job *j = find_locked(q, id);
+	if (j) {
+		*state = j->info.state;
+		*t_state_ms = j->info.t_state_ms;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return j ? 0 : -1;
+}
+
 ssize_t qjobs_read(struct qjobs *q, uint64_t id, void *buf, size_t len,
 		   off_t off)
 {

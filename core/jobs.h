@@ -99,6 +99,10 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err);
 
 /* Copy of one job by id; -1 when it is no longer kept. */
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out);
+/* Only its state and when it was entered (CLOCK_REALTIME ms): the
+ * file system asks this at every lookup. -1 when no longer kept. */
+int qjobs_state(struct qjobs *q, uint64_t id, enum qjob_state *state,
+		int64_t *t_state_ms);
 
 /* Read bytes of a job's program while the job still holds them: the bytes
  * read, or -1 once they are gone. */

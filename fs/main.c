@@ -323,6 +323,11 @@ int main(int argc, char *argv[])
 		  fs->jcfg.spool ? fs->jcfg.spool : "none");
 	qfs_log(fs, LOG_INFO, "mounted at %s, channel %s", opts.mountpoint,
 		fs->jcfg.spec);
+	if (qfs_notify_start(fs) < 0)
+		qfs_log(fs, LOG_WARNING,
+			"cannot start the notification thread: names of "
+			"expired files stay with the kernel until it prunes "
+			"them");
 
 	if (opts.singlethread) {
 		ret = fuse_session_loop(fs->se);
@@ -334,6 +339,7 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(loop);
 	}
 	ret = ret ? 1 : 0;
+	qfs_notify_stop(fs);
 
 err_unmount:
 	fuse_session_unmount(fs->se);

@@ -154,7 +154,7 @@ static void qfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				err = fixed_stat(fs, root_entries[i].ino, &st);
 	} else if (parent == INO_RUN) {
 		pthread_mutex_lock(&fs->lock);
-		qfs_expire(fs);
+		qfs_expire(fs, 1);
 		struct qfile *f = qfs_find(fs, name);
 		if (f) {
 			qfs_file_stat(fs, f, &st);
@@ -289,11 +289,11 @@ static uint64_t settle(struct qfs *fs, struct qfile *f)
 {
 	if (!f->name)
 		return 0;
-	if (f->flush_refused) {
-		f->flush_refused = 0;
+	if (f->flush_err) {
 		if (!qname_is_sidecar(f->name))
 			f->job_id = qjobs_record_refusal(
-			    fs->jobs, f->name, f->size, f->ino, &f->flush_err);
+			    fs->jobs, f->name, f->size, f->ino, f->flush_err);
+		qfs_refusal(&f->flush_err, NULL);
 	} else if (f->dirty && qname_launches(f->name)) {
 		return qfs_launch(fs, f);
 	}
@@ -408,7 +408,7 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
-	qfs_expire(fs);
+	qfs_expire(fs, 1);
 	f = qfs_find(fs, name);
 	if (f && (fi->flags & O_EXCL)) {
 		err = EEXIST;
@@ -586,7 +586,7 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h->closed = 1;
 		f->closing++;
 	}
-	if (!f || !h->wrote || !f->name || f->flush_refused)
+	if (!f || !h->wrote || !f->name || f->flush_err)
 		goto unlock;
 	/* Only what more bytes can never fix is refused here: a short file
 	 * may be a copy in progress, judged at launch. */
@@ -597,8 +597,7 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK)
 		err = ENOEXEC;
 	if (err) {
-		f->flush_refused = 1;
-		f->flush_err = e;
+		qfs_refusal(&f->flush_err, &e);
 		qfs_log(fs, LOG_INFO, "run/%s refused: %s", f->name, e.msg);
 	}
 unlock:
@@ -622,12 +621,11 @@ static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)fi;
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	if (f && f->name && f->data && !f->flush_refused &&
+	if (f && f->name && f->data && !f->flush_err &&
 	    (qname_launches(f->name) || qname_is_temporary(f->name)) &&
 	    qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK) {
 		err = ENOEXEC;
-		f->flush_refused = 1;
-		f->flush_err = e;
+		qfs_refusal(&f->flush_err, &e);
 		qfs_log(fs, LOG_INFO, "run/%s refused at fsync: %s", f->name,
 			e.msg);
 	}
@@ -650,7 +648,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 			f->writers -= h->writer;
 			f->closing -= h->closed;
 			if (h->writer && !f->writers && f->name) {
-				if (f->flush_refused) {
+				if (f->flush_err) {
 					/* gone, so that a retry finds no file
 					 */
 					if (!qname_is_sidecar(f->name))
@@ -658,11 +656,13 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 						    qjobs_record_refusal(
 							fs->jobs, f->name,
 							f->size, f->ino,
-							&f->flush_err);
+							f->flush_err);
 					else
 						qjobs_log(
 						    fs->jobs, "%s removed: %s",
-						    f->name, f->flush_err.msg);
+						    f->name, f->flush_err->msg);
+					qfs_refusal(&f->flush_err, NULL);
+					qfs_notify_gone(fs, f->ino, f->name);
 					qfs_detach(fs, f);
 				} else if (f->dirty &&
 					   qname_launches(f->name)) {
@@ -752,8 +752,7 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			qfs_detach(fs, old);
 			qfs_maybe_free(fs, old);
 		}
-		free(f->name);
-		f->name = nn;
+		qfs_set_name(fs, f, nn);
 		nn = NULL;
 		clock_gettime(CLOCK_REALTIME, &f->ctime);
 		fs->run_mtime = f->ctime;
@@ -840,7 +839,7 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			    root_entries[i].ino == INO_RUN ? S_IFDIR : S_IFREG);
 	} else {
 		pthread_mutex_lock(&fs->lock);
-		qfs_expire(fs);
+		qfs_expire(fs, 0);
 		for (struct qfile *f = fs->files; !err && f; f = f->next)
 			if (f->name)
 				err = add_dent(h, f->name, f->ino, S_IFREG);
@@ -1075,10 +1074,8 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			qfs_log(fs, LOG_INFO,
 				"run/%s: " ARGS_XATTR " refused: %s",
 				f && f->name ? f->name : "", e.msg);
-		if (f) {
-			f->args_refused = err != 0;
-			f->args_err = e;
-		}
+		if (f)
+			qfs_refusal(&f->args_err, err ? &e : NULL);
 	}
 	if (!err)
 		err = qfs_xattr_set(list, name, value, size, flags);
@@ -1151,7 +1148,7 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		struct qfile *f = qfs_by_ino(fs, ino);
 		err = f ? qfs_xattr_remove(&f->xattrs, name) : ENOENT;
 		if (f && !strcmp(name, ARGS_XATTR))
-			f->args_refused = 0;
+			qfs_refusal(&f->args_err, NULL);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, err);

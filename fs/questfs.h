@@ -38,12 +38,11 @@ struct qfile {
 	unsigned opens, writers;
 	unsigned closing; /* writers closed by their user, RELEASE pending */
 	int dirty;	  /* got data since it was created or launched */
-	int flush_refused;
-	struct qerror flush_err;
-	/* a user.quest.args value was refused: the launch must not go
-	 * without the arguments the user asked for */
-	int args_refused;
-	struct qerror args_err;
+	/* why it was refused at FLUSH or fsync; NULL: it was not */
+	struct qerror *flush_err;
+	/* why its user.quest.args was refused; the launch must not go
+	 * without the arguments the user asked for. NULL: none was */
+	struct qerror *args_err;
 	uint8_t *data;
 	size_t size, cap;
 	uint64_t job_id; /* last launch, 0: never */
@@ -52,7 +51,8 @@ struct qfile {
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
 	struct xattr *xattrs;
-	struct qfile *next;
+	struct qfile *prev, *next;	 /* fs->files */
+	struct qfile *name_next, *ino_next; /* hash chains */
 };
 
 struct qfs_opts {
@@ -76,7 +76,17 @@ struct qfs {
 	struct fuse_session *se;
 	pthread_mutex_t lock; /* the tree */
 	struct qfile *files;  /* in run/ and orphans still referenced */
+	struct qfile **by_name, **by_ino; /* hash tables of nbuckets */
+	size_t nbuckets, nfiles;
+	int64_t next_expire_ms; /* CLOCK_MONOTONIC */
 	fuse_ino_t next_ino;
+	/* fs/notify.c: names to tell the kernel about, and its thread */
+	pthread_mutex_t nlock;
+	pthread_cond_t ncv;
+	struct gone *gone, *gone_tail;
+	size_t ngone;
+	pthread_t notifier;
+	int nrunning, nstop;
 	size_t writing_bytes; /* bytes held by files not yet launched */
 	struct xattr *run_xattrs;
 	struct timespec mount_time, run_mtime;
@@ -90,10 +100,13 @@ struct qfile *qfs_find(struct qfs *fs, const char *name);
 struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid);
+void qfs_set_name(struct qfs *fs, struct qfile *f, char *name); /* takes it */
 void qfs_detach(struct qfs *fs, struct qfile *f); /* remove from run/ */
 void qfs_drop_data(struct qfs *fs, struct qfile *f);
 void qfs_maybe_free(struct qfs *fs, struct qfile *f);
-void qfs_expire(struct qfs *fs); /* forget launched files past linger */
+/* forget launched files past linger; at a lookup (soon: 0) at most every
+ * EXPIRE_MS, for a walk of every file */
+void qfs_expire(struct qfs *fs, int soon);
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 		   off_t off);
@@ -106,6 +119,16 @@ void qfs_commit(struct qfs *fs, uint64_t id);
 int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
 	      struct qerror *err);
 void qfs_free_all(struct qfs *fs);
+/* *slot = a copy of why (NULL: none). Out of memory, the refusal stands
+ * with a reason that says so. */
+void qfs_refusal(struct qerror **slot, const struct qerror *why);
+
+/* fs/notify.c: the kernel is told, from a thread of its own, that questfs
+ * took a name out of run/ (call qfs_notify_gone with the tree lock held,
+ * before the name goes) */
+int qfs_notify_start(struct qfs *fs);
+void qfs_notify_stop(struct qfs *fs);
+void qfs_notify_gone(struct qfs *fs, fuse_ino_t ino, const char *name);
 
 /* fs/xattr.c */
 int qfs_xattr_set(struct xattr **list, const char *name, const void *v,

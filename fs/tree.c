@@ -11,17 +11,86 @@
 #include "program.h"
 #include "questfs.h"
 
+/* Files are found by name and by inode through two hash tables, so that a
+ * lookup costs the same with ten files or a hundred thousand. */
+#define NBUCKETS_MIN 256
+#define EXPIRE_MS    100
+
+static size_t hash_name(const char *s)
+{
+	size_t h = 2166136261u; /* FNV-1a */
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct qfile **name_slot(struct qfs *fs, const char *name)
+{
+	return &fs->by_name[hash_name(name) & (fs->nbuckets - 1)];
+}
+
+static struct qfile **ino_slot(struct qfs *fs, fuse_ino_t ino)
+{
+	return &fs->by_ino[ino & (fs->nbuckets - 1)];
+}
+
+static void hash_name_in(struct qfs *fs, struct qfile *f)
+{
+	struct qfile **b = name_slot(fs, f->name);
+	f->name_next = *b;
+	*b = f;
+}
+
+static void hash_name_out(struct qfs *fs, struct qfile *f)
+{
+	struct qfile **pp = name_slot(fs, f->name);
+	while (*pp != f)
+		pp = &(*pp)->name_next;
+	*pp = f->name_next;
+}
+
+/* Twice as many buckets once there are twice as many files; 0, or -1 when
+ * out of memory (the tables stay as they were). */
+static int grow(struct qfs *fs)
+{
+	size_t n = fs->nbuckets ? 2 * fs->nbuckets : NBUCKETS_MIN;
+	struct qfile **bn = calloc(n, sizeof *bn), **bi = calloc(n, sizeof *bi);
+
+	if (!bn || !bi) {
+		free(bn);
+		free(bi);
+		return -1;
+	}
+	free(fs->by_name);
+	free(fs->by_ino);
+	fs->by_name = bn;
+	fs->by_ino = bi;
+	fs->nbuckets = n;
+	for (struct qfile *f = fs->files; f; f = f->next) {
+		struct qfile **b = ino_slot(fs, f->ino);
+		f->ino_next = *b;
+		*b = f;
+		if (f->name)
+			hash_name_in(fs, f);
+	}
+	return 0;
+}
+
 struct qfile *qfs_find(struct qfs *fs, const char *name)
 {
-	for (struct qfile *f = fs->files; f; f = f->next)
-		if (f->name && !strcmp(f->name, name))
+	if (!fs->nbuckets)
+		return NULL;
+	for (struct qfile *f = *name_slot(fs, name); f; f = f->name_next)
+		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
 }
 
 struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino)
 {
-	for (struct qfile *f = fs->files; f; f = f->next)
+	if (!fs->nbuckets)
+		return NULL;
+	for (struct qfile *f = *ino_slot(fs, ino); f; f = f->ino_next)
 		if (f->ino == ino)
 			return f;
 	return NULL;
@@ -35,8 +104,11 @@ static void touch_run(struct qfs *fs)
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid)
 {
-	struct qfile *f = calloc(1, sizeof *f);
+	struct qfile *f;
 
+	if (fs->nfiles >= 2 * fs->nbuckets && grow(fs) < 0 && !fs->nbuckets)
+		return NULL;
+	f = calloc(1, sizeof *f);
 	if (!f || !(f->name = strdup(name))) {
 		free(f);
 		return NULL;
@@ -48,9 +120,40 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->atime = f->ctime = f->mtime;
 	f->next = fs->files;
+	if (f->next)
+		f->next->prev = f;
 	fs->files = f;
+	fs->nfiles++;
+	struct qfile **b = ino_slot(fs, f->ino);
+	f->ino_next = *b;
+	*b = f;
+	hash_name_in(fs, f);
 	touch_run(fs);
 	return f;
+}
+
+void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
+{
+	if (f->name)
+		hash_name_out(fs, f);
+	free(f->name);
+	f->name = name;
+	if (name)
+		hash_name_in(fs, f);
+}
+
+static struct qerror lost_reason = {
+    QE_NOMEM, "refused; the reason was lost (questfs is out of memory)"};
+
+void qfs_refusal(struct qerror **slot, const struct qerror *why)
+{
+	if (*slot != &lost_reason)
+		free(*slot);
+	*slot = NULL;
+	if (why && !(*slot = malloc(sizeof **slot)))
+		*slot = &lost_reason;
+	else if (why)
+		**slot = *why;
 }
 
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
@@ -63,8 +166,7 @@ void qfs_drop_data(struct qfs *fs, struct qfile *f)
 
 void qfs_detach(struct qfs *fs, struct qfile *f)
 {
-	free(f->name);
-	f->name = NULL;
+	qfs_set_name(fs, f, NULL);
 	/* nobody can launch it now: its bytes stop counting as held once no
 	 * writer needs them */
 	if (!f->writers)
@@ -76,22 +178,34 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 {
 	if (f->name || f->nlookup || f->opens)
 		return;
-	for (struct qfile **pp = &fs->files; *pp; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
+	*(f->prev ? &f->prev->next : &fs->files) = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	struct qfile **pp = ino_slot(fs, f->ino);
+	while (*pp != f)
+		pp = &(*pp)->ino_next;
+	*pp = f->ino_next;
+	fs->nfiles--;
 	qfs_drop_data(fs, f);
+	qfs_refusal(&f->flush_err, NULL);
+	qfs_refusal(&f->args_err, NULL);
 	qfs_xattr_free(&f->xattrs);
 	free(f);
 }
 
-void qfs_expire(struct qfs *fs)
+void qfs_expire(struct qfs *fs, int soon)
 {
 	struct timespec now;
-	struct qjob_info j;
+	enum qjob_state state;
+	int64_t t_state;
 
+	if (soon) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t mono = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (mono < fs->next_expire_ms)
+			return;
+		fs->next_expire_ms = mono + EXPIRE_MS;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
@@ -99,10 +213,11 @@ void qfs_expire(struct qfs *fs)
 		if (!f->name || !f->job_id || f->data || f->dirty || f->opens)
 			continue;
 		/* a job no longer kept, or ended more than linger ago */
-		if (qjobs_get(fs->jobs, f->job_id, &j) == 0 &&
-		    (j.state < QJ_DELIVERED ||
-		     j.t_state_ms + (int64_t)fs->o.linger * 1000 > now_ms))
+		if (qjobs_state(fs->jobs, f->job_id, &state, &t_state) == 0 &&
+		    (state < QJ_DELIVERED ||
+		     t_state + (int64_t)fs->o.linger * 1000 > now_ms))
 			continue;
+		qfs_notify_gone(fs, f->ino, f->name);
 		qfs_detach(fs, f);
 		qfs_maybe_free(fs, f);
 	}
@@ -196,7 +311,8 @@ int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 {
-	struct qjob_info j;
+	enum qjob_state state;
+	int64_t t_state;
 
 	memset(st, 0, sizeof *st);
 	st->st_ino = f->ino;
@@ -208,7 +324,8 @@ void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 	/* a launched file reads as its program while the job holds it, and
 	 * as empty once the job has ended */
 	if (f->job_id && !f->data &&
-	    (qjobs_get(fs->jobs, f->job_id, &j) < 0 || j.state >= QJ_DELIVERED))
+	    (qjobs_state(fs->jobs, f->job_id, &state, &t_state) < 0 ||
+	     state >= QJ_DELIVERED))
 		st->st_size = 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -234,10 +351,10 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	fs->writing_bytes -= f->cap;
 	f->data = NULL;
 	f->cap = 0;
-	if (f->args_refused) {
+	if (f->args_err) {
 		free(image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
-						 &f->args_err);
+						 f->args_err);
 		return 0;
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
@@ -269,7 +386,13 @@ void qfs_free_all(struct qfs *fs)
 		free(f->name);
 		free(f->data);
 		qfs_xattr_free(&f->xattrs);
+		qfs_refusal(&f->flush_err, NULL);
+		qfs_refusal(&f->args_err, NULL);
 		free(f);
 	}
+	free(fs->by_name);
+	free(fs->by_ino);
+	fs->by_name = fs->by_ino = NULL;
+	fs->nbuckets = fs->nfiles = 0;
 	qfs_xattr_free(&fs->run_xattrs);
 }
