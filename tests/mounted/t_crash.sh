@@ -27,6 +27,8 @@ case_kill9_with_queued_jobs() {
 		cp "$T/src/p$i" "$MNT/run/p$i" || fail "cp p$i"
 	done
 	expect_eq "queued before the crash" 5 "$(json_count queued)"
+	# in the spool once the log says queued (close returns before)
+	wait_for "all five spooled" grep -q "job 5 p5 queued" "$MNT/log"
 	crash_qfs
 	start_qfs
 	expect_eq "recovered" 5 "$(grep -c "recovered from the spool" "$MNT/log")"
@@ -101,6 +103,7 @@ case_corrupt_spool_entries_skipped() {
 case_format1_entry_recovered() {
 	start_qfs -o argv0=none
 	cp "$TOP/examples/hello" "$MNT/run/old"
+	wait_for "spooled" grep -q "job 1 old queued" "$MNT/log"
 	crash_qfs
 	# the same job as 0.1.0 wrote it, from this journal's job record
 	local j
