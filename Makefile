@@ -83,7 +83,8 @@ run: deps
 	@sh tools/run.sh
 
 lint:
-	clang-format --dry-run --Werror core/*.[ch] fs/*.[ch] tools/*.c tests/unit/*.c tests/fixtures/*.c
+	clang-format --dry-run --Werror core/*.[ch] fs/*.[ch] tools/*.c tests/unit/*.c tests/fixtures/*.c \
+		bench/*.c fuzz/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem --suppress=ctuuninitvar -Icore core fs tools
 

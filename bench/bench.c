@@ -82,8 +82,8 @@ static const char *const path_names[P__N] = {
 };
 static const char path_letters[] = "abcdemfghi";
 /* the order of the passes in a round and of the rows */
-static const enum path order[P__N] = {P_CHAN,	P_LOADER, P_QFS,  P_QFS2,
-				      P_CP,	P_CPNULL, P_CPTMP, P_NULL,
+static const enum path order[P__N] = {P_CHAN,  P_LOADER, P_QFS,	  P_QFS2,
+				      P_CP,    P_CPNULL, P_CPTMP, P_NULL,
 				      P_NULLQ, P_MEMCPY};
 /* has a receiver (ends at quest-sim's receipt); returns before it */
 static const int has_rx[P__N] = {1, 1, 1, 1, 0, 0, 1, 0, 0, 0};
@@ -270,8 +270,8 @@ static void write_pids(void)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return;
-	fprintf(f, "%d %d %d %d %d\n", (int)env.sim, (int)env.qfs,
-		(int)env.nfs, (int)env.qfs2, (int)env.nfsq);
+	fprintf(f, "%d %d %d %d %d\n", (int)env.sim, (int)env.qfs, (int)env.nfs,
+		(int)env.qfs2, (int)env.nfsq);
 	fclose(f);
 }
 
@@ -1215,11 +1215,11 @@ static void one_round(unsigned r)
 				continue;
 			if (p == P_QFS2 && !cfg.qfs2)
 				continue;
-			pid_t fs = p == P_QFS || p == P_CP	? env.qfs
-				   : p == P_QFS2		? env.qfs2
+			pid_t fs = p == P_QFS || p == P_CP	  ? env.qfs
+				   : p == P_QFS2		  ? env.qfs2
 				   : p == P_NULL || p == P_CPNULL ? env.nfs
-				   : p == P_NULLQ		? env.nfsq
-								: 0;
+				   : p == P_NULLQ		  ? env.nfsq
+								  : 0;
 			if (fs)
 				reset_hwm(fs);
 			pass_rate(p, &env.progs[s], fs, &ps);

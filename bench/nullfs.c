@@ -515,10 +515,11 @@ int main(int argc, char *argv[])
 	if (fuse_opt_parse(&args, &nfs.o, n_opts, NULL) == -1)
 		goto err_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0 || !opts.mountpoint) {
-		fprintf(stderr,
-			"usage: %s [-f] [-o stats=FILE,run_ttl=S,xattr,direct_io] "
-			"MOUNTPOINT\n",
-			argv[0]);
+		fprintf(
+		    stderr,
+		    "usage: %s [-f] [-o stats=FILE,run_ttl=S,xattr,direct_io] "
+		    "MOUNTPOINT\n",
+		    argv[0]);
 		goto err_args;
 	}
 	/* questfs's mount options, but its own names */

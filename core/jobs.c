@@ -45,7 +45,7 @@ struct qjobs {
 	unsigned finished;	   /* kept jobs that have ended */
 	unsigned active;	   /* queued + sending */
 	unsigned committing;	   /* commits in flight */
-	size_t held;		 /* program bytes held by active jobs */
+	size_t held;		   /* program bytes held by active jobs */
 	uint64_t next_id;
 	int64_t started_ms;
 	char *log;
@@ -694,7 +694,8 @@ static void recover_bad(void *ctx, const char *file, const char *why)
 {
 	struct qjobs *q = ctx;
 	if (*file)
-		log_locked(q, "spool %s/%s: %s; skipped, the file kept as %s.bad",
+		log_locked(q,
+			   "spool %s/%s: %s; skipped, the file kept as %s.bad",
 			   q->cfg.spool, file, why, file);
 	else
 		log_locked(q, "spool %s: %s", q->cfg.spool, why);

@@ -64,8 +64,8 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 
 /* Stops the sender (a send under way finishes or times out), waits for the
- * commits under way, and marks every job not sent as failed ("questfs stopped before it was sent"), logged;
- * the jobs stay readable until qjobs_free. */
+ * commits under way, and marks every job not sent as failed ("questfs stopped
+ * before it was sent"), logged; the jobs stay readable until qjobs_free. */
 void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 

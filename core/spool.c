@@ -252,10 +252,8 @@ static int append(struct qspool *sp, unsigned type, uint64_t id,
 	le(h + 36, crc, 4);
 	memcpy(t, TMAGIC, 4);
 	le(t + 4, crc, 4);
-	struct iovec iov[4] = {{h, RHDR},
-			       {(void *)meta, mlen},
-			       {(void *)img, ilen},
-			       {t, RTRL}};
+	struct iovec iov[4] = {
+	    {h, RHDR}, {(void *)meta, mlen}, {(void *)img, ilen}, {t, RTRL}};
 	w = pwritev(sp->fd, iov, 4, sp->end);
 	if (w == (ssize_t)total && (!sp->sync || fdatasync(sp->fd) == 0)) {
 		sp->end += (off_t)total;
@@ -272,8 +270,8 @@ static enum qerr write_failed(struct qspool *sp, struct qerror *err)
 
 	journal_name(name, sizeof name,
 		     sp->nsegs ? sp->segs[sp->nsegs - 1].no : sp->next_no);
-	return qerr_sys(err, errno, "cannot write to the spool %s/%s",
-			sp->dir, name);
+	return qerr_sys(err, errno, "cannot write to the spool %s/%s", sp->dir,
+			name);
 }
 
 static size_t job_meta(const struct qspool_entry *e, uint8_t *meta)
@@ -313,7 +311,8 @@ static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 	}
 	if (append(sp, R_JOB, e->id, meta, mlen, e->image, e->len) < 0)
 		return -1;
-	sp->live[sp->nlive++] = (struct live){e->id, sp->segs[sp->nsegs - 1].no};
+	sp->live[sp->nlive++] =
+	    (struct live){e->id, sp->segs[sp->nsegs - 1].no};
 	sp->segs[sp->nsegs - 1].live++;
 	return 0;
 }
@@ -373,8 +372,7 @@ static void reclaim(struct qspool *sp)
 	while (sp->nsegs > 1 && !sp->segs[0].live) {
 		journal_name(name, sizeof name, sp->segs[0].no);
 		unlinkat(sp->dirfd, name, 0);
-		memmove(sp->segs, sp->segs + 1,
-			--sp->nsegs * sizeof *sp->segs);
+		memmove(sp->segs, sp->segs + 1, --sp->nsegs * sizeof *sp->segs);
 		if (sp->sync)
 			fsync(sp->dirfd);
 	}
@@ -696,8 +694,7 @@ static void v1_name(char *buf, size_t n, uint64_t id, const char *ext)
 
 /* A format 1 entry and its mark into es, unless a journal has that job. */
 static void load_v1(struct qspool *sp, uint64_t id, struct ents *es,
-		    void (*bad)(void *, const char *, const char *),
-		    void *ctx)
+		    void (*bad)(void *, const char *, const char *), void *ctx)
 {
 	char name[32], mname[32];
 	struct qspool_entry v = {0}, *e;

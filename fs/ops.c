@@ -541,7 +541,8 @@ static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	/* what the kernel does for a write through the page cache: a set-id
 	 * file written by someone else than root loses its set-id bits */
 	if (!err && fuse_req_ctx(req)->uid != 0)
-		f->mode &= ~(mode_t)(S_ISUID | (f->mode & S_IXGRP ? S_ISGID : 0));
+		f->mode &=
+		    ~(mode_t)(S_ISUID | (f->mode & S_IXGRP ? S_ISGID : 0));
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
 		fuse_reply_err(req, err);

@@ -51,7 +51,7 @@ struct qfile {
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
 	struct xattr *xattrs;
-	struct qfile *prev, *next;	 /* fs->files */
+	struct qfile *prev, *next;	    /* fs->files */
 	struct qfile *name_next, *ino_next; /* hash chains */
 };
 

@@ -201,7 +201,8 @@ void qfs_expire(struct qfs *fs, int soon)
 
 	if (soon) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t mono = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		int64_t mono =
+		    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 		if (mono < fs->next_expire_ms)
 			return;
 		fs->next_expire_ms = mono + EXPIRE_MS;

@@ -119,9 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    memcmp(x->image, y->image, x->len) ||
 			    x->marked != y->marked ||
 			    x->mark_valid != y->mark_valid ||
-			    (x->mark_valid &&
-			     (x->mark.epoch != y->mark.epoch ||
-			      x->mark.seq != y->mark.seq)))
+			    (x->mark_valid && (x->mark.epoch != y->mark.epoch ||
+					       x->mark.seq != y->mark.seq)))
 				violation("a job changed when written again");
 		}
 		clear(&b);

@@ -101,8 +101,7 @@ static struct qspool_entry entry(struct fx *f, uint64_t id, size_t len)
 	struct qspool_entry e = {.id = id, .t_launch_ms = 1000 + (int64_t)id};
 
 	snprintf(e.name, sizeof e.name, "prog%llu", (unsigned long long)id);
-	snprintf(e.args, sizeof e.args, "a 'b c' %llu",
-		 (unsigned long long)id);
+	snprintf(e.args, sizeof e.args, "a 'b c' %llu", (unsigned long long)id);
 	for (unsigned i = 0; i < QPKT_HDR_SIZE; i++)
 		e.hdr[i] = (uint8_t)(id + i);
 	e.image = f->img + id; /* a different image for each */
