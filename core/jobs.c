@@ -424,16 +424,6 @@ enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
 	return rc;
 }
 
-enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
-		       size_t len, const struct qargv *args, uint64_t tag,
-		       uint64_t *id, struct qerror *err)
-{
-	*id = qjobs_begin(q, name, image, len, args, tag);
-	if (!*id)
-		return qerr_set(err, QE_NOMEM, "out of memory");
-	return qjobs_commit(q, *id, err);
-}
-
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 			      uint64_t tag, const struct qerror *why)
 {
@@ -617,7 +607,7 @@ static void *sender_main(void *arg)
 			set_state_locked(q, j, QJ_REFUSED, &e);
 			break;
 		case QE_CHAN_NO_RECEIVER:
-			/* it left between the check and the send: try again */
+			/* none (any more): queued again, sent once one is */
 			j->waiting_logged = 0;
 			set_state_locked(q, j, QJ_QUEUED, NULL);
 			break;

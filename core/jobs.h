@@ -83,11 +83,6 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 		     size_t len, const struct qargv *args, uint64_t tag);
 enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err);
 
-/* Both steps at once; *id is set whenever a job was recorded. */
-enum qerr qjobs_launch(struct qjobs *q, const char *name, uint8_t *image,
-		       size_t len, const struct qargv *args, uint64_t tag,
-		       uint64_t *id, struct qerror *err);
-
 /* Record a refusal that happened before launch (questfs refused the file at
  * FLUSH): a job in state refused, logged like any other. */
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,

@@ -70,3 +70,27 @@ case_run_group_members_only() {
 	grep -q "theirs" "$MNT/log" && fail "the refused copy reached questfs: $(cat "$MNT/log")"
 	true
 }
+
+# Written by someone else than root, a set-id file loses its set-id bits,
+# as on any file system; the kernel leaves that to questfs (direct I/O).
+case_write_clears_set_id_bits() {
+	local u=qfsw$KEY
+	chain_exit access_cleanup
+	useradd -M -N -s /usr/sbin/nologin "$u" || fail "useradd $u"
+	ACCESS_USERS+=("$u")
+	chmod 755 "$T"
+	start_sim
+	start_qfs -o "allow_other,default_permissions,run_mode=0777"
+	as "$u" cp "$TOP/examples/hello" "$MNT/run/p" || fail "$u cannot launch"
+	wait_for "delivered" state_is "$MNT/run/p" delivered
+	as "$u" chmod 6755 "$MNT/run/p" || fail "chmod 6755"
+	expect_eq "before" 6755 "$(stat -c %a "$MNT/run/p")"
+	as "$u" cp "$TOP/examples/hello_argvs" "$MNT/run/p" || fail "$u cannot write p again"
+	expect_eq "after a write by $u" 755 "$(stat -c %a "$MNT/run/p")"
+	# root keeps them, as CAP_FSETID does elsewhere
+	chmod 6755 "$MNT/run/p" || fail "chmod as root"
+	wait_for "second delivered" state_is "$MNT/run/p" delivered
+	cp "$TOP/examples/hello" "$MNT/run/p" || fail "cp as root"
+	expect_eq "after a write by root" 6755 "$(stat -c %a "$MNT/run/p")"
+	wait_saved 3
+}
