@@ -259,8 +259,16 @@ static int append(struct qspool *sp, unsigned type, uint64_t id,
 		sp->end += (off_t)total;
 		return 0;
 	}
-	/* what was written has no trailer: it is no record */
-	errno = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
+	/* Cut short, it has no trailer: no record. Whole but not synced, the
+	 * caller is told it failed: unmade, so that a crash does not find
+	 * it (the next record overwrites it anyway). */
+	int e = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
+	if (w == (ssize_t)total) {
+		static const uint8_t none[4];
+		ssize_t r = pwrite(sp->fd, none, sizeof none, sp->end);
+		(void)r; /* nothing better to do than to have tried */
+	}
+	errno = e;
 	return -1;
 }
 
