@@ -1,6 +1,7 @@
-/* Jobs: launch order, one sender thread, states with times and reasons,
- * and the log of every state change. One mutex guards it all; the channel
- * and the spool are used only with it released. */
+/* Jobs: launch order, one sender at a time (the sender thread, or the
+ * committer of the next job when nothing else is being sent), states with
+ * times and reasons, and the log of every state change. One mutex guards
+ * it all; the channel and the spool are used only with it released. */
 #include "jobs.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ struct qjobs {
 	pthread_cond_t committed; /* the last commit in flight ended */
 	pthread_t sender;
 	int stopping, stopped;
+	int sending;	  /* a job is being sent (sender or its committer) */
+	int peer_ok;	  /* the last send reached a receiver */
+	int commit_sends; /* cfg.commit_sends, and the channel allows it */
 	struct job *head, *tail;   /* every kept job, in launch order */
 	struct job *ahead, *atail; /* the active ones, in launch order */
 	unsigned finished;	   /* kept jobs that have ended */
@@ -354,76 +358,6 @@ static struct job *find_locked(struct qjobs *q, uint64_t id)
 	return NULL;
 }
 
-uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
-		     size_t len, const struct qargv *args, uint64_t tag)
-{
-	uint64_t id = 0;
-
-	pthread_mutex_lock(&q->lock);
-	struct job *j = new_job_locked(q, name, len, tag);
-	if (j) {
-		id = j->info.id;
-		j->pending = 1;
-		j->image = image;
-		j->len = len;
-		j->uargs = *args;
-		qargs_format(args, 0, j->info.args, sizeof j->info.args);
-		activate_locked(q, j);
-		q->committing++;
-	}
-	pthread_mutex_unlock(&q->lock);
-	if (!j)
-		free(image);
-	return id;
-}
-
-enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
-{
-	struct qerror e = {0};
-	struct qspool_entry se;
-	struct qargv argv, user;
-	enum qerr rc;
-	struct job *j;
-
-	pthread_mutex_lock(&q->lock);
-	j = find_locked(q, id);
-	if (!j || !j->pending) {
-		pthread_mutex_unlock(&q->lock);
-		return qerr_set(err, QE_USAGE, "job %llu is not being launched",
-				(unsigned long long)id);
-	}
-	user = j->uargs;
-	spool_entry_locked(j, &se);
-	pthread_mutex_unlock(&q->lock);
-
-	/* j stays: a pending job is neither sent, trimmed nor stopped */
-	rc = full_argv(q, se.name, &user, &argv, &e);
-	if (rc == QE_OK)
-		rc = qprog_prepare(se.image, se.len, &argv, &q->cfg.prof,
-				   se.hdr, NULL, &e);
-	enum qjob_state bad = QJ_REFUSED;
-	/* on disk before it counts as queued */
-	if (rc == QE_OK && q->sp && (rc = qspool_put(q->sp, &se, &e)) != QE_OK)
-		bad = QJ_FAILED;
-
-	pthread_mutex_lock(&q->lock);
-	j->pending = 0;
-	if (rc == QE_OK) {
-		memcpy(j->hdr, se.hdr, sizeof j->hdr);
-		set_state_locked(q, j, QJ_QUEUED, NULL);
-		pthread_cond_signal(&q->work);
-	} else {
-		set_state_locked(q, j, bad, &e);
-		pthread_cond_signal(&q->work); /* the next one may go now */
-		if (err)
-			*err = e;
-	}
-	if (!--q->committing)
-		pthread_cond_broadcast(&q->committed);
-	pthread_mutex_unlock(&q->lock);
-	return rc;
-}
-
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 			      uint64_t tag, const struct qerror *why)
 {
@@ -551,82 +485,170 @@ static enum qerr mark_sending(struct qjobs *q, struct job *j,
 	return qspool_mark(q->sp, j->info.id, known ? &m : NULL, err);
 }
 
+/* Sends j, the next job in launch order, and records how it went (lock
+ * held, released during the send; q->sending set by the caller). The
+ * image of a sending job is freed by its sender alone: safe unlocked. */
+static void send_one_locked(struct qjobs *q, struct job *j)
+{
+	struct iovec iov[2] = {{j->hdr, sizeof j->hdr}, {j->image, j->len}};
+	uint64_t id = j->info.id;
+	struct qerror e;
+	enum qerr r;
+
+	set_state_locked(q, j, QJ_SENDING, NULL);
+	pthread_mutex_unlock(&q->lock);
+	r = mark_sending(q, j, &e);
+	if (r == QE_OK)
+		r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
+	pthread_mutex_lock(&q->lock);
+	q->peer_ok = r == QE_OK || r == QE_CHAN_REFUSED;
+	switch (r) {
+	case QE_OK:
+		set_state_locked(q, j, QJ_DELIVERED, NULL);
+		break;
+	case QE_CHAN_REFUSED:
+		set_state_locked(q, j, QJ_REFUSED, &e);
+		break;
+	case QE_CHAN_NO_RECEIVER:
+		/* none (any more): queued again, sent once one is */
+		j->waiting_logged = 0;
+		set_state_locked(q, j, QJ_QUEUED, NULL);
+		break;
+	default:
+		set_state_locked(q, j, QJ_FAILED, &e);
+		break;
+	}
+	/* j may be gone (history): only its id from here on */
+	if (q->sp) {
+		pthread_mutex_unlock(&q->lock);
+		if (r == QE_CHAN_NO_RECEIVER)
+			qspool_unmark(q->sp, id);
+		else
+			qspool_done(q->sp, id);
+		pthread_mutex_lock(&q->lock);
+	}
+}
+
+/* The sender thread sends whatever its committer did not: every job while
+ * no receiver has answered yet, or after one went away (it waits for the
+ * next), and those that queue up while another is being sent. */
 static void *sender_main(void *arg)
 {
 	struct qjobs *q = arg;
 	struct qerror e;
-	/* the last send reached a receiver: send the next without asking
-	 * first; a send that finds none comes back to waiting */
-	int peer_ok = 0;
 
 	pthread_mutex_lock(&q->lock);
 	while (!q->stopping) {
 		struct job *j = next_to_send_locked(q);
-		if (!j) {
+		if (!j || q->sending) {
 			pthread_cond_wait(&q->work, &q->lock);
 			continue;
 		}
+		q->sending = 1;
 		enum qerr r = QE_OK;
-		if (!peer_ok) {
+		if (!q->peer_ok) {
 			pthread_mutex_unlock(&q->lock);
 			r = qchan_wait_peer(q->ch, 500, &e);
 			pthread_mutex_lock(&q->lock);
 		}
-		if (q->stopping)
-			break;
-		if (r != QE_OK) {
-			if (!j->waiting_logged) {
-				j->waiting_logged = 1;
-				snprintf(j->info.detail, sizeof j->info.detail,
-					 "waiting for the Quest side: %.200s",
-					 e.msg);
-				log_locked(q, "job %llu %s waiting: %s",
-					   (unsigned long long)j->info.id,
-					   j->info.name, e.msg);
-			}
-			continue;
+		if (!q->stopping && r != QE_OK && !j->waiting_logged) {
+			j->waiting_logged = 1;
+			snprintf(j->info.detail, sizeof j->info.detail,
+				 "waiting for the Quest side: %.200s", e.msg);
+			log_locked(q, "job %llu %s waiting: %s",
+				   (unsigned long long)j->info.id, j->info.name,
+				   e.msg);
 		}
-		set_state_locked(q, j, QJ_SENDING, NULL);
-		struct iovec iov[2] = {{j->hdr, sizeof j->hdr},
-				       {j->image, j->len}};
-		pthread_mutex_unlock(&q->lock);
-		/* the sender alone frees a sending job's image: safe unlocked
-		 */
-		r = mark_sending(q, j, &e);
-		if (r == QE_OK)
-			r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms,
-				       &e);
-		uint64_t id = j->info.id;
-		peer_ok = r == QE_OK || r == QE_CHAN_REFUSED;
-		pthread_mutex_lock(&q->lock);
-		switch (r) {
-		case QE_OK:
-			set_state_locked(q, j, QJ_DELIVERED, NULL);
-			break;
-		case QE_CHAN_REFUSED:
-			set_state_locked(q, j, QJ_REFUSED, &e);
-			break;
-		case QE_CHAN_NO_RECEIVER:
-			/* none (any more): queued again, sent once one is */
-			j->waiting_logged = 0;
-			set_state_locked(q, j, QJ_QUEUED, NULL);
-			break;
-		default:
-			set_state_locked(q, j, QJ_FAILED, &e);
-			break;
-		}
-		/* j may be gone (history): only its id from here on */
-		if (q->sp) {
-			pthread_mutex_unlock(&q->lock);
-			if (r == QE_CHAN_NO_RECEIVER)
-				qspool_unmark(q->sp, id);
-			else
-				qspool_done(q->sp, id);
-			pthread_mutex_lock(&q->lock);
-		}
+		if (!q->stopping && r == QE_OK)
+			send_one_locked(q, j);
+		q->sending = 0;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
+}
+
+/* ---- launching ---- */
+
+uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
+		     size_t len, const struct qargv *args, uint64_t tag)
+{
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&q->lock);
+	struct job *j = new_job_locked(q, name, len, tag);
+	if (j) {
+		id = j->info.id;
+		j->pending = 1;
+		j->image = image;
+		j->len = len;
+		j->uargs = *args;
+		qargs_format(args, 0, j->info.args, sizeof j->info.args);
+		activate_locked(q, j);
+		q->committing++;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (!j)
+		free(image);
+	return id;
+}
+
+enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
+{
+	struct qerror e = {0};
+	struct qspool_entry se;
+	struct qargv argv, user;
+	enum qerr rc;
+	struct job *j;
+
+	pthread_mutex_lock(&q->lock);
+	j = find_locked(q, id);
+	if (!j || !j->pending) {
+		pthread_mutex_unlock(&q->lock);
+		return qerr_set(err, QE_USAGE, "job %llu is not being launched",
+				(unsigned long long)id);
+	}
+	user = j->uargs;
+	spool_entry_locked(j, &se);
+	pthread_mutex_unlock(&q->lock);
+
+	/* j stays: a pending job is neither sent, trimmed nor stopped */
+	rc = full_argv(q, se.name, &user, &argv, &e);
+	if (rc == QE_OK)
+		rc = qprog_prepare(se.image, se.len, &argv, &q->cfg.prof,
+				   se.hdr, NULL, &e);
+	enum qjob_state bad = QJ_REFUSED;
+	/* on disk before it counts as queued */
+	if (rc == QE_OK && q->sp && (rc = qspool_put(q->sp, &se, &e)) != QE_OK)
+		bad = QJ_FAILED;
+
+	pthread_mutex_lock(&q->lock);
+	j->pending = 0;
+	if (rc == QE_OK) {
+		memcpy(j->hdr, se.hdr, sizeof j->hdr);
+		set_state_locked(q, j, QJ_QUEUED, NULL);
+		/* Next in line, nothing being sent, a receiver that answered
+		 * the last one: sent from here, without waking the sender
+		 * thread (a wake-up per launch was a fifth of a small
+		 * launch's cost). The caller's request is answered already. */
+		if (q->commit_sends && !q->sending && q->peer_ok &&
+		    !q->stopping && next_to_send_locked(q) == j) {
+			q->sending = 1;
+			send_one_locked(q, j);
+			q->sending = 0;
+		}
+	} else {
+		set_state_locked(q, j, bad, &e);
+		if (err)
+			*err = e;
+	}
+	/* What is left (this one, or those after it) is the sender thread's;
+	 * whoever is sending now looks for more when done. */
+	if (!q->sending && next_to_send_locked(q))
+		pthread_cond_signal(&q->work);
+	if (!--q->committing)
+		pthread_cond_broadcast(&q->committed);
+	pthread_mutex_unlock(&q->lock);
+	return rc;
 }
 
 /* A job found in the spool at start: queued again, unless the channel
@@ -717,6 +739,9 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	rc = qchan_open(q->spec, &cfg->chan, &q->ch, err);
 	if (rc != QE_OK)
 		goto fail;
+	struct qchan_peer peer;
+	qchan_peer(q->ch, &peer);
+	q->commit_sends = cfg->commit_sends && peer.known;
 	if (cfg->spool) {
 		rc = qspool_open(cfg->spool, cfg->spool_sync, &q->sp, err);
 		if (rc != QE_OK)

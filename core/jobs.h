@@ -52,6 +52,10 @@ struct qjobs_cfg {
 	int argv0;	     /* 1: argv[0] is the program's name */
 	const char *spool;   /* directory of queued jobs; NULL: none */
 	int spool_sync;	     /* fsync spool entries (machine crashes) */
+	/* qjobs_commit may send the job itself: its caller has threads to
+	 * spare (a FUSE worker of several). Only for a channel that knows
+	 * its receiver, whose sends the timeout bounds (shm:). */
+	int commit_sends;
 };
 
 void qjobs_cfg_default(struct qjobs_cfg *c);
@@ -74,11 +78,15 @@ void qjobs_free(struct qjobs *q);
  * quick, for a caller holding a lock of its own. It shows as queued, but
  * neither it nor any job after it is sent before qjobs_commit, which
  * checks it (§4, argv: `args` are the user's words; argv[0] is added
- * unless argv0=none) and spools it: call it soon, without that lock.
- * begin returns the job's id, 0 when out of memory. commit returns QE_OK
- * when the job is queued; otherwise the job is recorded as refused (or
- * failed, when the spool cannot be written), which shows in status and
- * log, and the code is returned. */
+ * unless argv0=none) and spools it: call it soon, without that lock and
+ * once whoever waits on the caller has been answered, for when nothing
+ * else is being sent and the Quest side answered the last packet, commit
+ * sends the job itself (up to send_timeout), sparing the sender thread's
+ * wake-up; else the sender thread sends it. begin returns the job's id, 0
+ * when out of memory. commit returns QE_OK when the job is queued (or
+ * already sent); otherwise the job is recorded as refused (or failed, when
+ * the spool cannot be written), which shows in status and log, and the
+ * code is returned. */
 uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 		     size_t len, const struct qargv *args, uint64_t tag);
 enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err);

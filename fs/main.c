@@ -294,6 +294,10 @@ int main(int argc, char *argv[])
 	fuse_opt_add_arg(&args, "-osubtype=questfs");
 	fuse_opt_add_arg(&args, "-ofsname=questfs");
 
+	/* A worker may send the program it committed, once it has answered
+	 * its request, when the others can serve the file system meanwhile */
+	fs->jcfg.commit_sends = !opts.singlethread && opts.max_threads >= 2;
+
 	/* A bad channel spec is reported here, before the daemon detaches. */
 	struct qchan *probe;
 	if (qchan_open(fs->jcfg.spec, &fs->jcfg.chan, &probe, &e) != QE_OK) {

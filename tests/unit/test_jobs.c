@@ -1,6 +1,7 @@
 /* The job model (core/jobs.c) over a dev: channel to a FIFO that a thread
  * of the test reads: launch order holds when commits end out of order, a
- * refusal at commit lets the next job go, and the spool is emptied. */
+ * refusal at commit lets the next job go. Over shm: with a receiver thread:
+ * a commit sends its job itself when nothing else is being sent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +34,20 @@ struct fx {
 	struct qjobs *q;
 	uint64_t begun[8]; /* committed by teardown if a test did not */
 	unsigned nbegun;
+	uint32_t key; /* shm: fixture */
+	struct qchan_rx *rx;
+	int rx_stop;
 };
+
+static void got_packet(struct fx *f, const uint8_t *hdr)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->n < 16)
+		snprintf(f->names[f->n++], sizeof f->names[0], "%s",
+			 (const char *)hdr + 4);
+	pthread_cond_broadcast(&f->grew);
+	pthread_mutex_unlock(&f->lock);
+}
 
 static int read_all(int fd, void *buf, size_t n)
 {
@@ -59,14 +73,71 @@ static void *reader_main(void *arg)
 		    read_all(f->fd, body, len) < 0)
 			break;
 		free(body);
-		pthread_mutex_lock(&f->lock);
-		if (f->n < 16)
-			snprintf(f->names[f->n++], sizeof f->names[0], "%s",
-				 (const char *)hdr + 4);
-		pthread_cond_broadcast(&f->grew);
-		pthread_mutex_unlock(&f->lock);
+		got_packet(f, hdr);
 	}
 	return NULL;
+}
+
+/* the Quest side of the shm: fixture: takes, records, accepts */
+static void *rx_main(void *arg)
+{
+	struct fx *f = arg;
+	const uint8_t *pkt;
+	struct qerror e;
+	size_t len;
+
+	while (!__atomic_load_n(&f->rx_stop, __ATOMIC_ACQUIRE)) {
+		if (qchan_rx_take(f->rx, &pkt, &len, 50, &e) != QE_OK)
+			continue;
+		got_packet(f, pkt);
+		qchan_rx_answer(f->rx, 1, NULL, &e);
+	}
+	return NULL;
+}
+
+static int setup_shm(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct qjobs_cfg c;
+	struct qerror e;
+	char spec[32];
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/test_jobs.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
+	f->key = 200000u + (uint32_t)getpid() % 100000u;
+	snprintf(spec, sizeof spec, "shm:%u", f->key);
+	qchan_shm_unlink(f->key, NULL);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->grew, NULL);
+	assert_int_equal(qchan_rx_open(spec, 0, &f->rx, &e), QE_OK);
+	assert_int_equal(pthread_create(&f->reader, NULL, rx_main, f), 0);
+	qjobs_cfg_default(&c);
+	c.spec = spec;
+	c.spool = f->spool;
+	c.commit_sends = 1;
+	assert_int_equal(qjobs_new(&c, &f->q, &e), QE_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown_shm(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	for (unsigned i = 0; i < f->nbegun; i++)
+		qjobs_commit(f->q, f->begun[i], NULL);
+	qjobs_free(f->q);
+	__atomic_store_n(&f->rx_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(f->reader, NULL);
+	qchan_rx_close(f->rx);
+	qchan_shm_unlink(f->key, NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
 }
 
 static int setup(void **state)
@@ -202,6 +273,52 @@ static void test_refused_at_commit(void **state)
 	assert_int_equal(qjobs_commit(f->q, bad, &e), QE_USAGE); /* once */
 }
 
+/* Waits up to ms for the job to end: its state. */
+static enum qjob_state wait_ended(struct fx *f, uint64_t id, int ms)
+{
+	enum qjob_state st = QJ_QUEUED;
+	int64_t t;
+
+	for (int i = 0; i < ms; i++) {
+		assert_int_equal(qjobs_state(f->q, id, &st, &t), 0);
+		if (st >= QJ_DELIVERED)
+			break;
+		usleep(1000);
+	}
+	return st;
+}
+
+/* Once the Quest side has answered, a commit with nothing else being sent
+ * sends its job before it returns; one whose job is not next leaves it to
+ * the sender thread, and the order holds. */
+static void test_commit_sends_when_idle(void **state)
+{
+	struct fx *f = *state;
+	struct qerror e;
+	enum qjob_state st;
+	int64_t t;
+
+	uint64_t one = begin(f, "one", 4096);
+	assert_int_equal(qjobs_commit(f->q, one, &e), QE_OK);
+	assert_int_equal(wait_ended(f, one, 5000), QJ_DELIVERED);
+
+	uint64_t two = begin(f, "two", 4096);
+	assert_int_equal(qjobs_commit(f->q, two, &e), QE_OK);
+	assert_int_equal(qjobs_state(f->q, two, &st, &t), 0);
+	assert_int_equal(st, QJ_DELIVERED); /* sent by the commit itself */
+
+	uint64_t three = begin(f, "three", 4096);
+	uint64_t four = begin(f, "four", 8192);
+	assert_int_equal(qjobs_commit(f->q, four, &e), QE_OK);
+	assert_int_equal(qjobs_commit(f->q, three, &e), QE_OK);
+	assert_int_equal(wait_packets(f, 4, 5000), 4);
+	assert_string_equal(f->names[0], "one");
+	assert_string_equal(f->names[1], "two");
+	assert_string_equal(f->names[2], "three");
+	assert_string_equal(f->names[3], "four");
+	assert_int_equal(wait_ended(f, four, 5000), QJ_DELIVERED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +326,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_at_commit, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_sends_when_idle,
+					    setup_shm, teardown_shm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
