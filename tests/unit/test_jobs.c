@@ -95,74 +95,61 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-static int setup_shm(void **state)
+/* The parts of both fixtures: a scratch directory with the spool in it */
+static struct fx *fx_new(void)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct qjobs_cfg c;
-	struct qerror e;
-	char spec[32];
 
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/test_jobs.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
-	f->key = 200000u + (uint32_t)getpid() % 100000u;
-	snprintf(spec, sizeof spec, "shm:%u", f->key);
-	qchan_shm_unlink(f->key, NULL);
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->grew, NULL);
-	assert_int_equal(qchan_rx_open(spec, 0, &f->rx, &e), QE_OK);
-	assert_int_equal(pthread_create(&f->reader, NULL, rx_main, f), 0);
+	return f;
+}
+
+static void fx_jobs(struct fx *f, const char *spec, int commit_sends)
+{
+	struct qjobs_cfg c;
+	struct qerror e;
+
 	qjobs_cfg_default(&c);
 	c.spec = spec;
 	c.spool = f->spool;
-	c.commit_sends = 1;
+	c.commit_sends = commit_sends;
 	assert_int_equal(qjobs_new(&c, &f->q, &e), QE_OK);
-	*state = f;
-	return 0;
 }
 
-static int teardown_shm(void **state)
+/* qjobs_stop waits for every commit: a failed test's too */
+static void fx_stop(struct fx *f)
 {
-	struct fx *f = *state;
-	char cmd[128];
-
 	for (unsigned i = 0; i < f->nbegun; i++)
 		qjobs_commit(f->q, f->begun[i], NULL);
 	qjobs_free(f->q);
-	__atomic_store_n(&f->rx_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(f->reader, NULL);
-	qchan_rx_close(f->rx);
-	qchan_shm_unlink(f->key, NULL);
+}
+
+static void fx_free(struct fx *f)
+{
+	char cmd[128];
+
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
-	return 0;
 }
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	struct qjobs_cfg c;
-	struct qerror e;
+	struct fx *f = fx_new();
 	char spec[128];
 
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/test_jobs.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->fifo, sizeof f->fifo, "%s/chan", f->dir);
-	snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
 	assert_int_equal(mkfifo(f->fifo, 0600), 0);
 	f->fd = open(f->fifo, O_RDWR);
 	assert_true(f->fd >= 0);
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->grew, NULL);
 	assert_int_equal(pthread_create(&f->reader, NULL, reader_main, f), 0);
-	qjobs_cfg_default(&c);
 	snprintf(spec, sizeof spec, "dev:%s", f->fifo);
-	c.spec = spec;
-	c.spool = f->spool;
-	assert_int_equal(qjobs_new(&c, &f->q, &e), QE_OK);
+	fx_jobs(f, spec, 0);
 	*state = f;
 	return 0;
 }
@@ -170,18 +157,41 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	/* qjobs_stop waits for every commit: a failed test's too */
-	for (unsigned i = 0; i < f->nbegun; i++)
-		qjobs_commit(f->q, f->begun[i], NULL);
-	qjobs_free(f->q);
+	fx_stop(f);
 	pthread_cancel(f->reader);
 	pthread_join(f->reader, NULL);
 	close(f->fd);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	fx_free(f);
+	return 0;
+}
+
+static int setup_shm(void **state)
+{
+	struct fx *f = fx_new();
+	struct qerror e;
+	char spec[32];
+
+	f->key = 200000u + (uint32_t)getpid() % 100000u;
+	snprintf(spec, sizeof spec, "shm:%u", f->key);
+	qchan_shm_unlink(f->key, NULL);
+	assert_int_equal(qchan_rx_open(spec, 0, &f->rx, &e), QE_OK);
+	assert_int_equal(pthread_create(&f->reader, NULL, rx_main, f), 0);
+	fx_jobs(f, spec, 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown_shm(void **state)
+{
+	struct fx *f = *state;
+
+	fx_stop(f);
+	__atomic_store_n(&f->rx_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(f->reader, NULL);
+	qchan_rx_close(f->rx);
+	qchan_shm_unlink(f->key, NULL);
+	fx_free(f);
 	return 0;
 }
 
