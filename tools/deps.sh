@@ -24,6 +24,7 @@ need_cmd fusermount3 fuse3
 need_cmd rsync rsync
 need_cmd setfattr attr
 need_cmd gio libglib2.0-bin
+need_cmd python3 python3
 need_cmd valgrind valgrind
 need_cmd clang clang
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] ||
