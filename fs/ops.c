@@ -336,7 +336,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
 	 * copy fewer, no cache to drop when the file launches or empties,
 	 * and the kernel leaves clearing set-id bits to us (qfs_write)
 	 * instead of asking for security.capability before every write.
-	 * Only a shared writable mmap(2) of a file in run/ is refused. */
+	 * Only a shared mmap(2) of a file in run/ is refused (ENODEV). */
 	fi->direct_io = 1;
 	return 0;
 }
