@@ -729,9 +729,7 @@ static void recover_bad(void *ctx, const char *file, const char *why)
 {
 	struct qjobs *q = ctx;
 	if (*file)
-		log_locked(q,
-			   "spool %s/%s: %s; skipped, the file kept as %s.bad",
-			   q->cfg.spool, file, why, file);
+		log_locked(q, "spool %s/%s: %s", q->cfg.spool, file, why);
 	else
 		log_locked(q, "spool %s: %s", q->cfg.spool, why);
 }

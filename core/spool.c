@@ -1,9 +1,11 @@
 /* The spool on disk, format 2: journal files NNNNNNNN.journal, each
- *   "QFSSPOOL" | u32 version (2) | u32 generation
+ *   "QFSSPOOL" | u32 version (2) | u32 generation | u64 salt
  * then records: a 40-byte header, its payload and an 8-byte trailer,
  *   "QREC" | u16 type | u16 flags | u32 generation | u32 meta len |
  *   u64 id | u32 image len | u32 crc32 of the image (flag 1: spool_sync) |
- *   u32 0 | u32 crc32 of the 36 bytes before it and of the meta
+ *   u32 0 | u32 crc32 of the file's salt, the 36 bytes before it and the
+ *   meta (the salt, random, keeps a program's bytes from ever reading as
+ *   a record)
  *   job:  meta = i64 launch ms | u32 name len | name | u32 args len | args |
  *         88-byte packet header; then the image
  *   mark: meta = u64 epoch | u64 seq, or none when the channel cannot tell
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -35,7 +38,7 @@
 
 #define MAGIC	   "QFSSPOOL"
 #define VERSION	   2u
-#define FHDR	   16
+#define FHDR	   24
 #define RMAGIC	   "QREC"
 #define RHDR	   40
 #define TMAGIC	   "QEND"
@@ -57,6 +60,7 @@ struct seg {
 struct live {
 	uint64_t id;
 	unsigned seg;
+	int ended; /* done, but its record could not be written yet */
 };
 
 struct qspool {
@@ -67,6 +71,8 @@ struct qspool {
 	unsigned next_no; /* number of the next journal file */
 	off_t end;	  /* where fd's next record goes */
 	uint32_t gen;	  /* fd's generation */
+	uint64_t salt;	  /* fd's */
+	size_t nended;	  /* live entries ended, their record not written */
 	struct seg *segs; /* this run's journal files, oldest first; the last
 			     is fd's */
 	size_t nsegs;
@@ -164,10 +170,13 @@ fail:
 	return err ? err->code : QE_SYS;
 }
 
+static void end_pending_locked(struct qspool *sp);
+
 void qspool_close(struct qspool *sp)
 {
 	if (!sp)
 		return;
+	end_pending_locked(sp);
 	if (sp->fd >= 0)
 		close(sp->fd);
 	close(sp->dirfd);
@@ -180,11 +189,34 @@ void qspool_close(struct qspool *sp)
 
 /* ---- appending (lock held) ---- */
 
-static void file_header(uint8_t h[FHDR], uint32_t gen)
+static void file_header(uint8_t h[FHDR], uint32_t gen, uint64_t salt)
 {
 	memcpy(h, MAGIC, 8);
 	le(h + 8, VERSION, 4);
 	le(h + 12, gen, 4);
+	le(h + 16, salt, 8);
+}
+
+static uint64_t new_salt(void)
+{
+	uint64_t v;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^
+	       (uint64_t)ts.tv_sec ^ (uint64_t)getpid() << 32;
+}
+
+/* crc of a record's 36 first header bytes and its meta, under a salt */
+static uLong record_crc(uint64_t salt, const uint8_t *h, const uint8_t *meta,
+			size_t mlen)
+{
+	uint8_t sb[8];
+
+	le(sb, salt, 8);
+	return crc_more(crc32(crc32(0L, sb, 8), h, 36), meta, mlen);
 }
 
 static int begin_file(struct qspool *sp)
@@ -204,7 +236,8 @@ static int begin_file(struct qspool *sp)
 		    0600);
 	if (fd < 0)
 		return -1;
-	file_header(h, 1);
+	uint64_t salt = new_salt();
+	file_header(h, 1, salt);
 	errno = EIO;
 	if (pwrite(fd, h, FHDR, 0) != FHDR ||
 	    (sp->sync && (fdatasync(fd) < 0 || fsync(sp->dirfd) < 0))) {
@@ -219,6 +252,7 @@ static int begin_file(struct qspool *sp)
 	sp->fd = fd;
 	sp->end = FHDR;
 	sp->gen = 1;
+	sp->salt = salt;
 	s[sp->nsegs++] = (struct seg){sp->next_no++, 0};
 	return 0;
 }
@@ -248,7 +282,7 @@ static int append(struct qspool *sp, unsigned type, uint64_t id,
 	le(h + 16, id, 8);
 	le(h + 24, ilen, 4);
 	le(h + 28, icrc, 4);
-	crc = crc_more(crc32(0L, h, 36), meta, mlen);
+	crc = record_crc(sp->salt, h, meta, mlen);
 	le(h + 36, crc, 4);
 	memcpy(t, TMAGIC, 4);
 	le(t + 4, crc, 4);
@@ -320,7 +354,7 @@ static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 	if (append(sp, R_JOB, e->id, meta, mlen, e->image, e->len) < 0)
 		return -1;
 	sp->live[sp->nlive++] =
-	    (struct live){e->id, sp->segs[sp->nsegs - 1].no};
+	    (struct live){e->id, sp->segs[sp->nsegs - 1].no, 0};
 	sp->segs[sp->nsegs - 1].live++;
 	return 0;
 }
@@ -343,6 +377,7 @@ enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 	enum qerr rc = QE_OK;
 
 	pthread_mutex_lock(&sp->lock);
+	end_pending_locked(sp);
 	if (put_locked(sp, e) < 0)
 		rc = write_failed(sp, err);
 	pthread_mutex_unlock(&sp->lock);
@@ -386,13 +421,45 @@ static void reclaim(struct qspool *sp)
 	}
 	if (sp->nsegs != 1 || sp->segs[0].live || sp->end < REWIND_AT)
 		return;
-	/* 16 bytes in one page: the new generation is there or it is not */
-	file_header(h, sp->gen + 1);
-	if (pwrite(sp->fd, h, FHDR, 0) == FHDR &&
-	    (!sp->sync || fdatasync(sp->fd) == 0)) {
+	/* A few bytes in one page: the new generation is there or it is not.
+	 * Once written, it is the file's, synced or not (records of the old
+	 * generation after it would be taken for history). */
+	file_header(h, sp->gen + 1, sp->salt);
+	if (pwrite(sp->fd, h, FHDR, 0) == FHDR) {
 		sp->gen++;
 		sp->end = FHDR;
+		if (sp->sync)
+			fdatasync(sp->fd);
 	}
+}
+
+/* Writes the done record of live[i] and forgets it; -1 (it stays, marked
+ * ended) when the record cannot be written, so that no file holding its
+ * job goes before it is: a full disk must not make it run again. */
+static int end_locked(struct qspool *sp, size_t i)
+{
+	if (append(sp, R_DONE, sp->live[i].id, NULL, 0, NULL, 0) < 0) {
+		if (!sp->live[i].ended) {
+			sp->live[i].ended = 1;
+			sp->nended++;
+		}
+		return -1;
+	}
+	if (sp->live[i].ended)
+		sp->nended--;
+	for (size_t s = 0; s < sp->nsegs; s++)
+		if (sp->segs[s].no == sp->live[i].seg)
+			sp->segs[s].live--;
+	sp->live[i] = sp->live[--sp->nlive];
+	return 0;
+}
+
+/* done records that could not be written before: now, first */
+static void end_pending_locked(struct qspool *sp)
+{
+	for (size_t i = sp->nlive; sp->nended && i-- > 0;)
+		if (sp->live[i].ended && end_locked(sp, i) < 0)
+			break;
 }
 
 void qspool_done(struct qspool *sp, uint64_t id)
@@ -400,18 +467,12 @@ void qspool_done(struct qspool *sp, uint64_t id)
 	size_t i;
 
 	pthread_mutex_lock(&sp->lock);
+	end_pending_locked(sp);
 	for (i = 0; i < sp->nlive && sp->live[i].id != id; i++)
 		;
-	if (i == sp->nlive)
-		goto out; /* never put (refused, or spooling failed) */
-	/* should it fail, the job may be sent again after a crash */
-	append(sp, R_DONE, id, NULL, 0, NULL, 0);
-	for (size_t s = 0; s < sp->nsegs; s++)
-		if (sp->segs[s].no == sp->live[i].seg)
-			sp->segs[s].live--;
-	sp->live[i] = sp->live[--sp->nlive];
-	reclaim(sp);
-out:
+	if (i < sp->nlive && end_locked(sp, i) == 0)
+		reclaim(sp);
+	/* else never put (refused, or spooling failed), or retried later */
 	pthread_mutex_unlock(&sp->lock);
 }
 
@@ -460,33 +521,43 @@ static void drop(struct ents *es, struct qspool_entry *e)
 /* Reads a whole file relative to the spool; NULL on failure. */
 static uint8_t *slurp(struct qspool *sp, const char *name, size_t *len)
 {
-	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC), e = 0;
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t n = 0;
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size > FILE_MAX ||
-	    !(buf = malloc((size_t)st.st_size + 1)))
-		goto out;
-	while (n < (size_t)st.st_size) {
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (st.st_size > FILE_MAX)
+		e = EFBIG;
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
+		e = ENOMEM;
+	while (buf && n < (size_t)st.st_size) {
 		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) { /* a read error is no end of file */
+			e = errno;
+			free(buf);
+			buf = NULL;
+		}
 		if (r <= 0)
 			break;
 		n += (size_t)r;
 	}
 	*len = n;
-out:
 	close(fd);
+	errno = e;
 	return buf;
 }
 
 /* The record at b (n bytes to the end of the file), of generation gen: 0
  * and its length when it is whole; -2 when its header is sound but it is
  * cut short (a write that never finished); -1 when there is none. */
-static int check_record(const uint8_t *b, size_t n, uint32_t gen, size_t *len,
-			const char **why)
+static int check_record(const uint8_t *b, size_t n, uint32_t gen, uint64_t salt,
+			size_t *len, const char **why)
 {
 	size_t mlen, ilen;
 	uLong crc;
@@ -498,13 +569,13 @@ static int check_record(const uint8_t *b, size_t n, uint32_t gen, size_t *len,
 	ilen = get(b + 24, 4);
 	if (n - RHDR < mlen)
 		return -1;
-	crc = crc_more(crc32(0L, b, 36), b + RHDR, mlen);
+	crc = record_crc(salt, b, b + RHDR, mlen);
 	if (get(b + 36, 4) != crc) {
 		*why = "checksum mismatch";
 		return -1;
 	}
 	*why = "the file ends inside the record";
-	if (n - RHDR - mlen < ilen + RTRL)
+	if (n - RHDR - mlen < RTRL || n - RHDR - mlen - RTRL < ilen)
 		return -2;
 	b += RHDR + mlen + ilen;
 	*why = "its trailer is missing";
@@ -592,24 +663,27 @@ static int load_journal(const char *name, const uint8_t *b, size_t n,
 	const char *w, *w2;
 	size_t off = FHDR, len = 0, next;
 	uint32_t gen;
+	uint64_t salt;
 	int damaged = 0, r;
 
 	if (n < FHDR || memcmp(b, MAGIC, 8)) {
-		bad(ctx, name, "not a spool journal (bad magic)");
+		bad(ctx, name, "not a spool journal (bad magic); skipped");
 		return 1;
 	}
 	if (get(b + 8, 4) != VERSION) {
-		bad(ctx, name, "a spool journal of another version");
+		bad(ctx, name, "a spool journal of another version; skipped");
 		return 1;
 	}
 	gen = (uint32_t)get(b + 12, 4);
+	salt = get(b + 16, 8);
 	while (off < n) {
-		r = check_record(b + off, n - off, gen, &len, &w);
+		r = check_record(b + off, n - off, gen, salt, &len, &w);
 		if (r == 0) {
 			if ((w = apply(es, b + off))) {
 				damaged = 1;
 				snprintf(why, sizeof why,
-					 "record at byte %zu: %s", off, w);
+					 "record at byte %zu: %s; skipped", off,
+					 w);
 				bad(ctx, name, why);
 			}
 			off += len;
@@ -618,8 +692,8 @@ static int load_journal(const char *name, const uint8_t *b, size_t n,
 		/* damage, if a record of this generation follows, whole or
 		 * cut short; else the end */
 		for (next = off + 1; next < n; next++)
-			if (check_record(b + next, n - next, gen, &len, &w2) !=
-			    -1)
+			if (check_record(b + next, n - next, gen, salt, &len,
+					 &w2) != -1)
 				break;
 		if (next < n) {
 			damaged = 1;
@@ -688,11 +762,17 @@ static const char *parse_v1(const uint8_t *b, size_t n, struct qspool_entry *e)
 	return NULL;
 }
 
-static void set_aside(struct qspool *sp, const char *name)
+static void set_aside(struct qspool *sp, const char *name,
+		      void (*bad)(void *, const char *, const char *),
+		      void *ctx)
 {
-	char bad[300];
-	snprintf(bad, sizeof bad, "%s.bad", name);
-	renameat(sp->dirfd, name, sp->dirfd, bad);
+	char to[300], why[320];
+
+	snprintf(to, sizeof to, "%s.bad", name);
+	if (renameat(sp->dirfd, name, sp->dirfd, to) == 0) {
+		snprintf(why, sizeof why, "kept as %s", to);
+		bad(ctx, name, why);
+	}
 }
 
 static void v1_name(char *buf, size_t n, uint64_t id, const char *ext)
@@ -723,9 +803,11 @@ static void load_v1(struct qspool *sp, uint64_t id, struct ents *es,
 	if (!why && !(e = entry(es, id)))
 		why = "out of memory";
 	if (why) {
+		char line[200];
 		free(v.image);
-		bad(ctx, name, why);
-		set_aside(sp, name);
+		snprintf(line, sizeof line, "%s; skipped", why);
+		bad(ctx, name, line);
+		set_aside(sp, name, bad, ctx);
 		unlinkat(sp->dirfd, mname, 0);
 		return;
 	}
@@ -780,17 +862,21 @@ size_t qspool_load(struct qspool *sp,
 		   void (*bad)(void *ctx, const char *file, const char *why),
 		   void *ctx)
 {
-	DIR *d = fdopendir(dup(sp->dirfd));
+	int dfd = dup(sp->dirfd);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 	unsigned *nos = NULL;
 	uint64_t *ids = NULL;
-	char *damaged = NULL;
+	char *damaged = NULL; /* per journal file: 1 damaged, 2 unread */
 	size_t nj = 0, capj = 0, nv = 0, capv = 0, loaded = 0;
 	struct ents es = {0};
 	struct dirent *de;
 	int rewritten = 1;
 
-	if (!d)
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
 		return 0;
+	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		const char *nm = de->d_name;
@@ -813,16 +899,27 @@ size_t qspool_load(struct qspool *sp,
 		qsort(nos, nj, sizeof *nos, cmp_uint);
 	if (nv)
 		qsort(ids, nv, sizeof *ids, cmp_u64);
-	damaged = calloc(nj ? nj : 1, 1);
-	for (size_t i = 0; damaged && i < nj; i++) {
-		char name[32];
+	if (!(damaged = calloc(nj ? nj : 1, 1))) {
+		/* nothing read, nothing touched: all of it at the next start */
+		bad(ctx, "",
+		    "out of memory: not loaded, left for the next start");
+		free(nos);
+		free(ids);
+		return 0;
+	}
+	for (size_t i = 0; i < nj; i++) {
+		char name[32], why[160];
 		size_t blen = 0;
 		uint8_t *b;
 
 		journal_name(name, sizeof name, nos[i]);
 		if (!(b = slurp(sp, name, &blen))) {
-			bad(ctx, name, "cannot be read");
-			damaged[i] = 1;
+			snprintf(why, sizeof why,
+				 "cannot be read (%s): left as it is, for the "
+				 "next start",
+				 strerror(errno));
+			bad(ctx, name, why);
+			damaged[i] = 2;
 			continue;
 		}
 		damaged[i] = (char)load_journal(name, b, blen, &es, bad, ctx);
@@ -859,9 +956,9 @@ size_t qspool_load(struct qspool *sp,
 	for (size_t i = 0; rewritten && i < nj; i++) {
 		char name[32];
 		journal_name(name, sizeof name, nos[i]);
-		if (damaged && damaged[i])
-			set_aside(sp, name);
-		else
+		if (damaged[i] == 1)
+			set_aside(sp, name, bad, ctx);
+		else if (!damaged[i])
 			unlinkat(sp->dirfd, name, 0);
 	}
 	for (size_t i = 0; rewritten && i < nv; i++) {

@@ -111,7 +111,7 @@ case_format1_entry_recovered() {
 	python3 - "$j" "$T/spool/0000000000000001.job" <<'PY' || fail "cannot write a format 1 entry"
 import struct, sys, zlib
 b = open(sys.argv[1], 'rb').read()
-o = 16
+o = 24
 assert b[o:o + 4] == b'QREC'
 _, _, _, mlen, jid, ilen = struct.unpack_from('<HHIIQI', b, o + 4)
 meta, image = b[o + 40:o + 40 + mlen], b[o + 40 + mlen:o + 40 + mlen + ilen]

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -310,7 +312,9 @@ static void test_cut_short(void **state)
 	assert_int_equal(truncate(path, file_size(path) - 3000), 0);
 	assert_int_equal(reload(f, 0), 1);
 	expect_entry(f, 0, 1, 5000);
-	assert_int_equal(f->got.nbad, 1);
+	assert_int_equal(f->got.nbad,
+			 2); /* the reason, then where the file went */
+	assert_non_null(strstr(f->got.bad[1], "kept as"));
 	assert_non_null(strstr(f->got.bad[0], "cut short"));
 	/* kept aside for whoever wants to look */
 	assert_int_equal(count_files(f, ".journal.bad"), 1);
@@ -331,7 +335,9 @@ static void test_damaged_record(void **state)
 	assert_int_equal(reload(f, 0), 2);
 	expect_entry(f, 0, 1, 3000);
 	expect_entry(f, 1, 3, 3000);
-	assert_int_equal(f->got.nbad, 1);
+	assert_int_equal(f->got.nbad,
+			 2); /* the reason, then where the file went */
+	assert_non_null(strstr(f->got.bad[1], "kept as"));
 	assert_non_null(strstr(f->got.bad[0], "checksum mismatch"));
 }
 
@@ -349,7 +355,9 @@ static void test_sync_image_checksum(void **state)
 	poke(path, record_at(path, 0) + 40 + 118 + 100, 0x55);
 	assert_int_equal(reload(f, 1), 1);
 	expect_entry(f, 0, 2, 3000);
-	assert_int_equal(f->got.nbad, 1);
+	assert_int_equal(f->got.nbad,
+			 2); /* the reason, then where the file went */
+	assert_non_null(strstr(f->got.bad[1], "kept as"));
 	assert_non_null(strstr(f->got.bad[0], "image checksum mismatch"));
 }
 
@@ -420,6 +428,89 @@ static void test_format1_entry(void **state)
 	expect_entry(f, 0, 7, 1234);
 }
 
+static void le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A record as the journal writes it, under a salt guessed by whoever
+ * makes a program: what a program's bytes could pretend to be. */
+static size_t forge(uint8_t *b, unsigned type, uint64_t id, uint32_t gen,
+		    uint64_t salt)
+{
+	uint8_t sb[8];
+
+	memset(b, 0, 48);
+	memcpy(b, "QREC", 4);
+	b[4] = (uint8_t)type;
+	le32(b + 8, gen);
+	for (int i = 0; i < 8; i++) {
+		b[16 + i] = (uint8_t)(id >> (8 * i));
+		sb[i] = (uint8_t)(salt >> (8 * i));
+	}
+	uLong crc = crc32(crc32(0L, sb, 8), b, 36);
+	le32(b + 36, (uint32_t)crc);
+	memcpy(b + 40, "QEND", 4);
+	le32(b + 44, (uint32_t)crc);
+	return 48;
+}
+
+/* After a rewind, what follows the new records is older programs' bytes:
+ * records forged in them (done records of queued jobs, made-up jobs) are
+ * never read, whatever salt and generation they guess. */
+static void test_program_bytes_are_no_records(void **state)
+{
+	struct fx *f = *state;
+	size_t len = (1u << 20) + 4096, off;
+	uint8_t *img = calloc(1, len);
+	struct qerror e;
+
+	assert_non_null(img);
+	for (off = 4096; off + 48 * 4 < len; off += 48 * 4)
+		for (uint32_t g = 1; g <= 2; g++) {
+			forge(img + off + 96 * (g - 1), 4 /* done */, 2, g, 0);
+			forge(img + off + 96 * (g - 1) + 48, 4, 3, g, 0);
+		}
+	open_spool(f, 0);
+	struct qspool_entry big = entry(f, 1, 0);
+	big.image = img;
+	big.len = len;
+	assert_int_equal(qspool_put(f->sp, &big, &e), QE_OK);
+	qspool_done(f->sp, 1); /* past 1 MiB, all done: rewound */
+	put(f, 2, 100);
+	put(f, 3, 100);
+	assert_int_equal(reload(f, 0), 2);
+	assert_int_equal(f->got.nbad, 0);
+	expect_entry(f, 0, 2, 100);
+	expect_entry(f, 1, 3, 100);
+	free(img);
+}
+
+/* A done record that cannot be written (the disk is full) is written
+ * later; until then the journal keeps the job's file, and a restart does
+ * not send the job again. */
+static void test_done_written_once_it_can_be(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit was, full;
+	char path[128];
+
+	signal(SIGXFSZ, SIG_IGN);
+	open_spool(f, 0);
+	put(f, 1, 2000);
+	journal(f, path, sizeof path);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	full = was;
+	full.rlim_cur = (rlim_t)file_size(path); /* no byte more */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &full), 0);
+	qspool_done(f->sp, 1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	put(f, 2, 300); /* writes the pending done first */
+	assert_int_equal(reload(f, 0), 1);
+	expect_entry(f, 0, 2, 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +527,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_format1_entry, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_program_bytes_are_no_records,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_done_written_once_it_can_be,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
