@@ -327,7 +327,7 @@ int main(int argc, char *argv[])
 		  fs->jcfg.spool ? fs->jcfg.spool : "none");
 	qfs_log(fs, LOG_INFO, "mounted at %s, channel %s", opts.mountpoint,
 		fs->jcfg.spec);
-	if (qfs_notify_start(fs) < 0)
+	if (qfs_notify_start(fs, opts.mountpoint) < 0)
 		qfs_log(fs, LOG_WARNING,
 			"cannot start the notification thread: names of "
 			"expired files stay with the kernel until it prunes "

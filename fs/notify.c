@@ -5,8 +5,16 @@
  * both sides until the kernel runs short. From a thread of its own: a
  * notification sent from a request's handler can deadlock on the
  * directory's lock (libfuse doc/README.notifications). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "questfs.h"
 
@@ -47,8 +55,53 @@ static void *notifier_main(void *arg)
 	return NULL;
 }
 
-int qfs_notify_start(struct qfs *fs)
+/* The FUSE connection of the mount at mnt: the minor number of its device,
+ * from /proc/self/mountinfo (asking the mount itself would be a request);
+ * -1 when not found. */
+static long connection_of(const char *mnt)
 {
+	char real[PATH_MAX], line[PATH_MAX + 512], point[PATH_MAX];
+	unsigned maj, min;
+	long conn = -1;
+	FILE *f;
+
+	if (!realpath(mnt, real) || !(f = fopen("/proc/self/mountinfo", "r")))
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		/* ID PARENT MAJ:MIN ROOT POINT ... - TYPE ... (octal escapes
+		 * in POINT: a mount point with a blank is simply not found) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min,
+			   point) == 3 &&
+		    !strcmp(point, real) && strstr(line, " - fuse.questfs "))
+			conn = (long)min;
+	}
+	fclose(f);
+	return conn;
+}
+
+/* Ends every request of the connection: through fusectl, else as
+ * `umount -f` does (which aborts a FUSE connection even when the mount is
+ * busy; root only). */
+static int abort_connection(long conn, const char *mnt)
+{
+	char path[64];
+	int fd, ok = 0;
+
+	snprintf(path, sizeof path, "/sys/fs/fuse/connections/%ld/abort", conn);
+	if (conn >= 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		ok = write(fd, "1\n", 2) == 2;
+		close(fd);
+	}
+	if (!ok && geteuid() == 0 && umount2(mnt, MNT_FORCE) == 0)
+		ok = 1;
+	/* busy, the forced umount still ended the requests: the join tells */
+	return ok || geteuid() == 0 ? 0 : -1;
+}
+
+int qfs_notify_start(struct qfs *fs, const char *mountpoint)
+{
+	fs->conn = connection_of(mountpoint);
+	fs->mountpoint = mountpoint;
 	pthread_mutex_init(&fs->nlock, NULL);
 	pthread_cond_init(&fs->ncv, NULL);
 	if (pthread_create(&fs->notifier, NULL, notifier_main, fs))
@@ -61,11 +114,28 @@ void qfs_notify_stop(struct qfs *fs)
 {
 	if (!fs->nrunning)
 		return;
+	struct timespec dl;
+
 	pthread_mutex_lock(&fs->nlock);
 	fs->nstop = 1;
 	pthread_cond_signal(&fs->ncv);
 	pthread_mutex_unlock(&fs->nlock);
-	pthread_join(fs->notifier, NULL);
+	/* Stopped by a signal, the loop can leave a request unread that
+	 * holds run/'s lock, which a notification in flight waits for: no
+	 * one would ever answer it. Ending the connection's requests frees
+	 * both. */
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 2;
+	if (pthread_timedjoin_np(fs->notifier, NULL, &dl) != 0) {
+		int aborted = abort_connection(fs->conn, fs->mountpoint);
+		qfs_log(fs, LOG_WARNING,
+			"a notification to the kernel waits on a request "
+			"nobody will answer: %s",
+			aborted == 0 ? "ended the connection's requests"
+				     : "write 1 to /sys/fs/fuse/connections/"
+				       "N/abort (N: the mount's device minor)");
+		pthread_join(fs->notifier, NULL);
+	}
 	fs->nrunning = 0;
 	pthread_cond_destroy(&fs->ncv);
 	pthread_mutex_destroy(&fs->nlock);

@@ -87,6 +87,8 @@ struct qfs {
 	size_t ngone;
 	pthread_t notifier;
 	int nrunning, nstop;
+	long conn; /* the FUSE connection's number, -1: unknown */
+	const char *mountpoint;
 	size_t writing_bytes; /* bytes held by files not yet launched */
 	struct xattr *run_xattrs;
 	struct timespec mount_time, run_mtime;
@@ -126,7 +128,7 @@ void qfs_refusal(struct qerror **slot, const struct qerror *why);
 /* fs/notify.c: the kernel is told, from a thread of its own, that questfs
  * took a name out of run/ (call qfs_notify_gone with the tree lock held,
  * before the name goes) */
-int qfs_notify_start(struct qfs *fs);
+int qfs_notify_start(struct qfs *fs, const char *mountpoint);
 void qfs_notify_stop(struct qfs *fs);
 void qfs_notify_gone(struct qfs *fs, fuse_ino_t ino, const char *name);
 
