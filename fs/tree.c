@@ -34,6 +34,21 @@ static struct qfile **ino_slot(struct qfs *fs, fuse_ino_t ino)
 	return &fs->by_ino[ino & (fs->nbuckets - 1)];
 }
 
+static void hash_ino_in(struct qfs *fs, struct qfile *f)
+{
+	struct qfile **b = ino_slot(fs, f->ino);
+	f->ino_next = *b;
+	*b = f;
+}
+
+static void hash_ino_out(struct qfs *fs, struct qfile *f)
+{
+	struct qfile **pp = ino_slot(fs, f->ino);
+	while (*pp != f)
+		pp = &(*pp)->ino_next;
+	*pp = f->ino_next;
+}
+
 static void hash_name_in(struct qfs *fs, struct qfile *f)
 {
 	struct qfile **b = name_slot(fs, f->name);
@@ -67,9 +82,7 @@ static int grow(struct qfs *fs)
 	fs->by_ino = bi;
 	fs->nbuckets = n;
 	for (struct qfile *f = fs->files; f; f = f->next) {
-		struct qfile **b = ino_slot(fs, f->ino);
-		f->ino_next = *b;
-		*b = f;
+		hash_ino_in(fs, f);
 		if (f->name)
 			hash_name_in(fs, f);
 	}
@@ -124,9 +137,7 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 		f->next->prev = f;
 	fs->files = f;
 	fs->nfiles++;
-	struct qfile **b = ino_slot(fs, f->ino);
-	f->ino_next = *b;
-	*b = f;
+	hash_ino_in(fs, f);
 	hash_name_in(fs, f);
 	touch_run(fs);
 	return f;
@@ -181,10 +192,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	*(f->prev ? &f->prev->next : &fs->files) = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	struct qfile **pp = ino_slot(fs, f->ino);
-	while (*pp != f)
-		pp = &(*pp)->ino_next;
-	*pp = f->ino_next;
+	hash_ino_out(fs, f);
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
 	qfs_refusal(&f->flush_err, NULL);
@@ -375,8 +383,14 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 
 void qfs_commit(struct qfs *fs, uint64_t id)
 {
-	if (id)
-		qjobs_commit(fs->jobs, id, NULL);
+	struct qerror e;
+	enum qerr rc = id ? qjobs_commit(fs->jobs, id, &e) : QE_OK;
+
+	/* a refusal is the user's, in status and log; a spool that cannot
+	 * be written is the operator's to hear of too */
+	if (rc == QE_SYS || rc == QE_NOMEM)
+		qfs_log(fs, LOG_ERR, "job %llu not queued: %s",
+			(unsigned long long)id, e.msg);
 }
 
 void qfs_free_all(struct qfs *fs)
