@@ -27,6 +27,7 @@ need_cmd gio libglib2.0-bin
 need_cmd python3 python3
 need_cmd valgrind valgrind
 need_cmd clang clang
+need_pkg unicorn libunicorn-dev
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] ||
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
 	missing="$missing libclang-rt-dev"

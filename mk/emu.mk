@@ -1,0 +1,44 @@
+# quest-emu and libquestemu (emu/): Quest programs run on Linux with
+# Unicorn (libunicorn-dev). questfs never links Unicorn; quest-emu and
+# quest-sim (for --exec) do. Without Unicorn for the target (pkg-config
+# finds none, as in a cross build lacking libunicorn-dev:i386), quest-emu is
+# not built and quest-sim is built without --exec.
+#   make check-emu   the emulator's tests (tests/emu/run.sh), also run by
+#                    make check
+
+EMU_PKG_CONFIG ?= $(or $(PKG_CONFIG),pkg-config)
+EMU_HAVE_UC := $(shell $(EMU_PKG_CONFIG) --exists unicorn 2>/dev/null && echo 1)
+EMU_SRC     := $(wildcard emu/*.c)
+EMU_OBJ     := $(EMU_SRC:%.c=$(BUILD)/%.o)
+UC_CFLAGS   := $(shell $(EMU_PKG_CONFIG) --cflags unicorn 2>/dev/null)
+UC_LIBS     := $(shell $(EMU_PKG_CONFIG) --libs unicorn 2>/dev/null || echo -lunicorn)
+
+.PHONY: check-emu
+ifeq ($(EMU_HAVE_UC),1)
+all: $(BUILD)/quest-emu
+
+$(BUILD)/emu/%.o: emu/%.c $(wildcard emu/*.h core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(UC_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libquestemu.a: $(EMU_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o: CPPFLAGS += -Iemu -DQUEST_EMU
+$(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o: $(wildcard emu/*.h)
+
+$(BUILD)/quest-emu: $(BUILD)/tools/quest-emu.o $(BUILD)/libquestemu.a $(BUILD)/libquestcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(UC_LIBS) $(LDLIBS_CORE)
+
+# quest-sim --exec: the engine's archive comes after libquestcore.a in $^,
+# so libquestcore.a is named again after it.
+$(BUILD)/quest-sim: $(BUILD)/libquestemu.a
+$(BUILD)/quest-sim: LDLIBS_CORE := $(BUILD)/libquestcore.a $(UC_LIBS) $(LDLIBS_CORE)
+
+check-emu: $(BUILD)/quest-emu $(BUILD)/quest-sim
+	@BUILD=$(BUILD) bash tests/emu/run.sh
+else
+check-emu:
+	@echo "check-emu: Unicorn not found (pkg-config unicorn): install libunicorn-dev" >&2
+	@exit 1
+endif
