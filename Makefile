@@ -69,6 +69,7 @@ check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) check-unit
 	$(MAKE) check-mounted
+	$(MAKE) check-emu
 	$(MAKE) check-valgrind
 	$(MAKE) fuzz-smoke
 

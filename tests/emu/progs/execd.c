@@ -1,0 +1,12 @@
+/* The program exec.c starts. */
+#include "qsys.h"
+
+void _start(int argc, char **argv)
+{
+	print("In exec'd program: argc=");
+	putu((unsigned)argc);
+	print(" argv[0]=");
+	print(argv[0]);
+	putchar('\n');
+	_exit(5);
+}

@@ -1,0 +1,8 @@
+/* The smallest C program: one line, exit 0. */
+#include "qsys.h"
+
+void _start(void)
+{
+	print("Hello from C on Quest\n");
+	_exit(0);
+}

@@ -1,0 +1,183 @@
+#!/bin/bash
+# The emulator's tests (make check-emu): Quest-style programs, written for
+# these tests in freestanding C and assembly, are built here for each
+# profile and run under quest-emu; each is checked by its exact output and
+# exit status, and faults by the one line quest-emu prints.
+#   CASES=regex bash tests/emu/run.sh    only the matching cases
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+EMU=$(realpath "$BUILD/quest-emu")
+MKELF=$(realpath "$BUILD/tests/mkelf")
+CASES=${CASES:-.}
+src=tests/emu/progs
+tmp=$(mktemp -d /tmp/quest-emu-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+failed=()
+
+CC32=${CC32:-gcc}
+CFLAGS32="-m32 -march=i586 -ffreestanding -nostdlib -fno-pie -fno-stack-protector
+	  -fno-asynchronous-unwind-tables -fno-builtin -O1 -Wall -Wextra -Werror"
+
+# build PROFILE NAME: $tmp/PROFILE/NAME from progs/NAME.c or .s
+build() {
+	local p=$1 n=$2 d=$tmp/$1 def=
+	mkdir -p "$d"
+	[ "$p" = galileo ] && def=-DGALILEO
+	if [ -f "$src/$n.c" ]; then
+		# shellcheck disable=SC2086
+		$CC32 $CFLAGS32 $def -c -o "$d/$n.o" "$src/$n.c" || return 1
+	else
+		as --32 -o "$d/$n.o" "$src/$n.s" || return 1
+	fi
+	ld -m elf_i386 -static -T tests/emu/quest.ld -o "$d/$n" "$d/$n.o"
+}
+
+for p in master galileo; do
+	for f in "$src"/*.c "$src"/*.s; do
+		n=$(basename "${f%.*}")
+		build "$p" "$n" || { echo "emu: cannot build $n for $p" >&2; exit 1; }
+	done
+done
+mkdir -p "$tmp/root/bin" "$tmp/root/etc"
+printf '0123456789abcdefXYZ' >"$tmp/root/etc/data.txt"
+"$MKELF" "$tmp/fixtures" >/dev/null || { echo "emu: mkelf failed" >&2; exit 1; }
+
+# check NAME STATUS EXPECTED_STDOUT STDERR_REGEX -- COMMAND...
+# STDERR_REGEX empty: stderr must be empty.
+check() {
+	local name=$1 want_rc=$2 want_out=$3 want_err=$4 rc out err
+	shift 5
+	[[ $name =~ $CASES ]] || return 0
+	out=$(timeout 60 "$@" 2>"$tmp/err"; echo "rc=$?")
+	rc=${out##*rc=}
+	out=${out%rc=*}
+	err=$(cat "$tmp/err")
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ] &&
+		{ [ -z "$want_err" ] && [ -z "$err" ] ||
+			{ [ -n "$want_err" ] && [[ $err =~ $want_err ]]; }; }; then
+		pass=$((pass + 1))
+		echo "ok   $name"
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		echo "FAIL $name: status $rc (want $want_rc)"
+		echo "  stdout: $(printf %q "$out")"
+		echo "  want:   $(printf %q "$want_out")"
+		echo "  stderr: $err"
+		[ -n "$want_err" ] && echo "  want stderr matching: $want_err"
+	fi
+	return 0
+}
+nl=$'\n'
+
+# the first page of the first page table that no PT_LOAD covers: where
+# Quest's shared-memory attach maps
+first_free_page() {
+	local used=" " type off va pa fsz msz p
+	while read -r type off va pa fsz msz _; do
+		[ "$type" = LOAD ] || continue
+		for ((p = va / 4096; p * 4096 < va + msz; p++)); do
+			used+="$p "
+		done
+	done < <(readelf -lW "$1")
+	for ((p = 1; p < 1024; p++)); do
+		[[ $used == *" $p "* ]] || { printf '0x%08x' $((p * 4096)); return; }
+	done
+}
+
+for p in master galileo; do
+	E=("$EMU" --profile "$p")
+	B=$tmp/$p
+	check "$p/examples-hello" 0 "Hello from Quest!$nl" "" -- \
+		"${E[@]}" examples/hello
+	if [ $p = master ]; then arg="(no argument)"; else arg=lorem; fi
+	check "$p/examples-hello_argvs" 0 "Hello, $arg$nl" "" -- \
+		"${E[@]}" examples/hello_argvs lorem ipsum
+	check "$p/hello" 0 "Hello from C on Quest$nl" "" -- "${E[@]}" "$B/hello"
+	if [ $p = master ]; then
+		check "$p/args" 1 "argc=1 argv[0]=args lorem ipsum argv[1]=NULL$nl" "" -- \
+			"${E[@]}" "$B/args" lorem ipsum
+		check "$p/args-none" 1 "argc=1 argv[0]=args argv[1]=NULL$nl" "" -- \
+			"${E[@]}" "$B/args"
+	else
+		check "$p/args" 3 "argc=3 argv[0]=args argv[1]=lorem$nl" "" -- \
+			"${E[@]}" "$B/args" lorem ipsum
+		# galileo points argv[1] at the first word when there is no other
+		check "$p/args-none" 1 "argc=1 argv[0]=args argv[1]=args$nl" "" -- \
+			"${E[@]}" "$B/args"
+	fi
+	check "$p/fork-waitpid" 0 "parent runs first, child id 2${nl}waitpid: child runs${nl}0${nl}waitpid again: -1$nl" "" -- \
+		"${E[@]}" "$B/forkwait"
+	check "$p/fork-copies-memory" 0 "child sees 2${nl}parent sees 1$nl" "" -- \
+		"${E[@]}" "$B/forkcopy"
+	cp "$B/execd" "$tmp/root/bin/execd"
+	if [ $p = master ]; then words="argc=1 argv[0]=execd one two"; else words="argc=3 argv[0]=execd"; fi
+	check "$p/exec" 5 "exec of a missing file: -1${nl}In exec'd program: $words$nl" "" -- \
+		"${E[@]}" --root "$tmp/root" "$B/exec"
+	check "$p/exec-without-root" 1 "exec of a missing file: -1${nl}still here$nl" "" -- \
+		"${E[@]}" "$B/exec"
+	if [ $p = master ]; then
+		want="open: 19${nl}missing: -1$nl[01234]$nl[01234]$nl[0123456789abcdef]$nl"
+	else
+		want="open: 3${nl}missing: -1$nl[01234]$nl[56789]$nl[abcdefXYZ]$nl"
+	fi
+	check "$p/open-read" 0 "$want" "" -- "${E[@]}" --root "$tmp/root" "$B/openread"
+	check "$p/shared-memory" 0 "parent attached at $(first_free_page "$B/shm") and reads 0x00c0ffee${nl}detach: 0${nl}attach after free: -1${nl}meminfo: 0x07e00000$nl" "" -- \
+		"${E[@]}" "$B/shm"
+	if [ $p = master ]; then v=0.1a; else v=0.9.00; fi
+	check "$p/time-usleep-uname" 0 "usleep(20000): time advanced${nl}monotonic${nl}uname: 0 $v$nl" "" -- \
+		"${E[@]}" "$B/time"
+	check "$p/segfault" 123 "about to fault$nl" \
+		"^quest-emu: .*/segv: task 1: page fault: write to unmapped address 0x00800000 at EIP 0x[0-9a-f]{8} \(last system call: putchar/usleep\)$" -- \
+		"${E[@]}" "$B/segv"
+	check "$p/illegal-instruction" 123 "!" \
+		"^quest-emu: .*/ill: task 1: invalid opcode at EIP 0x[0-9a-f]{8} \(last system call: putchar/usleep\)$" -- \
+		"${E[@]}" "$B/ill"
+	check "$p/int-0x80" 123 "" \
+		"task 1: general protection fault: int \\\$0x80 is no system call" -- \
+		"${E[@]}" "$B/badint"
+	check "$p/max-insns" 124 "" "^quest-emu: .*/loop: instruction limit reached: 1000000$" -- \
+		"${E[@]}" --max-insns 1000000 "$B/loop"
+	check "$p/timeout" 124 "" "^quest-emu: .*/loop: time limit reached: 1000 ms$" -- \
+		"${E[@]}" --timeout 1 "$B/loop"
+	check "$p/port-io" 15 "" "outb 0x3d4 <- 0xe.*inb 0x60 -> 0xff" -- \
+		"${E[@]}" --trace "$B/io"
+	check "$p/waitpid-self" 124 "waiting for myself$nl" "every task waits for another \(task 1 waits for 1\)" -- \
+		"${E[@]}" "$B/waitself"
+	check "$p/refused-bss-only-segment" 126 "" \
+		"^quest-emu: .*/bssonly: PT_LOAD 2 has no file bytes at offset 0: .*1048576 pages" -- \
+		"${E[@]}" "$B/bssonly"
+	check "$p/refused-misaligned" 126 "" "^quest-emu: .*/misaligned: .+" -- \
+		"${E[@]}" "$tmp/fixtures/misaligned"
+	check "$p/usage-no-program" 125 "" "no program given" -- "${E[@]}"
+	check "$p/usage-missing-file" 125 "" "No such file or directory" -- \
+		"${E[@]}" "$tmp/none"
+	check "$p/usage-blank-argument" 125 "" "has a blank" -- \
+		"${E[@]}" "$B/hello" "a b"
+done
+
+check "master/getchar-stdin" 0 "<a><b>${nl}end of input: -1$nl" "" -- \
+	"$EMU" --profile master --stdin <(printf ab) "$tmp/master/getchar"
+check "master/getchar-no-input" 0 "${nl}end of input: -1$nl" "" -- \
+	"$EMU" --profile master "$tmp/master/getchar" </dev/null
+check "master/vga" 0 "stored to VGA memory${nl}second line$nl" "" -- \
+	"$EMU" --profile master --vga "$tmp/screen" "$tmp/master/vga"
+if [[ master/vga-screen =~ $CASES ]]; then
+	want=$(printf 'stored to VGA memory\nsecond line\n'; for ((i = 0; i < 23; i++)); do echo; done)
+	if [ "$(cat "$tmp/screen")" = "$want" ] && [ "$(wc -l <"$tmp/screen")" = 25 ]; then
+		pass=$((pass + 1)); echo "ok   master/vga-screen"
+	else
+		fail=$((fail + 1)); failed+=(master/vga-screen)
+		echo "FAIL master/vga-screen:"; cat -A "$tmp/screen" | head -5
+	fi
+fi
+check "galileo/no-vga" 123 "" "write to unmapped address 0x00200000" -- \
+	"$EMU" --profile galileo "$tmp/galileo/vga"
+check "usage-bad-profile" 125 "" "master or galileo" -- \
+	"$EMU" --profile both "$tmp/master/hello"
+
+echo "emu: $pass passed, $fail failed"
+[ "$fail" = 0 ] || { echo "emu: failed: ${failed[*]}"; exit 1; }
