@@ -41,6 +41,8 @@ enum qerr {
 	QE_ELF_OVERLAP, /* PT_LOAD memory ranges overlap */
 	QE_ELF_ENTRY,	/* e_entry not in an executable PT_LOAD */
 	QE_ELF_TOO_BIG, /* larger than the largest program */
+	QE_ELF_CORRUPT, /* Quest's loader writes outside what it owns */
+	QE_ELF_MISLOAD, /* Quest loads other bytes than the ELF asks for */
 	QE_ELF_LIBELF,	/* libelf itself refused the image */
 
 	/* channel */
