@@ -24,16 +24,18 @@ $(BUILD)/emu/%.o: emu/%.c $(wildcard emu/*.h core/*.h)
 $(BUILD)/libquestemu.a: $(EMU_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o: CPPFLAGS += -Iemu -DQUEST_EMU
-$(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o: $(wildcard emu/*.h)
+EMU_TOOL_OBJ := $(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o $(BUILD)/tools/sim_exec.o
+$(EMU_TOOL_OBJ): CPPFLAGS += -Iemu -DQUEST_EMU
+$(EMU_TOOL_OBJ): $(wildcard emu/*.h tools/*.h)
 
 $(BUILD)/quest-emu: $(BUILD)/tools/quest-emu.o $(BUILD)/libquestemu.a $(BUILD)/libquestcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(UC_LIBS) $(LDLIBS_CORE)
 
-# quest-sim --exec: the engine's archive comes after libquestcore.a in $^,
-# so libquestcore.a is named again after it.
-$(BUILD)/quest-sim: $(BUILD)/libquestemu.a
-$(BUILD)/quest-sim: LDLIBS_CORE := $(BUILD)/libquestcore.a $(UC_LIBS) $(LDLIBS_CORE)
+# quest-sim --exec: $^ lists sim_exec.o and the engine after libquestcore.a,
+# so both archives are named again after them.
+$(BUILD)/quest-sim: $(BUILD)/tools/sim_exec.o $(BUILD)/libquestemu.a
+$(BUILD)/quest-sim: LDLIBS_CORE := $(BUILD)/libquestemu.a $(BUILD)/libquestcore.a \
+	$(UC_LIBS) $(LDLIBS_CORE)
 
 check-emu: $(BUILD)/quest-emu $(BUILD)/quest-sim
 	@BUILD=$(BUILD) bash tests/emu/run.sh

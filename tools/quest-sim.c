@@ -16,6 +16,9 @@
 #include "elfcheck.h"
 #include "num.h"
 #include "packet.h"
+#ifdef QUEST_EMU
+#include "sim_exec.h"
+#endif
 
 static const char *prog = "quest-sim";
 static volatile sig_atomic_t stop;
@@ -56,6 +59,19 @@ static void usage(FILE *f)
 	    "      --delay MS        wait MS milliseconds before each answer\n"
 	    "      --refuse[=WHY]    refuse every program\n"
 	    "      --die-after N     exit, unanswered, while taking program N\n"
+	    "Running programs (quest-emu's engine):\n"
+	    "      --exec[=PROFILE]  run each accepted program, as Quest "
+	    "master or\n"
+	    "                        galileo (default) runs it; its output "
+	    "goes to\n"
+	    "                        stdout as '[#N NAME] ...' and to "
+	    "DIR/N.out with\n"
+	    "                        --save, then one result line\n"
+	    "      --exec-jobs N     programs running at once (default 4); "
+	    "more wait\n"
+	    "      --exec-timeout S  seconds each may run (default 10)\n"
+	    "      --exec-root DIR   what the programs' open, read and exec "
+	    "see as /\n"
 	    "  -h, --help, -V, --version\n",
 	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
 	    QELF_USER_LIMIT_DEFAULT);
@@ -120,7 +136,11 @@ int main(int argc, char **argv)
 		O_REFUSE,
 		O_DIE,
 		O_STAMPS,
-		O_UNLINK
+		O_UNLINK,
+		O_EXEC,
+		O_EXEC_JOBS,
+		O_EXEC_TIMEOUT,
+		O_EXEC_ROOT
 	};
 	static const struct option longopts[] = {
 	    {"channel", required_argument, NULL, 'c'},
@@ -135,6 +155,10 @@ int main(int argc, char **argv)
 	    {"die-after", required_argument, NULL, O_DIE},
 	    {"stamps", required_argument, NULL, O_STAMPS},
 	    {"unlink", no_argument, NULL, O_UNLINK},
+	    {"exec", optional_argument, NULL, O_EXEC},
+	    {"exec-jobs", required_argument, NULL, O_EXEC_JOBS},
+	    {"exec-timeout", required_argument, NULL, O_EXEC_TIMEOUT},
+	    {"exec-root", required_argument, NULL, O_EXEC_ROOT},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -147,6 +171,12 @@ int main(int argc, char **argv)
 	struct qchan_rx *rx = NULL;
 	struct qerror e;
 	unsigned long n = 0;
+	int exec = 0;
+#ifdef QUEST_EMU
+	struct simx_opts xo = {.profile = 1, /* galileo */
+			       .jobs = SIMX_JOBS_DEFAULT,
+			       .timeout_ms = SIMX_TIMEOUT_DEFAULT * 1000};
+#endif
 
 	qelf_profile_default(&prof);
 	while ((c = getopt_long(argc, argv, "c:s:n:qhV", longopts, NULL)) !=
@@ -203,6 +233,41 @@ int main(int argc, char **argv)
 		case O_UNLINK:
 			unlink_only = 1;
 			break;
+		case O_EXEC:
+		case O_EXEC_JOBS:
+		case O_EXEC_TIMEOUT:
+		case O_EXEC_ROOT:
+#ifdef QUEST_EMU
+			if (c == O_EXEC) {
+				exec = 1;
+				if (optarg && strcmp(optarg, "galileo") &&
+				    strcmp(optarg, "master")) {
+					fprintf(stderr,
+						"%s: --exec takes master or "
+						"galileo, not '%s'\n",
+						prog, optarg);
+					goto out;
+				}
+				xo.profile =
+				    optarg && !strcmp(optarg, "master") ? 0 : 1;
+			} else if (c == O_EXEC_ROOT) {
+				xo.root = optarg;
+			} else if (num(c == O_EXEC_JOBS ? "--exec-jobs"
+							: "--exec-timeout",
+				       optarg, 86400, &v) < 0 ||
+				   !v) {
+				goto out;
+			} else if (c == O_EXEC_JOBS) {
+				xo.jobs = (unsigned)v;
+			} else {
+				xo.timeout_ms = v * 1000;
+			}
+			break;
+#else
+			fprintf(stderr,
+				"%s: built without Unicorn: no --exec\n", prog);
+			goto out;
+#endif
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -247,6 +312,9 @@ int main(int argc, char **argv)
 			QPKT_HDR_SIZE);
 		goto out;
 	}
+#ifdef QUEST_EMU
+	xo.save = save;
+#endif
 	if (save && mkdir(save, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
 		goto out;
@@ -317,9 +385,24 @@ int main(int argc, char **argv)
 			       prog, n, name, pv.binary_size, args, info.entry,
 			       why[0] ? "refused: " : "accepted", why);
 		}
+		/* the slot is the sender's again after the answer: what is
+		 * run is a copy */
+		uint8_t *run = exec && !why[0] ? malloc(pv.binary_size) : NULL;
+		if (run)
+			memcpy(run, pv.binary, pv.binary_size);
 		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) !=
 		    QE_OK)
 			fprintf(stderr, "%s: %s\n", prog, e.msg);
+#ifdef QUEST_EMU
+		if (run)
+			simx_start(&xo, n, name, run, pv.binary_size,
+				   pv.argv.buf, pv.argv.size);
+		else if (exec && !why[0])
+			fprintf(stderr, "%s: #%lu: out of memory, not run\n",
+				prog, n);
+		simx_reap(0);
+#endif
+		free(run);
 		/* written after the answer, so that it does not delay it; one
 		 * write(2) per record: a reader never sees half of one */
 		if (stamps >= 0) {
@@ -335,6 +418,9 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+#ifdef QUEST_EMU
+	simx_reap(1);
+#endif
 	if (rx)
 		qchan_rx_close(rx);
 	if (stamps >= 0)

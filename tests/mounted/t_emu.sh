@@ -1,0 +1,47 @@
+# quest-sim --exec: what make run's pair does with a program copied in.
+# shellcheck shell=bash
+
+# results_at_least N: quest-sim printed N result lines
+results_at_least() {
+	test "$(grep -cE '^quest-sim: #[0-9]+ [^:]+: (exited|fault|limit|refused|error) ' "$T/sim.1.log")" -ge "$1"
+}
+
+case_exec_runs_copied_program() {
+	start_sim --exec
+	start_qfs
+	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	wait_for "hello's result line" grep -q '^quest-sim: #1 hello: exited 0, ' "$T/sim.1.log" ||
+		fail "no result line: $(cat "$T/sim.1.log")"
+	grep -qx '\[#1 hello\] Hello from Quest!' "$T/sim.1.log" || fail "no output: $(cat "$T/sim.1.log")"
+	expect_eq "DIR/N.out" "Hello from Quest!" "$(cat "$SAVE/000001.out")"
+}
+
+case_exec_sidecar_argument_appears() {
+	start_sim --exec
+	start_qfs
+	echo 'lorem ipsum' >"$MNT/run/hello_argvs.args" || fail "sidecar"
+	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
+	wait_for "hello_argvs's result line" grep -q '^quest-sim: #1 hello_argvs: exited 0, ' "$T/sim.1.log" ||
+		fail "no result line: $(cat "$T/sim.1.log")"
+	grep -qx '\[#1 hello_argvs\] Hello, lorem' "$T/sim.1.log" || fail "argument not in the output: $(cat "$T/sim.1.log")"
+}
+
+case_exec_fault_and_limit_reported() {
+	start_sim --exec --exec-timeout 1
+	start_qfs
+	# a runaway loop and a program that faults, built with binutils
+	printf '.code32\n.globl _start\n_start: jmp _start\n' >"$T/loop.s"
+	printf '.code32\n.globl _start\n_start: ud2\n' >"$T/ill.s"
+	for p in loop ill; do
+		as --32 -o "$T/$p.o" "$T/$p.s" &&
+			ld -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o "$T/$p" "$T/$p.o" ||
+			fail "cannot build $p"
+	done
+	cp "$T/loop" "$T/ill" "$MNT/run/" || fail "cp failed"
+	wait_for "two result lines" results_at_least 2 ||
+		fail "result lines: $(cat "$T/sim.1.log")"
+	grep -q '^quest-sim: #1 loop: limit 124, [0-9]* instructions, .*: time limit reached: 1000 ms$' "$T/sim.1.log" ||
+		fail "loop: $(cat "$T/sim.1.log")"
+	grep -q '^quest-sim: #2 ill: fault 123, .*task 1: invalid opcode at EIP 0x' "$T/sim.1.log" ||
+		fail "ill: $(cat "$T/sim.1.log")"
+}
