@@ -44,3 +44,11 @@ check-emu:
 	@echo "check-emu: Unicorn not found (pkg-config unicorn): install libunicorn-dev" >&2
 	@exit 1
 endif
+
+# make bench gains the emulator's rows (bench/emu.sh), printed first
+.PHONY: bench-emu
+bench: bench-emu
+bench-emu: deps
+	$(MAKE) $(BUILD)/quest-emu examples/hello
+	@mkdir -p $(BUILD)/bench
+	@BUILD=$(BUILD) bash bench/emu.sh

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emu.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"      --trace         system calls and port I/O on stderr\n"
 		"      --quantum N     instructions per turn of a task "
 		"(default %u)\n"
+		"      --stats         instructions, tasks and time on stderr "
+		"at exit\n"
 		"  -h, --help, -V, --version\n"
 		"\n"
 		"Exit status: the first task's _exit status; %d an emulated "
@@ -159,7 +162,8 @@ int main(int argc, char **argv)
 		O_TIMEOUT,
 		O_VGA,
 		O_TRACE,
-		O_QUANTUM
+		O_QUANTUM,
+		O_STATS
 	};
 	static const struct option longopts[] = {
 	    {"profile", required_argument, NULL, O_PROFILE},
@@ -170,6 +174,7 @@ int main(int argc, char **argv)
 	    {"vga", required_argument, NULL, O_VGA},
 	    {"trace", no_argument, NULL, O_TRACE},
 	    {"quantum", required_argument, NULL, O_QUANTUM},
+	    {"stats", no_argument, NULL, O_STATS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -182,7 +187,8 @@ int main(int argc, char **argv)
 	unsigned long long v;
 	uint8_t *img = NULL;
 	size_t len = 0;
-	int c, rc = EMU_STATUS_USAGE;
+	int c, rc = EMU_STATUS_USAGE, stats = 0;
+	struct timespec t0, t1;
 
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -229,6 +235,9 @@ int main(int argc, char **argv)
 		case O_TRACE:
 			o.trace = stderr;
 			break;
+		case O_STATS:
+			stats = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -272,8 +281,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	emu_run(img, len, line, &o, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rc = emu_exit_status(r);
+	if (stats) {
+		double s = (double)(t1.tv_sec - t0.tv_sec) +
+			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		fprintf(stderr,
+			"%s: %llu instructions, %u tasks, %llu out, %.6f s\n",
+			prog, (unsigned long long)r->insns, r->tasks,
+			(unsigned long long)r->outs, s);
+	}
 	if (r->end != EMU_EXITED)
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], r->msg);
 	if (vga && r->end != EMU_REFUSED) {
