@@ -15,8 +15,19 @@ struct cmp {
 	size_t len;
 	const struct qload_map *m;
 	const struct qelf_seg *s;
+	const struct qelf_seg *all; /* every PT_LOAD, to name another one */
+	size_t nall;
 	struct qerror *err;
 };
+
+/* The PT_LOAD ordinal of program header hdr, or -1. */
+static long load_of(const struct cmp *c, int hdr)
+{
+	for (size_t i = 0; i < c->nall; i++)
+		if (c->all[i].hdr == hdr)
+			return (long)c->all[i].load;
+	return -1;
+}
 
 static uint64_t ext_end(const struct qload_extent *e)
 {
@@ -78,21 +89,21 @@ static enum qerr refuse_byte(const struct cmp *c, const struct qload_extent *e,
 	    u < fend && ((s->offset + s->filesz) & PAGE_MASK) == 0)
 		return qerr_set(c->err, QE_ELF_MISLOAD,
 				"PT_LOAD %u: its file bytes end on a page edge "
-				"(offset 0x%x), so Quest's loader copies 0 "
-				"bytes of its last page and 0x%llx-0x%llx "
+				"(offset 0x%x), so Quest's loader (%s) copies "
+				"0 bytes of its last page and 0x%llx-0x%llx "
 				"loads as zeros",
-				s->load, s->offset + s->filesz,
+				s->load, s->offset + s->filesz, prof,
 				(unsigned long long)(u & ~(uint64_t)PAGE_MASK),
 				(unsigned long long)fend);
 	if (e->phdr != s->hdr && e->phdr >= 0)
 		return qerr_set(c->err, QE_ELF_MISLOAD,
 				"PT_LOAD %u: its page at 0x%llx is replaced by "
-				"the %s of program header %d (Quest, %s, maps "
-				"pages in header order), so 0x%llx loads as "
-				"0x%02x, not 0x%02x",
+				"PT_LOAD %ld's %s (Quest, %s, maps pages in "
+				"header order), so 0x%llx loads as 0x%02x, not "
+				"0x%02x",
 				s->load,
 				(unsigned long long)(u & ~(uint64_t)PAGE_MASK),
-				src_name(e->src), e->phdr, prof,
+				load_of(c, e->phdr), src_name(e->src), prof,
 				(unsigned long long)u, got, want);
 	return qerr_set(c->err, QE_ELF_MISLOAD,
 			"PT_LOAD %u: Quest's loader (%s) puts 0x%02x at "
@@ -178,7 +189,7 @@ static enum qerr check_one(const uint8_t *buf, size_t len,
 	    !(headers_only && m.why.code == QE_ELF_SEGFILE))
 		rc = refuse_fate(&m, err);
 	for (size_t i = 0; rc == QE_OK && !headers_only && i < nsegs; i++) {
-		struct cmp c = {buf, len, &m, &segs[i], err};
+		struct cmp c = {buf, len, &m, &segs[i], segs, nsegs, err};
 		rc = compare_seg(&c);
 	}
 	qload_map_free(&m);
