@@ -141,6 +141,91 @@ out:
 	return rc;
 }
 
+enum qerr qargs_format_parse(const char *name, enum qargv_format *f,
+			     struct qerror *err)
+{
+	if (name && strcmp(name, "line") == 0)
+		*f = QARGV_LINE;
+	else if (name && strcmp(name, "strings") == 0)
+		*f = QARGV_STRINGS;
+	else
+		return qerr_set(err, QE_USAGE,
+				"argv_format takes 'line' or 'strings', not "
+				"'%.40s'",
+				name ? name : "");
+	return QE_OK;
+}
+
+/* A word as a message shows it: at most 32 bytes, control bytes as '?'. */
+static void shown(const char *w, char dst[40])
+{
+	size_t o = 0;
+
+	for (; *w && o < 32; w++)
+		dst[o++] = (unsigned char)*w < 0x20 || *w == 0x7f ? '?' : *w;
+	if (*w)
+		memcpy(dst + o, "...", 3), o += 3;
+	dst[o] = '\0';
+}
+
+enum qerr qargs_check_words(const struct qargv *a, struct qerror *err)
+{
+	int idx = 0;
+	char w[40];
+
+	if (a->format == QARGV_STRINGS)
+		return QE_OK;
+	for (size_t i = 0; i < a->size; i += strlen(a->buf + i) + 1, idx++) {
+		const char *word = a->buf + i;
+		const char *blank = strpbrk(word, " \t");
+		if (!*word)
+			return qerr_set(err, QE_ARGS_WORD,
+					"argument %d is empty: Quest's command "
+					"line joins words with single spaces "
+					"and cannot carry an empty one",
+					idx);
+		if (blank) {
+			shown(word, w);
+			return qerr_set(
+			    err, QE_ARGS_WORD,
+			    "argument %d \"%s\" contains a %s: Quest splits "
+			    "its command line at spaces and would not "
+			    "see it as one word",
+			    idx, w, *blank == ' ' ? "space" : "tab");
+		}
+	}
+	return QE_OK;
+}
+
+void qargs_wire(const struct qargv *a, char dst[QARGV_MAX])
+{
+	memset(dst, 0, QARGV_MAX);
+	memcpy(dst, a->buf, a->size);
+	if (a->format == QARGV_LINE)
+		for (size_t i = 0; i + 1 < a->size; i++)
+			if (dst[i] == '\0')
+				dst[i] = ' ';
+}
+
+void qargs_seen_by_quest(const char *cmdline, size_t size, int galileo,
+			 struct qargs_seen *out)
+{
+	size_t n = strnlen(cmdline, size < QARGV_MAX ? size : QARGV_MAX);
+
+	memset(out, 0, sizeof *out);
+	memcpy(out->line, cmdline, n);
+	out->argc = 1;
+	if (!galileo)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (out->line[i] != ' ')
+			continue;
+		out->line[i] = '\0';
+		if (++out->argc == 2)
+			out->argv1_off = (unsigned)i + 1;
+	}
+}
+
 static int needs_quotes(const char *w)
 {
 	if (!*w)

@@ -3,7 +3,9 @@
  * judged byte by byte (so a file still being written can be judged as far as
  * it goes); the program headers are read through libelf. */
 #include "elfcheck.h"
+#include "elfmodel.h"
 #include "packet.h"
+#include "qload.h"
 
 #include <elf.h>
 #include <gelf.h>
@@ -57,9 +59,25 @@ static void libelf_init(void)
 
 void qelf_profile_default(struct qelf_profile *p)
 {
-	p->user_base = QELF_USER_BASE_DEFAULT;
-	p->user_limit = QELF_USER_LIMIT_DEFAULT;
 	p->max_size = qpkt_max_binary(QPKT_SLOT_DEFAULT);
+	qelf_profile_quest(p, QLOAD_MASK_BOTH);
+}
+
+void qelf_profile_quest(struct qelf_profile *p, unsigned mask)
+{
+	p->quest_mask =
+	    mask & QLOAD_MASK_BOTH ? mask & QLOAD_MASK_BOTH : QLOAD_MASK_BOTH;
+	p->user_base = 0;
+	p->user_limit = UINT32_MAX;
+	for (int i = 0; i < QLOAD__NPROFILES; i++) {
+		const struct qload_profile *q = qload_profile(i);
+		if (!(p->quest_mask & (1u << i)))
+			continue;
+		if (q->user_base > p->user_base)
+			p->user_base = q->user_base;
+		if (q->user_limit < p->user_limit)
+			p->user_limit = q->user_limit;
+	}
 }
 
 static const struct {
@@ -554,45 +572,62 @@ static enum qerr check_overlap(struct ctx *c, const GElf_Phdr *ph, size_t n)
 	return rc;
 }
 
-static void flags_text(uint64_t f, char dst[4])
-{
-	dst[0] = f & PF_R ? 'R' : '-';
-	dst[1] = f & PF_W ? 'W' : '-';
-	dst[2] = f & PF_X ? 'X' : '-';
-	dst[3] = '\0';
-}
-
+/* Quest enters the program at e_entry whatever the page's flags (32-bit
+ * paging has no NX); it must be in the bytes the file gives a PT_LOAD. */
 static enum qerr check_entry(struct ctx *c, const GElf_Phdr *ph, size_t n,
 			     uint64_t entry)
 {
-	long in_load = -1; /* a non-executable PT_LOAD holding the entry */
+	long in_bss = -1;
 	unsigned load = 0;
-	char fl[4] = "";
 
 	for (size_t i = 0; i < n; i++) {
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (entry >= ph[i].p_vaddr &&
-		    entry - ph[i].p_vaddr < ph[i].p_memsz) {
-			if (ph[i].p_flags & PF_X)
-				return QE_OK;
-			if (in_load < 0) {
-				in_load = load;
-				flags_text(ph[i].p_flags, fl);
-			}
-		}
+		    entry - ph[i].p_vaddr < ph[i].p_filesz)
+			return QE_OK;
+		if (in_bss < 0 && entry >= ph[i].p_vaddr &&
+		    entry - ph[i].p_vaddr < ph[i].p_memsz)
+			in_bss = load;
 		load++;
 	}
-	if (in_load >= 0)
+	if (in_bss >= 0)
 		return qerr_set(c->err, QE_ELF_ENTRY,
-				"entry point 0x%llx is in PT_LOAD %ld, which "
-				"is not executable (flags %s); Quest needs it "
-				"in a PF_X PT_LOAD",
-				(unsigned long long)entry, in_load, fl);
+				"entry point 0x%llx is in the zero-filled part "
+				"of PT_LOAD %ld (past its file bytes): the "
+				"program would start on zeros",
+				(unsigned long long)entry, in_bss);
 	return qerr_set(c->err, QE_ELF_ENTRY,
-			"entry point 0x%llx is not inside any PT_LOAD; Quest "
-			"needs it in an executable (PF_X) PT_LOAD",
+			"entry point 0x%llx is not inside any PT_LOAD: Quest "
+			"would start the program on an unmapped page",
 			(unsigned long long)entry);
+}
+
+/* What Quest's loader does with the segments (elfmodel.c). */
+static enum qerr check_model(struct ctx *c, const GElf_Phdr *ph, size_t n)
+{
+	struct qelf_seg *segs = calloc(n ? n : 1, sizeof *segs);
+	size_t ns = 0;
+	unsigned load = 0;
+	enum qerr rc;
+
+	if (!segs)
+		return qerr_set(c->err, QE_NOMEM,
+				"out of memory for %zu segments", n);
+	for (size_t i = 0; i < n; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		segs[ns++] = (struct qelf_seg){(uint32_t)ph[i].p_offset,
+					       (uint32_t)ph[i].p_vaddr,
+					       (uint32_t)ph[i].p_filesz,
+					       (uint32_t)ph[i].p_memsz,
+					       load++,
+					       (int)i};
+	}
+	rc = qelf_model_check(c->buf, c->len, c->p, segs, ns,
+			      c->prefix && c->incomplete, c->err);
+	free(segs);
+	return rc;
 }
 
 /* Rules 5 to 11, once the program header table is all present. */
@@ -630,6 +665,8 @@ static enum qerr check_segments(struct ctx *c)
 			rc = check_load(c, &ph[i], load++);
 	if (rc == QE_OK)
 		rc = check_overlap(c, ph, n);
+	if (rc == QE_OK)
+		rc = check_model(c, ph, n);
 	if (rc == QE_OK)
 		rc = check_entry(c, ph, n, eh.e_entry);
 	free(ph);

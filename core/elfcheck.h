@@ -8,6 +8,7 @@
 
 #include "qerr.h"
 
+/* The window of quest_profile=both (master's, inside galileo's). */
 #define QELF_USER_BASE_DEFAULT	0x1000u
 #define QELF_USER_LIMIT_DEFAULT 0x3F0000u
 
@@ -15,10 +16,16 @@ struct qelf_profile {
 	uint32_t user_base;  /* lowest address a PT_LOAD may use */
 	uint32_t user_limit; /* one past the highest */
 	size_t max_size;     /* largest image (slot size - 88); 0: no limit */
+	unsigned quest_mask; /* QLOAD_MASK_*: Quest kernels to load right on */
 };
 
-/* The defaults: [0x1000, 0x3F0000), largest program 393128 bytes. */
+/* The defaults: both Quest kernels, [0x1000, 0x3F0000), largest program
+ * 393128 bytes. */
 void qelf_profile_default(struct qelf_profile *p);
+
+/* Judge against the kernels of mask (QLOAD_MASK_*; 0 means both) and set
+ * the user window to the one they all share. */
+void qelf_profile_quest(struct qelf_profile *p, unsigned mask);
 
 struct qelf_info {
 	uint32_t entry;

@@ -347,6 +347,8 @@ static enum qerr full_argv(const struct qjobs *q, const char *name,
 	enum qerr rc = qargs_init(out, q->cfg.argv0 ? name : NULL, err);
 	size_t need = out->size + user->size;
 
+	out->format = (enum qargv_format)q->cfg.argv_format;
+
 	if (rc == QE_OK && need > QARGV_MAX)
 		rc =
 		    qerr_set(err, QE_ARGS_TOO_BIG,

@@ -50,6 +50,7 @@ struct qjobs_cfg {
 	unsigned history;    /* finished jobs kept for status */
 	size_t log_max;	     /* log bytes kept (the oldest half goes) */
 	int argv0;	     /* 1: argv[0] is the program's name */
+	int argv_format;     /* enum qargv_format: how argv is packed */
 	const char *spool;   /* directory of queued jobs; NULL: none */
 	int spool_sync;	     /* fsync spool entries (machine crashes) */
 	/* qjobs_commit may send the job itself: its caller has threads to

@@ -27,7 +27,7 @@ void qpkt_header(uint8_t hdr[QPKT_HDR_SIZE], const struct qargv *argv,
 {
 	memset(hdr, 0, QPKT_HDR_SIZE);
 	put_le32(hdr + QPKT_OFF_ARGV_SIZE, (uint32_t)argv->size);
-	memcpy(hdr + QPKT_OFF_ARGV, argv->buf, argv->size);
+	qargs_wire(argv, (char *)hdr + QPKT_OFF_ARGV);
 	put_le32(hdr + QPKT_OFF_BINARY_SIZE, binary_size);
 }
 
@@ -35,6 +35,10 @@ enum qerr qpkt_build(uint8_t *out, size_t cap, const struct qargv *argv,
 		     const uint8_t *elf, size_t elf_len, size_t *len,
 		     struct qerror *err)
 {
+	enum qerr rc = qargs_check_words(argv, err);
+
+	if (rc != QE_OK)
+		return rc;
 	if (elf_len > qpkt_max_binary(cap))
 		return qerr_set(
 		    err, QE_PKT_TOO_BIG,
@@ -81,6 +85,8 @@ enum qerr qpkt_parse(const uint8_t *pkt, size_t len, struct qpkt_view *v,
 			    "argv byte %zu beyond argv_size is not zero", i);
 	memcpy(v->argv.buf, argv, QARGV_MAX);
 	v->argv.size = asz;
+	/* what the packet holds, word for word: rebuilt byte for byte */
+	v->argv.format = QARGV_STRINGS;
 	for (size_t i = 0; i < asz; i++)
 		v->argv.argc += argv[i] == '\0';
 	v->binary_size = bsz;

@@ -20,7 +20,10 @@ enum qerr qprog_prepare(const uint8_t *elf, size_t len,
 			uint8_t hdr[QPKT_HDR_SIZE], struct qelf_info *info,
 			struct qerror *err)
 {
-	enum qerr rc = qprog_check_size(len, p, err);
+	enum qerr rc = qargs_check_words(argv, err);
+
+	if (rc == QE_OK)
+		rc = qprog_check_size(len, p, err);
 
 	if (rc == QE_OK)
 		rc = qelf_check(elf, len, p, QELF_WHOLE, info, err);

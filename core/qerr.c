@@ -12,6 +12,7 @@ static const char *const names[QE__COUNT] = {
     [QE_USAGE] = "usage",
     [QE_ARGS_SYNTAX] = "args-syntax",
     [QE_ARGS_TOO_BIG] = "args-too-big",
+    [QE_ARGS_WORD] = "args-word",
     [QE_PKT_TOO_BIG] = "packet-too-big",
     [QE_PKT_MALFORMED] = "packet-malformed",
     [QE_ELF_SHORT] = "elf-short",

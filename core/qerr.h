@@ -16,6 +16,7 @@ enum qerr {
 	/* args */
 	QE_ARGS_SYNTAX,	 /* unterminated quote, trailing backslash */
 	QE_ARGS_TOO_BIG, /* packed argv larger than 80 bytes */
+	QE_ARGS_WORD,	 /* a word the command line cannot carry */
 
 	/* packet */
 	QE_PKT_TOO_BIG,	  /* 88 + binary does not fit the slot */

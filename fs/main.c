@@ -1,6 +1,7 @@
 /* questfs main: options, then the libfuse ladder (session, signals, mount,
  * daemonize, loop) and its unwinding in reverse. */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "packet.h"
+#include "qload.h"
 #include "questfs.h"
 
 static struct qfs the_fs;
@@ -41,6 +43,8 @@ static const struct fuse_opt qfs_opts_spec[] = {
     OPTION("user_base=%li", user_base),
     OPTION("user_limit=%li", user_limit),
     OPTION("kick=%s", kick),
+    OPTION("quest_profile=%s", quest_profile),
+    OPTION("argv_format=%s", argv_format),
     OPTION("kick_cmd=%s", kick_cmd),
     OPTION("max_queue=%u", max_queue),
     OPTION("max_bytes=%lu", max_bytes),
@@ -100,7 +104,13 @@ static void usage(const char *prog)
 	    "    slot_size=N          channel slot in bytes (%u)\n"
 	    "    argv0=name|none      argv[0] is the file's name, or left out "
 	    "(name)\n"
-	    "    user_base=ADDR       Quest's user window start (0x%x)\n"
+	    "    quest_profile=P      Quest kernel(s) to load right on: "
+	    "master,\n"
+	    "                         galileo or both (both)\n"
+	    "    argv_format=F        line (Quest's command line) or strings\n"
+	    "                         (NUL-separated words) (line)\n"
+	    "    user_base=ADDR       Quest's user window start (0x%x; the\n"
+	    "                         profile's by default)\n"
 	    "    user_limit=ADDR      Quest's user window end (0x%x)\n"
 	    "    kick=PATH            write kick_cmd to PATH before each "
 	    "program\n"
@@ -154,6 +164,21 @@ static int configure(struct qfs *fs)
 			QPKT_HDR_SIZE + 1, 1ul << 30);
 		return -1;
 	}
+	unsigned mask;
+	enum qargv_format fmt;
+	struct qerror e;
+	if (qload_profile_parse(o->quest_profile, &mask, &e) != QE_OK ||
+	    qargs_format_parse(o->argv_format, &fmt, &e) != QE_OK) {
+		fprintf(stderr, "questfs: %s\n", e.msg);
+		return -1;
+	}
+	c->argv_format = fmt;
+	/* the window is the profile's unless given (ULONG_MAX: not given) */
+	qelf_profile_quest(&c->prof, mask);
+	if (o->user_base == ULONG_MAX)
+		o->user_base = c->prof.user_base;
+	if (o->user_limit == ULONG_MAX)
+		o->user_limit = c->prof.user_limit;
 	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffUL) {
 		fprintf(stderr,
 			"questfs: user window [0x%lx, 0x%lx) is empty or too "
@@ -233,8 +258,10 @@ int main(int argc, char *argv[])
 	    .channel = strdup(QCHAN_SPEC_DEFAULT),
 	    .argv0 = strdup("name"),
 	    .slot_size = QPKT_SLOT_DEFAULT,
-	    .user_base = QELF_USER_BASE_DEFAULT,
-	    .user_limit = QELF_USER_LIMIT_DEFAULT,
+	    .user_base = ULONG_MAX,
+	    .user_limit = ULONG_MAX,
+	    .quest_profile = strdup("both"),
+	    .argv_format = strdup("line"),
 	    .max_queue = 1000,
 	    .max_bytes = 64ul << 20,
 	    .history = 200,
@@ -364,6 +391,8 @@ err_args:
 	fuse_opt_free_args(&args);
 	free(fs->o.channel);
 	free(fs->o.argv0);
+	free(fs->o.quest_profile);
+	free(fs->o.argv_format);
 	free(fs->o.kick);
 	free(fs->o.kick_cmd);
 	free(fs->o.spool);

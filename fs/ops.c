@@ -564,7 +564,12 @@ static int check_args_value(struct qfs *fs, const char *fname, const char *v,
 		return E2BIG;
 	switch (qargs_split(v, size, &a, NULL, e)) {
 	case QE_OK:
-		return 0;
+		/* a word of the value the command line cannot carry is refused
+		 * as a syntax error; the name is judged at launch */
+		qargs_init(&a, NULL, NULL);
+		a.format = (enum qargv_format)fs->jcfg.argv_format;
+		qargs_split(v, size, &a, NULL, NULL);
+		return qargs_check_words(&a, e) == QE_OK ? 0 : EINVAL;
 	case QE_ARGS_TOO_BIG:
 		return E2BIG;
 	default:

@@ -57,6 +57,7 @@ struct qfile {
 
 struct qfs_opts {
 	char *channel, *argv0, *kick, *kick_cmd, *spool;
+	char *quest_profile, *argv_format;
 	unsigned long slot_size, user_base, user_limit;
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;

@@ -16,6 +16,7 @@
 #include "elfcheck.h"
 #include "num.h"
 #include "packet.h"
+#include "qload.h"
 #ifdef QUEST_EMU
 #include "sim_exec.h"
 #endif
@@ -42,7 +43,11 @@ static void usage(FILE *f)
 	    "      --slot-size N     slot size in bytes (default %u)\n"
 	    "  -s, --save DIR        keep each program as DIR/N.elf and its "
 	    "argv as\n"
-	    "                        DIR/N.argv (NUL-separated strings)\n"
+	    "                        DIR/N.argv (the packet's argv bytes)\n"
+	    "      --quest-profile P check for master, galileo or both "
+	    "(default both)\n"
+	    "                        and show argv as each of them passes it\n"
+	    "      --argv-format F   the sender's: line (default) or strings\n"
 	    "  -n, --count N         exit after N programs\n"
 	    "  -q, --quiet           print nothing per program (benchmarks)\n"
 	    "      --unlink          remove the channel's segment and exit "
@@ -53,7 +58,8 @@ static void usage(FILE *f)
 	    "                        two native uint64: the CLOCK_MONOTONIC ns "
 	    "at\n"
 	    "                        which the packet was taken, and its size\n"
-	    "      --user-base ADDR  Quest's user window (default 0x%x)\n"
+	    "      --user-base ADDR  Quest's user window (default 0x%x, the "
+	    "profile's)\n"
 	    "      --user-limit ADDR (default 0x%x)\n"
 	    "Fault switches:\n"
 	    "      --delay MS        wait MS milliseconds before each answer\n"
@@ -75,6 +81,59 @@ static void usage(FILE *f)
 	    "  -h, --help, -V, --version\n",
 	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
 	    QELF_USER_LIMIT_DEFAULT);
+}
+
+/* s, quoted, with bytes other than printable ASCII as \xHH. */
+static size_t quoted(char *dst, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	if (o + 1 < n)
+		dst[o++] = '"';
+	for (; *s && o + 5 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(dst + o, n - o, "\\x%02x", ch);
+		else
+			dst[o++] = (char)ch;
+	}
+	if (o + 1 < n)
+		dst[o++] = '"';
+	dst[o < n ? o : n - 1] = '\0';
+	return o;
+}
+
+/* argv as the program will find it on each Quest kernel of mask (a command
+ * line only: a receiver of argv_format=strings rebuilds it its own way). */
+static void quest_view(const struct qargv *a, enum qargv_format fmt,
+		       unsigned mask, char *dst, size_t n)
+{
+	size_t o = 0;
+
+	dst[0] = '\0';
+	if (fmt != QARGV_LINE || !a->size)
+		return;
+	for (int g = 0; g < QLOAD__NPROFILES && o + 1 < n; g++) {
+		struct qargs_seen s;
+		if (!(mask & (1u << g)))
+			continue;
+		qargs_seen_by_quest(a->buf, a->size, g == QLOAD_GALILEO, &s);
+		o += (size_t)snprintf(dst + o, n - o, "; %s: argc %d, argv[0] ",
+				      qload_profile(g)->name, s.argc);
+		if (o < n)
+			o += quoted(dst + o, n - o, s.line + s.argv0_off);
+		if (g == QLOAD_GALILEO && o < n) {
+			o += (size_t)snprintf(dst + o, n - o, ", argv[1] ");
+			if (o < n)
+				o += quoted(dst + o, n - o,
+					    s.line + s.argv1_off);
+			if (s.argc > 2 && o < n)
+				o += (size_t)snprintf(
+				    dst + o, n - o,
+				    " (argv[2]..argv[%d] are not set)",
+				    s.argc - 1);
+		}
+	}
 }
 
 static int num(const char *opt, const char *s, unsigned long long max,
@@ -137,6 +196,8 @@ int main(int argc, char **argv)
 		O_DIE,
 		O_STAMPS,
 		O_UNLINK,
+		O_PROFILE,
+		O_FORMAT,
 		O_EXEC,
 		O_EXEC_JOBS,
 		O_EXEC_TIMEOUT,
@@ -155,6 +216,8 @@ int main(int argc, char **argv)
 	    {"die-after", required_argument, NULL, O_DIE},
 	    {"stamps", required_argument, NULL, O_STAMPS},
 	    {"unlink", no_argument, NULL, O_UNLINK},
+	    {"quest-profile", required_argument, NULL, O_PROFILE},
+	    {"argv-format", required_argument, NULL, O_FORMAT},
 	    {"exec", optional_argument, NULL, O_EXEC},
 	    {"exec-jobs", required_argument, NULL, O_EXEC_JOBS},
 	    {"exec-timeout", required_argument, NULL, O_EXEC_TIMEOUT},
@@ -168,6 +231,10 @@ int main(int argc, char **argv)
 			   die_after = 0, v;
 	int quiet = 0, c, rc = 2, stamps = -1, unlink_only = 0;
 	struct qelf_profile prof;
+	unsigned mask = QLOAD_MASK_BOTH;
+	enum qargv_format fmt = QARGV_LINE;
+	int have_base = 0, have_limit = 0;
+	uint32_t ubase = 0, ulimit = 0;
 	struct qchan_rx *rx = NULL;
 	struct qerror e;
 	unsigned long n = 0;
@@ -203,8 +270,20 @@ int main(int argc, char **argv)
 		case O_LIMIT:
 			if (num("address", optarg, 0xffffffffu, &v) < 0)
 				goto out;
-			*(c == O_BASE ? &prof.user_base : &prof.user_limit) =
-			    (uint32_t)v;
+			*(c == O_BASE ? &ubase : &ulimit) = (uint32_t)v;
+			*(c == O_BASE ? &have_base : &have_limit) = 1;
+			break;
+		case O_PROFILE:
+			if (qload_profile_parse(optarg, &mask, &e) != QE_OK) {
+				fprintf(stderr, "%s: %s\n", prog, e.msg);
+				goto out;
+			}
+			break;
+		case O_FORMAT:
+			if (qargs_format_parse(optarg, &fmt, &e) != QE_OK) {
+				fprintf(stderr, "%s: %s\n", prog, e.msg);
+				goto out;
+			}
 			break;
 		case O_DELAY:
 			if (num("--delay", optarg, 3600000, &delay) < 0)
@@ -319,6 +398,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
 		goto out;
 	}
+	/* the window is the profile's unless given */
+	qelf_profile_quest(&prof, mask);
+	if (have_base)
+		prof.user_base = ubase;
+	if (have_limit)
+		prof.user_limit = ulimit;
+	if (prof.user_base >= prof.user_limit) {
+		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
+			prof.user_base, prof.user_limit);
+		goto out;
+	}
 	prof.max_size = qpkt_max_binary(slot);
 
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -379,11 +469,14 @@ int main(int argc, char **argv)
 		if (delay)
 			sleep_ms(delay);
 		if (!quiet) {
+			char seen[8 * QARGV_MAX];
 			qargs_format(&pv.argv, 0, args, sizeof args);
-			printf("%s: #%lu %s: %u bytes, argv [%s], entry 0x%x: "
-			       "%s%s\n",
-			       prog, n, name, pv.binary_size, args, info.entry,
-			       why[0] ? "refused: " : "accepted", why);
+			quest_view(&pv.argv, fmt, mask, seen, sizeof seen);
+			printf(
+			    "%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
+			    "%s%s\n",
+			    prog, n, name, pv.binary_size, args, seen,
+			    info.entry, why[0] ? "refused: " : "accepted", why);
 		}
 		/* the slot is the sender's again after the answer: what is
 		 * run is a copy */

@@ -14,6 +14,7 @@
 #include "chan.h"
 #include "num.h"
 #include "program.h"
+#include "qload.h"
 
 /* Exit statuses; documented in questbinloader(1). */
 enum {
@@ -43,9 +44,17 @@ static void usage(FILE *f)
 	    "(default)\n"
 	    "                         or leave it out\n"
 	    "      --slot-size N      channel slot size in bytes (default %u)\n"
+	    "      --argv-format F    line: one command line, words joined "
+	    "by\n"
+	    "                         spaces (default); strings: each word\n"
+	    "                         NUL-terminated\n"
+	    "      --quest-profile P  the Quest kernel(s) to load right on: "
+	    "master,\n"
+	    "                         galileo or both (default both)\n"
 	    "      --user-base ADDR   lowest address of Quest's user window "
 	    "(0x%x)\n"
-	    "      --user-limit ADDR  end of Quest's user window (0x%x)\n"
+	    "      --user-limit ADDR  end of Quest's user window (0x%x; the\n"
+	    "                         profile's window by default)\n"
 	    "      --kick PATH        write a command line to PATH before "
 	    "sending\n"
 	    "      --kick-cmd CMD     the command line (default proc_creat)\n"
@@ -150,7 +159,16 @@ static int write_all(const char *path, const struct iovec *iov, int n)
 
 int main(int argc, char **argv)
 {
-	enum { O_ARGV0 = 256, O_SLOT, O_BASE, O_LIMIT, O_KICK, O_KICKCMD };
+	enum {
+		O_ARGV0 = 256,
+		O_SLOT,
+		O_BASE,
+		O_LIMIT,
+		O_KICK,
+		O_KICKCMD,
+		O_PROFILE,
+		O_FORMAT
+	};
 	static const struct option longopts[] = {
 	    {"channel", required_argument, NULL, 'c'},
 	    {"timeout", required_argument, NULL, 't'},
@@ -160,6 +178,8 @@ int main(int argc, char **argv)
 	    {"slot-size", required_argument, NULL, O_SLOT},
 	    {"user-base", required_argument, NULL, O_BASE},
 	    {"user-limit", required_argument, NULL, O_LIMIT},
+	    {"quest-profile", required_argument, NULL, O_PROFILE},
+	    {"argv-format", required_argument, NULL, O_FORMAT},
 	    {"kick", required_argument, NULL, O_KICK},
 	    {"kick-cmd", required_argument, NULL, O_KICKCMD},
 	    {"help", no_argument, NULL, 'h'},
@@ -167,7 +187,10 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *spec = QCHAN_SPEC_DEFAULT, *out = NULL;
-	unsigned long long timeout_s = 5, v;
+	unsigned long long timeout_s = 5, v, ubase = 0, ulimit = 0;
+	unsigned mask = QLOAD_MASK_BOTH;
+	enum qargv_format fmt = QARGV_LINE;
+	int have_base = 0, have_limit = 0;
 	int check_only = 0, argv0 = 1, c, rc = EX_USAGE;
 	struct qchan_opts copts;
 	struct qelf_profile prof;
@@ -229,10 +252,25 @@ int main(int argc, char **argv)
 					optarg);
 				goto out;
 			}
-			if (c == O_BASE)
-				prof.user_base = (uint32_t)v;
-			else
-				prof.user_limit = (uint32_t)v;
+			if (c == O_BASE) {
+				ubase = v;
+				have_base = 1;
+			} else {
+				ulimit = v;
+				have_limit = 1;
+			}
+			break;
+		case O_FORMAT:
+			if (qargs_format_parse(optarg, &fmt, &e) != QE_OK) {
+				fprintf(stderr, "%s: %s\n", prog, e.msg);
+				goto out;
+			}
+			break;
+		case O_PROFILE:
+			if (qload_profile_parse(optarg, &mask, &e) != QE_OK) {
+				fprintf(stderr, "%s: %s\n", prog, e.msg);
+				goto out;
+			}
 			break;
 		case O_KICK:
 			copts.kick = optarg;
@@ -262,6 +300,12 @@ int main(int argc, char **argv)
 			prog, prog);
 		goto out;
 	}
+	/* the window is the profile's unless given */
+	qelf_profile_quest(&prof, mask);
+	if (have_base)
+		prof.user_base = (uint32_t)ubase;
+	if (have_limit)
+		prof.user_limit = (uint32_t)ulimit;
 	if (prof.user_base >= prof.user_limit) {
 		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
 			prof.user_base, prof.user_limit);
@@ -272,6 +316,7 @@ int main(int argc, char **argv)
 	const char *path = argv[optind], *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	qargs_init(&args, NULL, NULL);
+	args.format = fmt;
 	if (argv0 && qargs_add(&args, base, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		goto out;
@@ -290,6 +335,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (qargs_check_words(&args, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		goto out;
+	}
 
 	rc = read_program(path, &prof, &elf, &elf_len);
 	if (rc != EX_SENT)
@@ -302,9 +351,10 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		printf("%s: ok: %zu bytes, entry 0x%x, %u PT_LOAD, %d argv "
-		       "strings (%zu bytes)\n",
+		       "words (%zu bytes as %s)\n",
 		       path, elf_len, info.entry, info.nloads, args.argc,
-		       args.size);
+		       args.size,
+		       fmt == QARGV_LINE ? "a command line" : "strings");
 		goto out;
 	}
 

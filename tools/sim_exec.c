@@ -74,7 +74,8 @@ static void safe_name(char *dst, size_t cap, const char *name)
 {
 	size_t i;
 
-	for (i = 0; name[i] && i + 1 < cap && i < 32; i++)
+	/* the program's name: the command line's first word */
+	for (i = 0; name[i] && name[i] != ' ' && i + 1 < cap && i < 32; i++)
 		dst[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f
 			     ? '?'
 			     : name[i];

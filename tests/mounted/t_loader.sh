@@ -15,7 +15,7 @@ loader_rc() {
 case_loader_round_trip_examples() {
 	start_sim
 	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello" || fail "hello not sent"
-	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello_argvs" lorem 'ipsum dolor' || fail "hello_argvs not sent"
+	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello_argvs" lorem ipsum dolor || fail "hello_argvs not sent"
 	wait_saved 2
 	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "hello differs"
 	cmp "$TOP/examples/hello_argvs" "$SAVE/000002.elf" || fail "hello_argvs differs"
@@ -55,4 +55,30 @@ case_loader_every_fixture() {
 			[ "$(wc -l <"$T/err")" = 1 ] || fail "$name: more than one line: $(cat "$T/err")"
 		fi
 	done <"$FX/INDEX"
+}
+
+# argv on the wire, both formats: the bytes of `--out pkt prog lorem ipsum`
+case_loader_argv_formats() {
+	cp "$TOP/examples/hello_argvs" "$T/prog"
+	"$LOADER" --out "$T/line" "$T/prog" lorem ipsum || fail "--out (line)"
+	"$LOADER" --argv-format strings --out "$T/strings" "$T/prog" lorem ipsum || fail "--out (strings)"
+	expect_eq "line form" "11000000 70726f67 206c6f72 656d2069 7073756d 00000000" \
+		"$(od -An -tx1 -N24 "$T/line" | tr -d ' \n' | sed 's/\(........\)/\1 /g; s/ $//')"
+	expect_eq "strings form" "11000000 70726f67 006c6f72 656d0069 7073756d 00000000" \
+		"$(od -An -tx1 -N24 "$T/strings" | tr -d ' \n' | sed 's/\(........\)/\1 /g; s/ $//')"
+	cmp <(tail -c +89 "$T/line") "$T/prog" || fail "line: body differs"
+	# words the command line cannot carry: exit 2, naming the word
+	loader_rc 2 'argument 2 "ipsum dolor" contains a space: Quest splits its command line at spaces' \
+		--check "$T/prog" lorem 'ipsum dolor'
+	loader_rc 2 "argument 1 is empty" --check "$T/prog" ''
+	loader_rc 0 "" --argv-format strings --check "$T/prog" 'ipsum dolor' ''
+	loader_rc 2 "argv_format takes 'line' or 'strings', not 'nul'" --argv-format nul --check "$T/prog"
+	loader_rc 2 "unknown Quest profile \"2011\"" --quest-profile 2011 --check "$T/prog"
+	# quest-sim shows argv as each kernel passes it to the program
+	start_sim
+	"$LOADER" --channel "shm:$KEY" "$T/prog" lorem ipsum dolor || fail "not sent"
+	wait_saved 1
+	wait_for "quest-sim's line" grep -q '#1 ' "$T/sim.1.log"
+	grep -qF 'master: argc 1, argv[0] "prog lorem ipsum dolor"; galileo: argc 4, argv[0] "prog", argv[1] "lorem" (argv[2]..argv[3] are not set)' "$T/sim.1.log" ||
+		fail "quest-sim: $(cat "$T/sim.1.log")"
 }

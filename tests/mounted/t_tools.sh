@@ -18,19 +18,21 @@ launched_once() {
 case_cp_preserve_xattr_args() {
 	up
 	cp "$TOP/examples/hello_argvs" "$T/prog"
-	setfattr -n user.quest.args -v "lorem 'ipsum dolor'" "$T/prog"
+	setfattr -n user.quest.args -v "lorem 'ipsum' dolor" "$T/prog"
 	cp --preserve=xattr "$T/prog" "$MNT/run/" || fail "cp --preserve=xattr failed"
 	launched_once "cp --preserve=xattr" "$T/prog"
 	expect_eq "argv" "prog lorem ipsum dolor" "$(argv_of 1)"
-	expect_eq "argc" 3 "$(tr -cd '\0' <"$SAVE/000001.argv" | wc -c)"
+	# Quest's command line: the words joined by spaces, one NUL
+	expect_eq "argv bytes" "prog lorem ipsum dolor" "$(tr -d '\0' <"$SAVE/000001.argv")"
+	expect_eq "NULs in argv" 1 "$(tr -cd '\0' <"$SAVE/000001.argv" | wc -c)"
 }
 
 case_sidecar_then_cp() {
 	up
-	echo 'first "second word"' >"$MNT/run/hello_argvs.args" || fail "sidecar write failed"
+	echo 'first "second" third' >"$MNT/run/hello_argvs.args" || fail "sidecar write failed"
 	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
 	launched_once "sidecar" "$TOP/examples/hello_argvs"
-	expect_eq "argv" "hello_argvs first second word" "$(argv_of 1)"
+	expect_eq "argv" "hello_argvs first second third" "$(argv_of 1)"
 }
 
 case_run_dir_default_args() {

@@ -186,9 +186,52 @@ static void test_trim(void **state)
 	assert_int_equal(qargs_trim("", 0), 0);
 }
 
+/* What a program finds on its stack: master gets the whole line as
+ * argv[0]; galileo cuts it at spaces and sets only argv[0] and argv[1]. */
+static void test_seen_by_quest(void **state)
+{
+	static const char line[] = "prog lorem ipsum";
+	struct qargs_seen s;
+
+	(void)state;
+	qargs_seen_by_quest(line, sizeof line, 0, &s);
+	assert_int_equal(s.argc, 1);
+	assert_string_equal(s.line + s.argv0_off, "prog lorem ipsum");
+	qargs_seen_by_quest(line, sizeof line, 1, &s);
+	assert_int_equal(s.argc, 3);
+	assert_string_equal(s.line + s.argv0_off, "prog");
+	assert_string_equal(s.line + s.argv1_off, "lorem");
+	assert_memory_equal(s.line, "prog\0lorem\0ipsum\0", 17);
+	/* one word: galileo's argv[1] points at argv[0] */
+	qargs_seen_by_quest("prog", 5, 1, &s);
+	assert_int_equal(s.argc, 1);
+	assert_int_equal(s.argv1_off, 0);
+	/* strings form: _exec's strncpy stops at the first NUL */
+	qargs_seen_by_quest("prog\0lorem", 11, 1, &s);
+	assert_int_equal(s.argc, 1);
+	assert_string_equal(s.line, "prog");
+}
+
+static void test_format_parse(void **state)
+{
+	enum qargv_format f = QARGV_STRINGS;
+	struct qerror e;
+
+	(void)state;
+	assert_int_equal(qargs_format_parse("line", &f, &e), QE_OK);
+	assert_int_equal(f, QARGV_LINE);
+	assert_int_equal(qargs_format_parse("strings", &f, &e), QE_OK);
+	assert_int_equal(f, QARGV_STRINGS);
+	assert_int_equal(qargs_format_parse("nul", &f, &e), QE_USAGE);
+	assert_string_equal(e.msg,
+			    "argv_format takes 'line' or 'strings', not 'nul'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_seen_by_quest),
+	    cmocka_unit_test(test_format_parse),
 	    cmocka_unit_test(test_plain_words),
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_quotes),

@@ -45,7 +45,9 @@ static void test_golden_no_args(void **state)
 	assert_memory_equal(slot, golden, sizeof golden);
 }
 
-static void test_golden_args_with_argv0(void **state)
+/* argv_format=strings: each word NUL-terminated, back to back (the empty
+ * word, which the command line cannot carry, goes through). */
+static void test_golden_strings_with_argv0(void **state)
 {
 	(void)state;
 	/* "hello_argvs\0" (12) + "hi\0" (3) + "\0" (an empty argument) = 16 */
@@ -58,6 +60,7 @@ static void test_golden_args_with_argv0(void **state)
 	size_t len;
 
 	qargs_init(&a, "hello_argvs", NULL);
+	a.format = QARGV_STRINGS;
 	qargs_add(&a, "hi", NULL);
 	qargs_add(&a, "", NULL);
 	assert_int_equal(
@@ -67,7 +70,59 @@ static void test_golden_args_with_argv0(void **state)
 	assert_memory_equal(slot, golden, sizeof golden);
 }
 
-static void test_golden_args_argv0_none(void **state)
+/* The default: Quest's command line, "NAME ARG1 ARG2" and its NUL. */
+static void test_golden_line_with_argv0(void **state)
+{
+	(void)state;
+	/* "prog lorem ipsum\0" = 17 */
+	static const uint8_t golden[92] = {
+	    17,	 0,	   0,	0,   'p', 'r',	'o', 'g', ' ', 'l',
+	    'o', 'r',	   'e', 'm', ' ', 'i',	'p', 's', 'u', 'm',
+	    0,	 [84] = 4, 0,	0,   0,	  0x7f, 'E', 'L', 'F'};
+	struct qargv a;
+	size_t len;
+
+	qargs_init(&a, "prog", NULL);
+	assert_int_equal(qargs_split("lorem ipsum", 11, &a, NULL, NULL), QE_OK);
+	assert_int_equal(
+	    qpkt_build(slot, QPKT_SLOT_DEFAULT, &a, elf4, 4, &len, NULL),
+	    QE_OK);
+	assert_int_equal(len, 92);
+	assert_memory_equal(slot, golden, sizeof golden);
+}
+
+/* A word the command line cannot carry is refused, naming it. */
+static void test_line_refuses_words(void **state)
+{
+	(void)state;
+	struct qargv a;
+	struct qerror e;
+	size_t len = 0;
+
+	qargs_init(&a, "prog", NULL);
+	qargs_add(&a, "ok", NULL);
+	qargs_add(&a, "", NULL);
+	assert_int_equal(
+	    qpkt_build(slot, QPKT_SLOT_DEFAULT, &a, elf4, 4, &len, &e),
+	    QE_ARGS_WORD);
+	assert_string_equal(e.msg, "argument 2 is empty: Quest's command line "
+				   "joins words with single spaces and cannot "
+				   "carry an empty one");
+	qargs_init(&a, "prog", NULL);
+	qargs_add(&a, "lorem ipsum", NULL);
+	assert_int_equal(qargs_check_words(&a, &e), QE_ARGS_WORD);
+	assert_string_equal(e.msg, "argument 1 \"lorem ipsum\" contains a "
+				   "space: Quest splits its command line at "
+				   "spaces and would not see it as one word");
+	qargs_init(&a, "my\tprog", NULL);
+	assert_int_equal(qargs_check_words(&a, &e), QE_ARGS_WORD);
+	assert_non_null(strstr(e.msg, "argument 0 \"my?prog\" contains a tab"));
+	a.format = QARGV_STRINGS;
+	assert_int_equal(qargs_check_words(&a, &e), QE_OK);
+	assert_int_equal(len, 0);
+}
+
+static void test_golden_strings_argv0_none(void **state)
 {
 	(void)state;
 	static const uint8_t golden[92] = {
@@ -77,6 +132,7 @@ static void test_golden_args_argv0_none(void **state)
 	size_t len;
 
 	qargs_init(&a, NULL, NULL);
+	a.format = QARGV_STRINGS;
 	assert_int_equal(qargs_split("lorem ipsum", 11, &a, NULL, NULL), QE_OK);
 	assert_int_equal(
 	    qpkt_build(slot, QPKT_SLOT_DEFAULT, &a, elf4, 4, &len, NULL),
@@ -132,6 +188,13 @@ static void test_parse_round_trip(void **state)
 
 	qargs_init(&a, "x", NULL);
 	qargs_add(&a, "yz", NULL);
+	/* the command line is one string on the wire */
+	qpkt_build(slot, QPKT_SLOT_DEFAULT, &a, elf4, 4, &len, NULL);
+	assert_int_equal(qpkt_parse(slot, len, &v, NULL), QE_OK);
+	assert_int_equal(v.argv.size, 5);
+	assert_int_equal(v.argv.argc, 1);
+	assert_memory_equal(v.argv.buf, "x yz\0", 5);
+	a.format = QARGV_STRINGS;
 	qpkt_build(slot, QPKT_SLOT_DEFAULT, &a, elf4, 4, &len, NULL);
 	assert_int_equal(qpkt_parse(slot, len, &v, NULL), QE_OK);
 	assert_int_equal(v.argv.size, 5);
@@ -177,8 +240,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden_no_args),
-	    cmocka_unit_test(test_golden_args_with_argv0),
-	    cmocka_unit_test(test_golden_args_argv0_none),
+	    cmocka_unit_test(test_golden_strings_with_argv0),
+	    cmocka_unit_test(test_golden_line_with_argv0),
+	    cmocka_unit_test(test_line_refuses_words),
+	    cmocka_unit_test(test_golden_strings_argv0_none),
 	    cmocka_unit_test(test_largest_program),
 	    cmocka_unit_test(test_one_byte_over),
 	    cmocka_unit_test(test_parse_round_trip),
