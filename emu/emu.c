@@ -377,7 +377,15 @@ static void run_turn(struct emu *e, struct emu_task *t)
 			break;
 		if (t->defer == D_NONE && t->slice < t->slice_end) {
 			/* Unicorn stops by itself only at hlt, which is
-			 * privileged: a general protection fault on Quest */
+			 * privileged: a general protection fault on Quest,
+			 * reported at the instruction */
+			uint8_t op = 0;
+			uc_reg_read(t->uc, UC_X86_REG_EIP, &eip);
+			if (uc_mem_read(t->uc, eip - 1, &op, 1) == UC_ERR_OK &&
+			    op == 0xf4) {
+				eip--;
+				uc_reg_write(t->uc, UC_X86_REG_EIP, &eip);
+			}
 			emu_fault(t, "general protection fault (hlt)");
 			break;
 		}

@@ -37,8 +37,19 @@ $(BUILD)/quest-sim: $(BUILD)/tools/sim_exec.o $(BUILD)/libquestemu.a
 $(BUILD)/quest-sim: LDLIBS_CORE := $(BUILD)/libquestemu.a $(BUILD)/libquestcore.a \
 	$(UC_LIBS) $(LDLIBS_CORE)
 
-check-emu: $(BUILD)/quest-emu $(BUILD)/quest-sim
+check-emu: $(BUILD)/quest-emu $(BUILD)/quest-sim $(TEST_TOOLS) $(EXAMPLES)
 	@BUILD=$(BUILD) bash tests/emu/run.sh
+
+.PHONY: install-emu uninstall-emu
+install: install-emu
+uninstall: uninstall-emu
+install-emu: $(BUILD)/quest-emu
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BUILD)/quest-emu $(DESTDIR)$(BINDIR)/quest-emu
+	$(INST_SUBST) docs/man/quest-emu.1 >$(DESTDIR)$(MANDIR)/man1/quest-emu.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/quest-emu.1
+uninstall-emu:
+	rm -f $(DESTDIR)$(BINDIR)/quest-emu $(DESTDIR)$(MANDIR)/man1/quest-emu.1
 else
 check-emu:
 	@echo "check-emu: Unicorn not found (pkg-config unicorn): install libunicorn-dev" >&2

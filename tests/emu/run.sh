@@ -88,6 +88,13 @@ first_free_page() {
 	done
 }
 
+# entry_plus PROGRAM N: its entry point plus N, as quest-emu prints EIP
+entry_plus() {
+	local e
+	e=$(readelf -hW "$1" | awk '/Entry point/ { print $NF }')
+	printf '0x%08x' $((e + $2))
+}
+
 for p in master galileo; do
 	E=("$EMU" --profile "$p")
 	B=$tmp/$p
@@ -139,6 +146,11 @@ for p in master galileo; do
 	check "$p/int-0x80" 123 "" \
 		"task 1: general protection fault: int \\\$0x80 is no system call" -- \
 		"${E[@]}" "$B/badint"
+	check "$p/hlt" 123 "" \
+		"task 1: general protection fault \(hlt\) at EIP $(entry_plus "$B/hlt" 0) \(last" -- \
+		"${E[@]}" "$B/hlt"
+	check "$p/divide-error" 123 "" "task 1: divide error \(vector 0\) at EIP $(entry_plus "$B/divide" 2) \(last" -- \
+		"${E[@]}" "$B/divide"
 	check "$p/max-insns" 124 "" "^quest-emu: .*/loop: instruction limit reached: 1000000$" -- \
 		"${E[@]}" --max-insns 1000000 "$B/loop"
 	check "$p/timeout" 124 "" "^quest-emu: .*/loop: time limit reached: 1000 ms$" -- \

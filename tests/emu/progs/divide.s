@@ -1,0 +1,5 @@
+# A division by zero: a divide error at the div.
+	.code32
+	.globl	_start
+_start:	xorl	%ecx, %ecx
+	divl	%ecx

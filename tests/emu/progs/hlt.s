@@ -1,0 +1,4 @@
+# hlt is privileged: a general protection fault at user level.
+	.code32
+	.globl	_start
+_start:	hlt
