@@ -63,3 +63,11 @@ bench-emu: deps
 	$(MAKE) $(BUILD)/quest-emu examples/hello
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/emu.sh
+
+# make lint covers the engine and the test programs too
+.PHONY: lint-emu
+lint: lint-emu
+lint-emu:
+	clang-format --dry-run --Werror emu/*.[ch] tools/sim_exec.h tests/emu/progs/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Icore -Iemu emu
