@@ -42,6 +42,9 @@ void emu_fault(struct emu_task *t, const char *fmt, ...)
 	uc_emu_stop(t->uc);
 }
 
+static void end_limit(struct emu *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
 	struct emu_task *t = ud;
@@ -106,22 +109,27 @@ static struct emu_task *task_new(struct emu *e)
 {
 	struct emu_task *t;
 
-	if (e->ntask >= EMU_MAX_TASKS)
+	struct emu_task **tab;
+
+	if (e->nlive >= EMU_MAX_TASKS || e->ntask == UINT16_MAX)
 		return NULL;
+	tab = realloc(e->task, (e->ntask + 1) * sizeof *tab);
+	if (!tab)
+		return NULL;
+	e->task = tab;
 	t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->e = e;
-	t->id = ++e->ntask;
-	e->task[t->id - 1] = t;
-	e->r->tasks = e->ntask;
 	if (task_cpu(t) < 0) {
 		task_free(t);
-		e->task[t->id - 1] = NULL;
-		e->ntask--;
 		free(t);
 		return NULL;
 	}
+	t->id = ++e->ntask;
+	e->task[t->id - 1] = t;
+	e->nlive++;
+	e->r->tasks = e->ntask;
 	return t;
 }
 
@@ -167,8 +175,9 @@ static void task_exit(struct emu_task *t, uint32_t status)
 	if (t->id == 1)
 		e->r->status = (int)status;
 	t->state = T_EXITED;
+	e->nlive--;
 	/* everyone waiting for it goes back to the run queue, in id order */
-	for (unsigned i = 0; i < e->ntask; i++) {
+	for (unsigned i = e->reaped; i < e->ntask; i++) {
 		struct emu_task *w = e->task[i];
 		if (w && w->state == T_WAIT && w->wait_for == t->id) {
 			set_eax(w, 0);
@@ -196,10 +205,17 @@ static void do_fork(struct emu_task *t)
 	    uc_context_alloc(t->uc, &ctx) != UC_ERR_OK ||
 	    uc_context_save(t->uc, ctx) != UC_ERR_OK ||
 	    uc_context_restore(c->uc, ctx) != UC_ERR_OK) {
-		snprintf(e->r->msg, sizeof e->r->msg,
-			 "task %u: fork: out of memory", t->id);
-		e->r->end = EMU_ERROR;
-		e->stop_all = 1;
+		if (e->mem_out) {
+			end_limit(e,
+				  "task %u: fork: memory limit reached: the "
+				  "tasks need more than Quest's 126 MiB",
+				  t->id);
+		} else {
+			snprintf(e->r->msg, sizeof e->r->msg,
+				 "task %u: fork: out of memory", t->id);
+			e->r->end = EMU_ERROR;
+			e->stop_all = 1;
+		}
 	} else {
 		set_eax(c, 0);
 		set_eax(t, c->id);
@@ -285,7 +301,7 @@ static void do_exec(struct emu_task *t, char *path, char *line)
 	default:
 		snprintf(e->r->msg, sizeof e->r->msg, "task %u: exec %s: %s",
 			 t->id, path, err.msg);
-		e->r->end = EMU_ERROR;
+		e->r->end = e->mem_out ? EMU_LIMIT : EMU_ERROR;
 		e->stop_all = 1;
 	}
 out:
@@ -338,8 +354,6 @@ static int do_deferred(struct emu_task *t)
 	return 0;
 }
 
-static void end_limit(struct emu *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 static void end_limit(struct emu *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -402,7 +416,7 @@ static void run_turn(struct emu *e, struct emu_task *t)
 static void wake_sleepers(struct emu *e, uint64_t now, uint64_t *next)
 {
 	*next = 0;
-	for (unsigned i = 0; i < e->ntask; i++) {
+	for (unsigned i = e->reaped; i < e->ntask; i++) {
 		struct emu_task *t = e->task[i];
 		if (!t || t->state != T_SLEEP)
 			continue;
@@ -411,6 +425,20 @@ static void wake_sleepers(struct emu *e, uint64_t now, uint64_t *next)
 		else if (!*next || t->wake_ms < *next)
 			*next = t->wake_ms;
 	}
+}
+
+/* Exited tasks are freed between turns, never while one runs. */
+static void reap(struct emu *e)
+{
+	for (unsigned i = e->reaped; i < e->ntask; i++) {
+		struct emu_task *t = e->task[i];
+		if (t && t->state == T_EXITED) {
+			free(t);
+			e->task[i] = NULL;
+		}
+	}
+	while (e->reaped < e->ntask && !e->task[e->reaped])
+		e->reaped++;
 }
 
 static void schedule(struct emu *e)
@@ -429,6 +457,7 @@ static void schedule(struct emu *e)
 				  (unsigned long long)e->o->max_insns);
 			break;
 		}
+		reap(e);
 		wake_sleepers(e, now, &next);
 		t = rq_pop(e);
 		if (t) {
@@ -501,12 +530,16 @@ int emu_run(const uint8_t *elf, size_t len, const char *cmdline,
 		goto out;
 	default:
 		snprintf(r->msg, sizeof r->msg, "%s", err.msg);
+		if (e->mem_out) {
+			r->end = EMU_LIMIT;
+			rc = 0;
+		}
 		goto out;
 	}
 	r->end = EMU_EXITED;
 	rq_push(e, t);
 	schedule(e);
-	if (r->end == EMU_EXITED && e->task[0]->state != T_EXITED)
+	if (r->end == EMU_EXITED && e->task[0] && e->task[0]->state != T_EXITED)
 		end_limit(e, "task 1 did not exit");
 	rc = 0;
 out:
@@ -517,6 +550,7 @@ out:
 			free(e->task[i]);
 		}
 	}
+	free(e->task);
 	for (int i = 0; i < EMU_MAX_SHM; i++)
 		free(e->shm[i].page);
 	free(e);

@@ -83,13 +83,17 @@ struct emu {
 	const struct emu_opts *o;
 	const struct qload_profile *prof;
 	struct emu_result *r;
-	struct emu_task *task[EMU_MAX_TASKS];
-	unsigned ntask; /* ids handed out so far */
+	struct emu_task **task; /* by id - 1; NULL once reaped */
+	unsigned ntask;		/* ids handed out so far */
+	unsigned nlive;		/* tasks not yet exited */
+	unsigned reaped;	/* task[0..reaped) are all NULL */
 	struct emu_task *rq_head, *rq_tail;
 	struct emu_shm shm[EMU_MAX_SHM];
 	uint64_t start_ms;
 	uint64_t quantum;
-	int stop_all; /* a fault or error ends the run */
+	int stop_all;	  /* a fault or error ends the run */
+	size_t mem_bytes; /* guest memory held by all tasks */
+	int mem_out;	  /* an allocation went past EMU_MEMINFO_FREE */
 	char outbuf[4096];
 	size_t outlen;
 	int in_eof;

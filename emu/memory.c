@@ -6,24 +6,32 @@
  * memory, as on Quest. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "emu_int.h"
 
+/* Zeroed pages from mmap (untouched pages cost nothing), counted against
+ * the memory a Quest machine has free (EMU_MEMINFO_FREE): a program, or a
+ * fork bomb, cannot take more of the host than that. */
 uint8_t *emu_task_alloc(struct emu_task *t, size_t len)
 {
 	struct emu_alloc *a;
 	void *p;
 
 	len = (len + QLOAD_PAGE - 1) & ~(size_t)(QLOAD_PAGE - 1);
-	if (!len || posix_memalign(&p, QLOAD_PAGE, len))
-		return NULL;
-	a = realloc(t->alloc, (t->nalloc + 1) * sizeof *a);
-	if (!a) {
-		free(p);
+	if (!len || t->e->mem_bytes + len > EMU_MEMINFO_FREE) {
+		t->e->mem_out = 1;
 		return NULL;
 	}
+	a = realloc(t->alloc, (t->nalloc + 1) * sizeof *a);
+	if (!a)
+		return NULL;
 	t->alloc = a;
-	memset(p, 0, len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	t->e->mem_bytes += len;
 	t->alloc[t->nalloc++] = (struct emu_alloc){p, len};
 	return p;
 }
@@ -118,8 +126,10 @@ void emu_task_free_memory(struct emu_task *t)
 	free(t->reg);
 	t->reg = NULL;
 	t->nreg = 0;
-	for (size_t i = 0; i < t->nalloc; i++)
-		free(t->alloc[i].p);
+	for (size_t i = 0; i < t->nalloc; i++) {
+		munmap(t->alloc[i].p, t->alloc[i].len);
+		t->e->mem_bytes -= t->alloc[i].len;
+	}
 	free(t->alloc);
 	t->alloc = NULL;
 	t->nalloc = 0;
@@ -217,7 +227,10 @@ int emu_load(struct emu_task *t, const uint8_t *elf, size_t len,
 	rc = -2;
 	if (map_extents(t, &m, elf, len) < 0 ||
 	    argv_frame(t, cmdline, p->stack_top) < 0) {
-		qerr_set(err, QE_NOMEM, "cannot build the task's memory");
+		qerr_set(err, QE_NOMEM,
+			 t->e->mem_out ? "memory limit reached: the program "
+					 "needs more than Quest's 126 MiB"
+				       : "cannot build the task's memory");
 		goto out;
 	}
 	/* _exec returns 0 in eax to the new program; EFLAGS: IF, IOPL 3 */

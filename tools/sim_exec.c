@@ -17,10 +17,15 @@
 
 static unsigned running;
 
+/* what one program may print, to the screen and to DIR/N.out: its output
+ * comes from any local user, quest-sim's log and disk are shared */
+#define SIMX_OUT_MAX (1u << 20)
+
 struct sink {
 	char prefix[64];
 	char line[512];
 	size_t len;
+	size_t total;
 	int save_fd;
 };
 
@@ -55,6 +60,11 @@ static void sink_out(void *ctx, const char *buf, size_t len)
 {
 	struct sink *s = ctx;
 
+	if (s->total >= SIMX_OUT_MAX)
+		return;
+	if (len > SIMX_OUT_MAX - s->total)
+		len = SIMX_OUT_MAX - s->total;
+	s->total += len;
 	if (s->save_fd >= 0)
 		write_all(s->save_fd, buf, len);
 	for (size_t i = 0; i < len; i++) {
@@ -138,6 +148,12 @@ static void child(const struct simx_opts *o, unsigned long n, const char *name,
 	emu_run(elf, len, line, &eo, r);
 	if (s.len)
 		emit(&s);
+	if (s.total >= SIMX_OUT_MAX) {
+		s.len = (size_t)snprintf(s.line, sizeof s.line,
+					 "(output cut after %u bytes)",
+					 SIMX_OUT_MAX);
+		emit(&s);
+	}
 	snprintf(res, sizeof res,
 		 "quest-sim: #%lu %s: %s %d, %llu instructions, %.3f s%s%s\n",
 		 n, nm, end_word(r), emu_exit_status(r),

@@ -151,6 +151,19 @@ for p in master galileo; do
 		"${E[@]}" "$B/hlt"
 	check "$p/divide-error" 123 "" "task 1: divide error \(vector 0\) at EIP $(entry_plus "$B/divide" 2) \(last" -- \
 		"${E[@]}" "$B/divide"
+	check "$p/fork-slots-reused" 0 "forked and waited: 100${nl}then live children until fork fails: 63$nl" "" -- \
+		"${E[@]}" "$B/forkmany"
+	check "$p/sched-setparam" 123 "self: 0${nl}no such task: -1$nl" \
+		"task 1: divide error in the kernel: sched_setparam with m = 0" -- \
+		"${E[@]}" "$B/sched"
+	if [ $p = master ]; then
+		# one page table: the model refuses anything above 4 MiB
+		check "$p/memory-limit" 126 "" "^quest-emu: .*/bigbss: " -- "${E[@]}" "$B/bigbss"
+	else
+		check "$p/memory-limit" 124 "" \
+			"^quest-emu: .*/bigbss: memory limit reached: the program needs more than Quest's 126 MiB$" -- \
+			"${E[@]}" "$B/bigbss"
+	fi
 	check "$p/max-insns" 124 "" "^quest-emu: .*/loop: instruction limit reached: 1000000$" -- \
 		"${E[@]}" --max-insns 1000000 "$B/loop"
 	check "$p/timeout" 124 "" "^quest-emu: .*/loop: time limit reached: 1000 ms$" -- \
