@@ -14,10 +14,10 @@
 #define QLOAD_PAGE 4096u
 
 enum qload_profile_id {
-	QLOAD_MASTER =
-	    0, /* 2011: one page table, VGA overlay, stack below 4 MiB */
-	QLOAD_GALILEO =
-	    1, /* 2016 (Quest-V): page tables as needed, stack at 1 GiB */
+	/* 2011: one page table, VGA overlay, stack below 4 MiB */
+	QLOAD_MASTER = 0,
+	/* 2016 (Quest-V): page tables as needed, stack at 1 GiB */
+	QLOAD_GALILEO = 1,
 	QLOAD__NPROFILES
 };
 
