@@ -14,8 +14,10 @@
 #define QLOAD_PAGE 4096u
 
 enum qload_profile_id {
-	QLOAD_MASTER = 0,  /* 2011: one page table, VGA overlay, stack below 4 MiB */
-	QLOAD_GALILEO = 1, /* 2016 (Quest-V): page tables as needed, stack at 1 GiB */
+	/* 2011: one page table, VGA overlay, stack below 4 MiB */
+	QLOAD_MASTER = 0,
+	/* 2016 (Quest-V): page tables as needed, stack at 1 GiB */
+	QLOAD_GALILEO = 1,
 	QLOAD__NPROFILES
 };
 
@@ -26,13 +28,13 @@ enum qload_profile_id {
 
 struct qload_profile {
 	enum qload_profile_id id;
-	const char *name;	 /* "master", "galileo" */
-	uint32_t user_base;	 /* the user window: lowest address */
-	uint32_t user_limit;	 /* one past the highest */
-	uint32_t stack_top;	 /* one past the stack's last byte */
-	uint32_t stack_pages;	 /* pages of user stack below stack_top */
-	uint32_t vga_base;	 /* VGA text memory mapped here (0: none) */
-	uint32_t vga_pages;	 /* its pages */
+	const char *name;     /* "master", "galileo" */
+	uint32_t user_base;   /* the user window: lowest address */
+	uint32_t user_limit;  /* one past the highest */
+	uint32_t stack_top;   /* one past the stack's last byte */
+	uint32_t stack_pages; /* pages of user stack below stack_top */
+	uint32_t vga_base;    /* VGA text memory mapped here (0: none) */
+	uint32_t vga_pages;   /* its pages */
 };
 
 /* The built-in profiles; NULL for an id out of range. */
@@ -45,7 +47,8 @@ enum qerr qload_profile_parse(const char *name, unsigned *mask,
 /* What backs a run of pages of the task. */
 enum qload_src {
 	QLOAD_FILE,  /* the image's own frames: file bytes from file_off on
-		      * (two extents naming the same file page share its frame) */
+		      * (two extents naming the same file page share its frame)
+		      */
 	QLOAD_COPY,  /* one private page: the first `copy` bytes of the file
 		      * page at file_off, then zeros */
 	QLOAD_ZERO,  /* zeroed pages (bss) */
@@ -54,8 +57,8 @@ enum qload_src {
 };
 
 struct qload_extent {
-	uint32_t vaddr;	   /* first page, page-aligned */
-	uint32_t npages;   /* >= 1; QLOAD_COPY: 1 */
+	uint32_t vaddr;	 /* first page, page-aligned */
+	uint32_t npages; /* >= 1; QLOAD_COPY: 1 */
 	enum qload_src src;
 	uint32_t file_off; /* FILE, COPY: file offset of the first page */
 	uint32_t copy;	   /* COPY: bytes copied from the file (0..4095) */
@@ -73,9 +76,9 @@ enum qload_fate {
 struct qload_map {
 	const struct qload_profile *profile;
 	enum qload_fate fate;
-	int fault_phdr;	       /* fate != LOADS: the header at fault */
-	struct qerror why;     /* fate != LOADS: what Quest does, in words */
-	uint32_t entry;	       /* e_entry */
+	int fault_phdr;	   /* fate != LOADS: the header at fault */
+	struct qerror why; /* fate != LOADS: what Quest does, in words */
+	uint32_t entry;	   /* e_entry */
 	size_t nextents;
 	struct qload_extent *ext;
 };

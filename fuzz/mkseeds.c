@@ -122,6 +122,15 @@ int main(int argc, char **argv)
 		free(im.b);
 	}
 
+	/* the model of Quest's loader walks the same images */
+	ok = ok && make_dir(argv[1], "qload", dir, sizeof dir);
+	for (size_t i = 0; ok && i < MKELF_NFIXTURES; i++) {
+		struct mkelf_img im = mkelf_fixtures[i].build();
+		ok =
+		    im.b && put_file(dir, mkelf_fixtures[i].name, im.b, im.len);
+		free(im.b);
+	}
+
 	ok = ok && make_dir(argv[1], "packet", dir, sizeof dir);
 	for (size_t i = 0; ok && i < MKELF_NFIXTURES; i++) {
 		if (strcmp(mkelf_fixtures[i].expect, "ok") != 0)

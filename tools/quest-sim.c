@@ -127,7 +127,10 @@ static void quest_view(const struct qargv *a, enum qargv_format fmt,
 			if (o < n)
 				o += quoted(dst + o, n - o,
 					    s.line + s.argv1_off);
-			if (s.argc > 2 && o < n)
+			if (s.argc == 3 && o < n)
+				o += (size_t)snprintf(dst + o, n - o,
+						      " (argv[2] is not set)");
+			else if (s.argc > 3 && o < n)
 				o += (size_t)snprintf(
 				    dst + o, n - o,
 				    " (argv[2]..argv[%d] are not set)",

@@ -271,15 +271,25 @@ case_install_quest_run_as_thunar() {
 		fail "thunar-install-actions: $(cat "$T/tia.log")"
 	cmd=$(thunar_command questfs-run-on-quest)
 	expect_eq "the action's command" "$QR %F" "$cmd"
-	cp "$TOP/examples/hello" "$T/my prog"
+	mkdir "$T/my dir"
+	cp "$TOP/examples/hello" "$T/my dir/prog"
 	# Thunar replaces %F with the quoted paths and runs the line with sh -c
-	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my prog' '$TOP/examples/hello'" 2>"$T/qr.err" ||
+	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my dir/prog' '$TOP/examples/hello'" 2>"$T/qr.err" ||
 		fail "Run on Quest failed: $(cat "$T/qr.err")"
 	expect_eq "programs received" 2 "$(saved_count)"
-	expect_eq "argv of the first" "my prog" "$(argv_of 1)"
+	expect_eq "argv of the first" "prog" "$(argv_of 1)"
 	expect_eq "argv of the second" "hello" "$(argv_of 2)"
-	grep -q "^-u normal -i dialog-information my prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
+	grep -q "^-u normal -i dialog-information prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
 		fail "no notification of success: $(cat "$T/notify-send.log")"
+	# a name with a space cannot be argv[0] of Quest's command line: the
+	# refusal says why, on stderr and in the notification
+	cp "$TOP/examples/hello" "$T/my prog"
+	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my prog'" 2>"$T/qr.err" &&
+		fail "a name with a space ran"
+	grep -q 'argument 0 "my prog" contains a space' "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
+	grep -q 'argument 0 "my prog" contains a space' "$T/notify-send.log" ||
+		fail "notification: $(cat "$T/notify-send.log")"
+	expect_eq "programs received" 2 "$(saved_count)"
 	# without getfattr the outcome comes from status.json
 	PATH=$(bare_path) "$QR" --mount "$MNT" "$TOP/examples/hello" 2>"$T/qr.err" ||
 		fail "quest-run without getfattr failed: $(cat "$T/qr.err")"

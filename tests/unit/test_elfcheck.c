@@ -243,11 +243,11 @@ static void test_header_variants(void **state)
 		       &err, "no loadable segment");
 	/* No file bytes at offset 0: Quest's page count wraps (the rule that
 	 * replaced "a segment of no file bytes is fine"). */
-	assert_refused(check_patched(PH(0, p_filesz), 4, 0, &err),
-		       QE_ELF_CORRUPT, &err,
-		       "PT_LOAD 0 has no file bytes at offset 0: Quest's loader "
-		       "computes 1048576 pages for it and writes past its page "
-		       "table (master)");
+	assert_refused(
+	    check_patched(PH(0, p_filesz), 4, 0, &err), QE_ELF_CORRUPT, &err,
+	    "PT_LOAD 0 has no file bytes at offset 0: Quest's loader "
+	    "computes 1048576 pages for it and writes past its page "
+	    "table (master)");
 	{
 		struct mkelf_img im = patched(PH(0, p_filesz), 4, 0);
 		put32(&im, PH(0, p_memsz), 0);
