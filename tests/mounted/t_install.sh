@@ -10,7 +10,8 @@ TIA=$TOP/mount-helper/thunar-install-actions
 
 up() { start_sim; start_qfs; }
 
-EXPECTED_USR="usr/bin/quest-run
+EXPECTED_USR="usr/bin/quest-emu
+usr/bin/quest-run
 usr/bin/quest-sim
 usr/bin/questbinloader
 usr/bin/questfs
@@ -20,6 +21,7 @@ usr/sbin/mount.fuse.questfs
 usr/sbin/mount.questfs
 usr/share/doc/questfs/fstab.example
 usr/share/doc/questfs/questfs.default
+usr/share/man/man1/quest-emu.1
 usr/share/man/man1/quest-run.1
 usr/share/man/man1/quest-sim.1
 usr/share/man/man1/questbinloader.1
