@@ -145,9 +145,13 @@ int main(int argc, char **argv)
 			ok = qargs_init(&a, j ? mkelf_fixtures[i].name : NULL,
 					NULL) == QE_OK &&
 			     qargs_split(packet_args[j], strlen(packet_args[j]),
-					 &a, NULL, NULL) == QE_OK &&
-			     qpkt_build(pkt, QPKT_SLOT_DEFAULT, &a, im.b,
-					im.len, &len, NULL) == QE_OK;
+					 &a, NULL, NULL) == QE_OK;
+			/* both argv forms: the command line where it can
+			 * carry the words, NUL-separated strings otherwise */
+			if (qargs_check_words(&a, NULL) != QE_OK)
+				a.format = QARGV_STRINGS;
+			ok = ok && qpkt_build(pkt, QPKT_SLOT_DEFAULT, &a, im.b,
+					      im.len, &len, NULL) == QE_OK;
 			snprintf(name, sizeof name, "%s-%zu",
 				 mkelf_fixtures[i].name, j);
 			ok = ok && put_file(dir, name, pkt, len);

@@ -311,6 +311,43 @@ static void test_overlap(void **state)
 	free(im.b);
 }
 
+/* At FLUSH the model judges what the headers alone decide while file bytes
+ * are missing, and everything once they are all there. */
+static void test_prefix_model(void **state)
+{
+	/* text, then a .bss-only PT_LOAD at offset 0 (Quest's count wraps),
+	 * then data whose bytes end on a page edge */
+	static const uint32_t wrap[][4] = {{0, 0x1000, 0x100, 0x100},
+					   {0, 0x3000, 0, 0x10},
+					   {0x1000, 0x5000, 0x1000, 0x1000}};
+	static const uint32_t edge[][4] = {{0, 0x1000, 0x100, 0x100},
+					   {0x1000, 0x5000, 0x1000, 0x1000}};
+	struct mkelf_img im = loads(wrap, 3, 0x1000);
+	struct qerror err;
+
+	(void)state;
+	put_bytes(&im, MKELF_EHDR + 3 * MKELF_PHDR, mkelf_code,
+		  sizeof mkelf_code);
+	assert_refused(check(im.b, 0x200, QELF_PREFIX, &err), QE_ELF_CORRUPT,
+		       &err, "PT_LOAD 1 has no file bytes at offset 0");
+	free(im.b);
+	im = loads(edge, 2, 0x1000);
+	put_bytes(&im, MKELF_EHDR + 2 * MKELF_PHDR, mkelf_code,
+		  sizeof mkelf_code);
+	memset(im.b + 0x1000, 0x5a, 0x1000);
+	/* the data page's bytes are not all there: it may still come right */
+	assert_refused(check(im.b, 0x1800, QELF_PREFIX, &err), QE_OK, &err, "");
+	/* they are: Quest loads that page as zeros */
+	assert_refused(check(im.b, im.len, QELF_PREFIX, &err), QE_ELF_MISLOAD,
+		       &err, "PT_LOAD 1: its file bytes end on a page edge");
+	assert_refused(check(im.b, im.len, QELF_WHOLE, &err), QE_ELF_MISLOAD,
+		       &err, "copies 0 bytes of its last page");
+	/* zeros there are what Quest gives: accepted */
+	memset(im.b + 0x1000, 0, 0x1000);
+	assert_refused(check(im.b, im.len, QELF_WHOLE, &err), QE_OK, &err, "");
+	free(im.b);
+}
+
 static void test_window(void **state)
 {
 	const struct mkelf_img *v = fixture("valid-stripped");
@@ -601,6 +638,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_and_null),
 	    cmocka_unit_test(test_header_variants),
 	    cmocka_unit_test(test_overlap),
+	    cmocka_unit_test(test_prefix_model),
 	    cmocka_unit_test(test_window),
 	    cmocka_unit_test(test_max_size),
 	    cmocka_unit_test(test_prefix_valid),
