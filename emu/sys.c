@@ -371,9 +371,8 @@ static void do_syscall(struct emu_task *t, uint32_t n)
 		t->defer_a = eax;
 		return;
 	case 0x33:
-		t->exec_path = gstring(t, eax, 256);
-		if (!t->exec_path)
-			return;
+		/* _exec: argv and argv[0] first, then the line, then the path
+		 */
 		if (!ebx) {
 			res = (uint32_t)-1;
 			break;
@@ -385,8 +384,12 @@ static void do_syscall(struct emu_task *t, uint32_t n)
 			break;
 		}
 		t->exec_line = gstring(t, ecx, EMU_CMDLINE_MAX);
-		if (!t->exec_line)
+		t->exec_path = t->exec_line ? gstring(t, eax, 256) : NULL;
+		if (!t->exec_path) {
+			free(t->exec_line);
+			t->exec_line = NULL;
 			return;
+		}
 		t->defer = D_EXEC;
 		return;
 	case 0x34:
