@@ -9,6 +9,7 @@ QUESTFS=$B/questfs
 SIM=$B/quest-sim
 LOADER=$B/questbinloader
 MKELF=$B/tests/mkelf
+EX=$B/examples # hello and hello_argvs, built from examples/*.s
 DEADLINE=${DEADLINE:-15} # seconds any single wait may take
 
 # wait_for DESCRIPTION CMD...: run CMD until it succeeds or the deadline.

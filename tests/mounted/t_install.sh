@@ -136,7 +136,7 @@ case_install_file_list_and_uninstall() {
 	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man8/mount.questfs.8 man8/questfs.8; do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
-	"$root/usr/bin/questbinloader" --check "$TOP/examples/hello" >/dev/null || fail "the installed questbinloader does not run"
+	"$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
 
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed twice: same files" "$EXPECTED_USR" "$(tree_of "$root")"
@@ -180,9 +180,9 @@ case_install_mount_t_questfs() {
 		fail "mount -t questfs failed: $(cat "$T/mount.err")"
 	mounted_by_helper "$MNT"
 	grep -q "^channel *shm:$KEY," "$MNT/status" || fail "wrong channel: $(cat "$MNT/status")"
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp failed"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	expect_eq "argv" "hello" "$(argv_of 1)"
 	unmount_clean "$MNT" "$DAEMON"
 }
@@ -202,11 +202,11 @@ case_install_mount_fstab() {
 	d1=$DAEMON
 	mount -T "$T/fstab" "$mnt2" {HELPER_LOCK}>&- 2>"$T/mount.err" || fail "mount -T fstab $mnt2 (fuse.questfs) failed: $(cat "$T/mount.err")"
 	mounted_by_helper "$mnt2"
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp into $MNT failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp into $MNT failed"
 	wait_saved 1
 	expect_eq "argv through questfs" "hello" "$(argv_of 1)"
 	echo 'lorem ipsum' >"$mnt2/run/hello_argvs.args" || fail "sidecar write failed"
-	cp "$TOP/examples/hello_argvs" "$mnt2/run/" || fail "cp into $mnt2 failed"
+	cp "$EX/hello_argvs" "$mnt2/run/" || fail "cp into $mnt2 failed"
 	wait_saved 2
 	expect_eq "argv through fuse.questfs with argv0=none" "lorem ipsum" "$(argv_of 2)"
 	unmount_clean "$mnt2" "$DAEMON"
@@ -271,9 +271,9 @@ case_install_quest_run_as_thunar() {
 		fail "thunar-install-actions: $(cat "$T/tia.log")"
 	cmd=$(thunar_command questfs-run-on-quest)
 	expect_eq "the action's command" "$QR %F" "$cmd"
-	cp "$TOP/examples/hello" "$T/my prog"
+	cp "$EX/hello" "$T/my prog"
 	# Thunar replaces %F with the quoted paths and runs the line with sh -c
-	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my prog' '$TOP/examples/hello'" 2>"$T/qr.err" ||
+	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my prog' '$EX/hello'" 2>"$T/qr.err" ||
 		fail "Run on Quest failed: $(cat "$T/qr.err")"
 	expect_eq "programs received" 2 "$(saved_count)"
 	expect_eq "argv of the first" "my prog" "$(argv_of 1)"
@@ -281,7 +281,7 @@ case_install_quest_run_as_thunar() {
 	grep -q "^-u normal -i dialog-information my prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
 		fail "no notification of success: $(cat "$T/notify-send.log")"
 	# without getfattr the outcome comes from status.json
-	PATH=$(bare_path) "$QR" --mount "$MNT" "$TOP/examples/hello" 2>"$T/qr.err" ||
+	PATH=$(bare_path) "$QR" --mount "$MNT" "$EX/hello" 2>"$T/qr.err" ||
 		fail "quest-run without getfattr failed: $(cat "$T/qr.err")"
 	wait_saved 3
 	grep -q "hello runs on Quest: taken by the Quest side" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
@@ -296,7 +296,7 @@ case_install_quest_run_arguments() {
 	cmd=$(thunar_command questfs-run-on-quest-args)
 	expect_eq "the action's command" "$QR --ask %F" "$cmd"
 	QUEST_MOUNT=$MNT ZENITY_ANSWER='lorem "ipsum dolor"' PATH="$T/fake:$PATH" \
-		sh -c "${cmd%\%F}'$TOP/examples/hello_argvs'" 2>"$T/qr.err" ||
+		sh -c "${cmd%\%F}'$EX/hello_argvs'" 2>"$T/qr.err" ||
 		fail "Run on Quest with arguments failed: $(cat "$T/qr.err")"
 	wait_saved 1
 	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 1)"
@@ -307,20 +307,20 @@ case_install_quest_run_arguments() {
 	# cancelled: nothing is copied
 	before=$(grep -c '"id":' "$MNT/status.json")
 	rc=0
-	ZENITY_RC=1 PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --ask "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	ZENITY_RC=1 PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --ask "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status when cancelled" 1 "$rc"
 	grep -q "cancelled" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	expect_eq "jobs after a cancel" "$before" "$(grep -c '"id":' "$MNT/status.json")"
 
 	# --args, for scripts
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "a 'b c'" "$TOP/examples/hello_argvs" 2>"$T/qr.err" ||
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "a 'b c'" "$EX/hello_argvs" 2>"$T/qr.err" ||
 		fail "quest-run --args failed: $(cat "$T/qr.err")"
 	wait_saved 2
 	expect_eq "argv with --args" "hello_argvs a b c" "$(argv_of 2)"
 
 	# arguments that do not fit: refused before the program is copied
 	rc=0
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "$(printf 'x%.0s' $(seq 90))" "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "$(printf 'x%.0s' $(seq 90))" "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status of too long arguments" 1 "$rc"
 	grep -q "arguments refused: .*(Argument list too long)" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	grep -q "Argument list too long" "$T/notify-send.log" || fail "not notified: $(cat "$T/notify-send.log")"
@@ -329,7 +329,7 @@ case_install_quest_run_arguments() {
 	# no zenity: refused, and said so
 	rm "$T/fake/zenity"
 	rc=0
-	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without zenity" 2 "$rc"
 	grep -q "zenity is not installed" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	grep -q "^-u critical -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
@@ -359,11 +359,11 @@ case_install_quest_run_refusals() {
 	cp "$FX/x86-64" "$T/x64"
 	refused "$T/x64" "ELF machine is x86-64 \(62\).*\(Exec format error\)$"
 	# short, but could still grow into a program: cp succeeds, the launch refuses
-	head -c 100 "$TOP/examples/hello" >"$T/short"
+	head -c 100 "$EX/hello" >"$T/short"
 	refused "$T/short" "(outside|past the end)"
 	expect_eq "programs received" 0 "$(saved_count)"
 	refused "$T" "is a directory"
-	cp "$TOP/examples/hello" "$T/.hidden"
+	cp "$EX/hello" "$T/.hidden"
 	refused "$T/.hidden" "never launches a file named like this"
 	# without getfattr: the reason from status.json
 	: >"$T/notify-send.log"
@@ -375,18 +375,18 @@ case_install_quest_run_refusals() {
 	# refused by the Quest side
 	stop_sim
 	start_sim --refuse="no room on Quest"
-	refused "$TOP/examples/hello" "refused by the Quest side: no room on Quest$"
+	refused "$EX/hello" "refused by the Quest side: no room on Quest$"
 
 	# no Quest side: still queued after the wait
 	stop_sim
 	rc=0
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --wait 1 "$TOP/examples/hello" 2>"$T/qr.err" || rc=$?
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --wait 1 "$EX/hello" 2>"$T/qr.err" || rc=$?
 	expect_eq "status while no Quest side is attached" 3 "$rc"
 	grep -q "hello not yet run on Quest: still queued after 1s" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 
 	# not a questfs mount
 	rc=0
-	"$QR" --mount "$T/nowhere" "$TOP/examples/hello" 2>"$T/qr.err" || rc=$?
+	"$QR" --mount "$T/nowhere" "$EX/hello" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without questfs" 2 "$rc"
 	grep -q "is not a questfs mount" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 }
