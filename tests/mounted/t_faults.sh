@@ -507,6 +507,11 @@ PY
 	echo "VmRSS before ${before} kB, after the burst ${after} kB; $(saved_count) received"
 	# without giving memory back: 12-14 MB after, and before in one run
 	# of two; with it 6.3-6.8 MB after (the workers' buffers grew)
-	[ -n "${QUESTFS_SANITIZED:-}" ] || ((after - before < 4096 && after < 10240)) ||
-		fail "RSS after the burst: ${after} kB, ${before} kB before"
+	# Under qemu-user VmRSS is the emulator's too (its code and translation
+	# cache): the bound grows by quest-sim's RSS, an emulator running a
+	# program that holds little memory.
+	local limit=10240
+	[ -z "$XRUN" ] || limit=$((limit + $(awk '/^VmRSS:/ {print $2}' "/proc/$sim_pid/status")))
+	[ -n "${QUESTFS_SANITIZED:-}" ] || ((after - before < 4096 && after < limit)) ||
+		fail "RSS after the burst: ${after} kB, ${before} kB before (limit ${limit} kB)"
 }

@@ -32,7 +32,8 @@ usr/share/questfs/uca.xml"
 tree_of() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort); }
 
 make_in() {
-	make -s -C "$TOP" BUILD="$B" "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
+	# shellcheck disable=SC2086 # MAKEVARS is words
+	make -s -C "$TOP" $MAKEVARS "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
 }
 
 # ---- the mount cases: an installation under $T/prefix, linked from /sbin
@@ -61,6 +62,7 @@ install_prefix() {
 	local h to lock=/run/lock
 	[ -d "$lock" ] || lock=/tmp
 	make_in install PREFIX="$T/prefix" MOUNTHELPERDIR="$T/prefix/sbin"
+	xrun_installed "$T/prefix/bin"
 	exec {HELPER_LOCK}>"$lock/questfs-test-mount-helper.lock" || fail "cannot open the lock in $lock"
 	flock -w $((DEADLINE * 8)) "$HELPER_LOCK" || fail "another test run holds /sbin/mount.questfs for too long"
 	trap 'install_cleanup; cleanup' EXIT
@@ -76,11 +78,36 @@ install_prefix() {
 	done
 }
 
+# xrun_installed BINDIR: under qemu-user, each installed program becomes a
+# script that runs it, moved to BINDIR/../xrun/, under $XRUN, so that
+# mount(8)'s helper can start the installed questfs
+xrun_installed() {
+	local p
+	[ -n "$XRUN" ] || return 0
+	mkdir -p "$1/../xrun"
+	for p in questfs questbinloader quest-sim; do
+		mv "$1/$p" "$1/../xrun/$p"
+		printf '#!/bin/sh\nexec %s %s "$@"\n' "$XRUN" "$(cd "$1/../xrun" && pwd)/$p" >"$1/$p"
+		chmod 755 "$1/$p"
+	done
+}
+
+# the program a process runs: /proc/PID/exe, or the one qemu-user runs
+prog_of() {
+	local a
+	if [ -n "$XRUN" ]; then
+		mapfile -d '' a 2>/dev/null <"/proc/$1/cmdline" && echo "${a[1]}"
+	else
+		readlink "/proc/$1/exe"
+	fi
+}
+
 # daemons_at DIR: pids of the questfs processes whose last argument is DIR
 daemons_at() {
 	local p a
 	for p in /proc/[0-9]*; do
 		mapfile -d '' a 2>/dev/null <"$p/cmdline" || continue
+		[ -n "$XRUN" ] && [ "${#a[@]}" -ge 1 ] && [ "${a[0]}" = "$XRUN" ] && a=("${a[@]:1}")
 		[ "${#a[@]}" -ge 2 ] && [[ ${a[0]} == */questfs ]] &&
 			[ "${a[-1]}" = "$1" ] && echo "${p#/proc/}"
 	done
@@ -96,7 +123,9 @@ mounted_by_helper() {
 	pids=$(daemons_at "$1")
 	[ -n "$pids" ] || fail "no questfs process serves $1"
 	expect_eq "questfs processes at $1" 1 "$(echo "$pids" | wc -l)"
-	expect_eq "the questfs that runs" "$T/prefix/bin/questfs" "$(readlink "/proc/$pids/exe")"
+	local want=$T/prefix/bin/questfs
+	[ -z "$XRUN" ] || want=$T/prefix/xrun/questfs
+	expect_eq "the questfs that runs" "$want" "$(prog_of "$pids")"
 	DAEMON=$pids
 }
 
@@ -117,7 +146,7 @@ case_install_file_list_and_uninstall() {
 		[ -x "$root/usr/$f" ] || fail "usr/$f is not executable"
 	done
 	for f in questfs questbinloader quest-sim; do
-		cmp "$B/$f" "$root/usr/bin/$f" || fail "usr/bin/$f is not the built one"
+		cmp "$BIN/$f" "$root/usr/bin/$f" || fail "usr/bin/$f is not the built one"
 	done
 	if grep -rl '@BINDIR@\|@VERSION@' "$root"; then
 		fail "placeholders left in the files above"
@@ -136,7 +165,7 @@ case_install_file_list_and_uninstall() {
 	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man8/mount.questfs.8 man8/questfs.8; do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
-	"$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
+	$XRUN "$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
 
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed twice: same files" "$EXPECTED_USR" "$(tree_of "$root")"
