@@ -33,3 +33,7 @@ deps-i386-vm:
 
 check-i386-vm: deps-i386-vm i386
 	@bash tests/i386/vm.sh $(I386_BUILD)
+
+.PHONY: clean-i386
+clean-i386:
+	rm -rf $(I386_BUILD)
