@@ -36,6 +36,24 @@ if [ -n "$EXEC" ]; then
 		chmod 755 "$RUN/$p"
 	done
 	ln -s "$B/examples" "$RUN/examples"
+	# The fixture generator is a test tool, not questfs: where this machine
+	# has its own build of it, the tests use that one (1600 emulator starts
+	# cost minutes), once it is shown to write the same files as the i386 one.
+	host_mkelf=$TOP/build/tests/mkelf
+	if [ -x "$host_mkelf" ]; then
+		d=$(mktemp -d)
+		"$RUN/tests/mkelf" "$d/i386" >/dev/null && "$host_mkelf" "$d/host" >/dev/null &&
+			"$RUN/tests/mkelf" --seed 7 --size 20000 "$d/i386/p" &&
+			"$host_mkelf" --seed 7 --size 20000 "$d/host/p" &&
+			diff -r "$d/i386" "$d/host" >/dev/null && same=1 || same=0
+		rm -rf "$d"
+		if [ "$same" = 1 ]; then
+			echo "i386: fixtures from $host_mkelf (it writes the same files as the i386 mkelf)"
+			printf '#!/bin/sh\nexec %s "$@"\n' "$host_mkelf" >"$RUN/tests/mkelf"
+		else
+			echo "i386: $host_mkelf and the i386 mkelf write different fixtures: the i386 one is used"
+		fi
+	fi
 fi
 
 # abi_meet SIM LOADER: a quest-sim of one word size holds a shm: channel; a
