@@ -1,5 +1,10 @@
 # questfs — build, test, install.  `make run` and `make check` are the two
 # commands of the README; both first install what is missing (make deps).
+# `make all` and `make install` never install anything nor reach the
+# network: a missing library stops them with its name.
+#
+# A cross build (a Yocto recipe, `make i386`) sets the tools and flags:
+#   CC AS LD AR PKG_CONFIG CFLAGS CPPFLAGS LDFLAGS WERROR DESTDIR PREFIX
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -7,14 +12,41 @@ BUILD   ?= build
 VERSION := 0.1.0
 
 CC      ?= cc
+AS      ?= as
+LD      ?= ld
+PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Werror -std=gnu11
-CPPFLAGS_ALL = $(WARN) -D_GNU_SOURCE -DQUEST_VERSION='"$(VERSION)"' -Icore $(CPPFLAGS)
-PKG_CFLAGS = $(shell pkg-config --cflags fuse3 libelf json-c 2>/dev/null)
-ELF_LIBS   = $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf)
-FUSE_LIBS  = $(shell pkg-config --libs fuse3 json-c 2>/dev/null || echo -lfuse3 -ljson-c)
-CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
-LDLIBS_CORE = $(ELF_LIBS) $(shell pkg-config --libs zlib 2>/dev/null || echo -lz) -lpthread -lrt
+WERROR  ?= -Werror
+WARN    := -Wall -Wextra $(WERROR) -std=gnu11
+# libfuse refuses a 32-bit off_t; the rest of questfs wants it 64-bit too.
+# Not _TIME_BITS=64: Debian 12's i386 libfuse3 is built with a 32-bit
+# time_t, and its struct stat would then disagree with ours.
+CPPFLAGS_ALL = $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-DQUEST_VERSION='"$(VERSION)"' -Icore $(CPPFLAGS)
+
+# pkg_* NAMES: flags of the pkg-config packages NAMES, asked once per make,
+# when a recipe first needs them; a package pkg-config does not know stops
+# the build with its name and the Debian package that has it.
+pkg_deb_fuse3  := libfuse3-dev
+pkg_deb_libelf := libelf-dev
+pkg_deb_json-c := libjson-c-dev
+pkg_deb_zlib   := zlib1g-dev
+pkg_deb_cmocka := libcmocka-dev
+pkg_check = $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(error \
+	library '$(p)' not found by '$(PKG_CONFIG)': install $(or $(pkg_deb_$(p)),its -dev package) \
+	(make deps does), or set PKG_CONFIG / PKG_CONFIG_PATH)))
+pkg_ask = $(call pkg_check,$(2))$(shell $(PKG_CONFIG) $(1) $(2))
+_sp := $() $()
+pkg_memo = $(or $(pkg_$(1)_$(subst $(_sp),_,$(2))),$(eval pkg_$(1)_$(subst $(_sp),_,$(2)) := \
+	$(call pkg_ask,--$(1),$(2)))$(pkg_$(1)_$(subst $(_sp),_,$(2))))
+pkg_cflags = $(call pkg_memo,cflags,$(1))
+pkg_libs = $(call pkg_memo,libs,$(1))
+
+PKG_CFLAGS  = $(call pkg_cflags,fuse3 libelf json-c zlib)
+ELF_LIBS    = $(call pkg_libs,libelf)
+FUSE_LIBS   = $(call pkg_libs,fuse3 json-c)
+CMOCKA_LIBS = $(call pkg_libs,cmocka)
+LDLIBS_CORE = $(ELF_LIBS) $(call pkg_libs,zlib) -lpthread -lrt
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -22,7 +54,7 @@ FS_SRC   := $(wildcard fs/*.c)
 FS_OBJ   := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-EXAMPLES := examples/hello examples/hello_argvs
+EXAMPLES := $(BUILD)/examples/hello $(BUILD)/examples/hello_argvs
 
 PROGS := $(BUILD)/questfs $(BUILD)/questbinloader $(BUILD)/quest-sim
 TEST_TOOLS := $(BUILD)/tests/mkelf
@@ -57,13 +89,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libquestcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_CORE)
 
 # i386 Quest programs, with binutils only (no multilib), linked at 0x1000.
-examples/%: examples/%.s
-	as --32 -o $(BUILD)/$*.o $<
-	ld -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o $@ $(BUILD)/$*.o
-
-$(EXAMPLES): | $(BUILD)/.dir
-$(BUILD)/.dir:
-	@mkdir -p $(BUILD) && touch $@
+$(BUILD)/examples/%: examples/%.s
+	@mkdir -p $(dir $@)
+	$(AS) --32 -o $@.o $<
+	$(LD) -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o $@ $@.o
 
 check: deps
 	$(MAKE) all $(UNIT_BIN)
@@ -90,7 +119,7 @@ lint:
 		--suppress=missingIncludeSystem --suppress=ctuuninitvar -Icore core fs tools
 
 clean:
-	rm -rf $(BUILD) $(EXAMPLES)
+	rm -rf $(BUILD)
 
 # install, fuzz, bench and the rest: one file each under mk/
 include $(wildcard mk/*.mk)

@@ -226,10 +226,37 @@ static enum qerr init_hdr(struct shm *s, size_t slot_size, struct qerror *err)
 	return QE_OK;
 }
 
+/* The ABIs a segment's abi field can name, for messages. */
+static const char *abi_name(uint32_t abi)
+{
+	switch (abi) {
+	case 8u | 40u << 8:
+		return "64-bit x86-64";
+	case 4u | 24u << 8:
+		return "32-bit i386";
+	case 4u | 32u << 8:
+		return "32-bit x32";
+	default:
+		return "unknown";
+	}
+}
+
 /* A segment made by someone else: same layout, ABI and slot size? */
 static enum qerr check_hdr(struct shm *s, const struct shm_hdr *h,
 			   off_t file_size, size_t want, struct qerror *err)
 {
+	/* A 32-bit and a 64-bit side: one layout, but the lock differs. */
+	if (h->magic == SHM_MAGIC && h->version == SHM_VERSION &&
+	    h->hdr_size == SHM_HDR_SIZE && h->abi != SHM_ABI)
+		return qerr_set(
+		    err, QE_CHAN_VERSION,
+		    "%s was made by a %s process (long %" PRIu32
+		    " bytes, lock %" PRIu32 " bytes); this side is %s "
+		    "(long %zu, lock %zu): both sides of a shm: channel must "
+		    "be built for the same ABI (make i386 for Quest-V's "
+		    "32-bit Linux)",
+		    s->spec, abi_name(h->abi), h->abi & 0xffu, h->abi >> 8,
+		    abi_name(SHM_ABI), sizeof(long), sizeof(pthread_mutex_t));
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
 	    h->hdr_size != SHM_HDR_SIZE || h->abi != SHM_ABI)
 		return qerr_set(

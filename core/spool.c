@@ -43,9 +43,9 @@
 #define RHDR	   40
 #define TMAGIC	   "QEND"
 #define RTRL	   8
-#define SEG_MAX	   (8u << 20) /* begin a new journal file past this */
-#define REWIND_AT  (1u << 20) /* rewind the last one, all ended, past this */
-#define FILE_MAX   (1u << 30) /* more than any journal file questfs writes */
+#define SEG_MAX	   (8 << 20) /* begin a new journal file past this */
+#define REWIND_AT  (1 << 20) /* rewind the last one, all ended, past this */
+#define FILE_MAX   (1 << 30) /* more than any journal file questfs writes */
 #define V1_VERSION 1u
 #define V1_FIXED   (8 + 4 + 4)
 

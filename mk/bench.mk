@@ -20,4 +20,4 @@ $(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libquestcore.a
 
 $(BUILD)/bench/nullfs: $(BUILD)/bench/nullfs.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		$(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3) -lpthread
+		$(call pkg_libs,fuse3) -lpthread

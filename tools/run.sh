@@ -20,11 +20,11 @@ cat <<MSG
 questfs is mounting at $MNT with quest-sim as the Quest side ($SPEC).
 In another terminal:
 
-    cp examples/hello $MNT/run/
+    cp $B/examples/hello $MNT/run/
     cat $MNT/status
     echo 'lorem ipsum' > $MNT/run/hello_argvs.args
-    cp examples/hello_argvs $MNT/run/
-    gio copy examples/hello $MNT/run/hello2
+    cp $B/examples/hello_argvs $MNT/run/
+    gio copy $B/examples/hello $MNT/run/hello2
     printf 'not a program' > /tmp/x && cp /tmp/x $MNT/run/   # Exec format error
     tail -f $MNT/log
 

@@ -9,6 +9,13 @@ QUESTFS=$B/questfs
 SIM=$B/quest-sim
 LOADER=$B/questbinloader
 MKELF=$B/tests/mkelf
+EX=$B/examples # hello and hello_argvs, built from examples/*.s
+# make check-i386 under qemu-user (tests/i386/run.sh): $B holds scripts that
+# run the programs of $BIN, the build itself, under $XRUN (qemu-i386-static);
+# MAKEVARS make that build. Empty XRUN: programs run directly.
+BIN=${QUESTFS_BIN:-$B}
+XRUN=${QUESTFS_EXEC:-}
+MAKEVARS=${QUESTFS_MAKEVARS:-BUILD=$B}
 DEADLINE=${DEADLINE:-15} # seconds any single wait may take
 
 # wait_for DESCRIPTION CMD...: run CMD until it succeeds or the deadline.

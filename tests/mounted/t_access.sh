@@ -47,7 +47,7 @@ case_run_group_members_only() {
 	expect_eq "run/" "drwxrwx--- root $g" "$(stat -c '%A %U %G' "$MNT/run")"
 
 	local out rc=0
-	out=$(as "$outsider" cp "$TOP/examples/hello" "$MNT/run/theirs" 2>&1) || rc=$?
+	out=$(as "$outsider" cp "$EX/hello" "$MNT/run/theirs" 2>&1) || rc=$?
 	[ "$rc" != 0 ] || fail "$outsider copied into run/"
 	expect_match "outsider's cp" "Permission denied" "$out"
 	rc=0
@@ -59,9 +59,9 @@ case_run_group_members_only() {
 	as "$outsider" cat "$MNT/status.json" >/dev/null || fail "$outsider cannot read status.json"
 	as "$outsider" cat "$MNT/log" >/dev/null || fail "$outsider cannot read log"
 
-	as "$member" cp "$TOP/examples/hello" "$MNT/run/mine" || fail "$member cannot launch"
+	as "$member" cp "$EX/hello" "$MNT/run/mine" || fail "$member cannot launch"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	expect_eq "argv" mine "$(argv_of 1)"
 	expect_eq "owner of run/mine" "$member" "$(stat -c %U "$MNT/run/mine")"
 	wait_for "delivered" state_is "$MNT/run/mine" delivered
@@ -81,16 +81,16 @@ case_write_clears_set_id_bits() {
 	chmod 755 "$T"
 	start_sim
 	start_qfs -o "allow_other,default_permissions,run_mode=0777"
-	as "$u" cp "$TOP/examples/hello" "$MNT/run/p" || fail "$u cannot launch"
+	as "$u" cp "$EX/hello" "$MNT/run/p" || fail "$u cannot launch"
 	wait_for "delivered" state_is "$MNT/run/p" delivered
 	as "$u" chmod 6755 "$MNT/run/p" || fail "chmod 6755"
 	expect_eq "before" 6755 "$(stat -c %a "$MNT/run/p")"
-	as "$u" cp "$TOP/examples/hello_argvs" "$MNT/run/p" || fail "$u cannot write p again"
+	as "$u" cp "$EX/hello_argvs" "$MNT/run/p" || fail "$u cannot write p again"
 	expect_eq "after a write by $u" 755 "$(stat -c %a "$MNT/run/p")"
 	# root keeps them, as CAP_FSETID does elsewhere
 	chmod 6755 "$MNT/run/p" || fail "chmod as root"
 	wait_for "second delivered" state_is "$MNT/run/p" delivered
-	cp "$TOP/examples/hello" "$MNT/run/p" || fail "cp as root"
+	cp "$EX/hello" "$MNT/run/p" || fail "cp as root"
 	expect_eq "after a write by root" 6755 "$(stat -c %a "$MNT/run/p")"
 	wait_saved 3
 }

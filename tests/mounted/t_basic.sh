@@ -14,9 +14,9 @@ case_tree() {
 
 case_cp_launches() {
 	up
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp failed"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	expect_eq "argv" "hello" "$(argv_of 1)"
 	wait_for "delivered in status" grep -q "delivered" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	expect_eq "user.quest.state" "delivered" "$(xattr "$MNT/run/hello" user.quest.state)"
@@ -26,11 +26,11 @@ case_cp_launches() {
 
 case_gio_copy_new_and_over() {
 	up
-	gio copy "$TOP/examples/hello" "$MNT/run/hello" || fail "gio copy failed"
+	gio copy "$EX/hello" "$MNT/run/hello" || fail "gio copy failed"
 	wait_saved 1
-	gio copy "$TOP/examples/hello_argvs" "$MNT/run/hello" 2>"$T/gio.err" || fail "gio copy over failed: $(cat "$T/gio.err")"
+	gio copy "$EX/hello_argvs" "$MNT/run/hello" 2>"$T/gio.err" || fail "gio copy over failed: $(cat "$T/gio.err")"
 	wait_saved 2
-	cmp "$TOP/examples/hello_argvs" "$SAVE/000002.elf" || fail "second copy's bytes differ"
+	cmp "$EX/hello_argvs" "$SAVE/000002.elf" || fail "second copy's bytes differ"
 	expect_eq "argv of the copy over" "hello" "$(argv_of 2)"
 	expect_eq "hidden temp names never launch" 2 "$(saved_count)"
 }
@@ -46,7 +46,7 @@ case_not_elf_refused_by_cp() {
 	grep -q "refused" "$MNT/status" || fail "status does not show the refusal"
 	grep -q "not an ELF file" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	# a retry meets no 'file exists'
-	out=$(cp "$TOP/examples/hello" "$MNT/run/script" 2>&1) || fail "retry failed: $out"
+	out=$(cp "$EX/hello" "$MNT/run/script" 2>&1) || fail "retry failed: $out"
 	wait_saved 1
 }
 
@@ -59,7 +59,7 @@ case_mount_fuse3_source_form() {
 	is_mounted "$MNT" || fail "not mounted"
 	local pid
 	pid=$(pgrep -f "questfs questfs $MNT") || fail "no daemon"
-	cp "$TOP/examples/hello" "$MNT/run/"
+	cp "$EX/hello" "$MNT/run/"
 	wait_saved 1
 	fusermount3 -u "$MNT" || fail "unmount failed"
 	wait_for "daemon exit" bash -c "! kill -0 $pid"

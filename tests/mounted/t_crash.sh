@@ -46,7 +46,7 @@ case_kill9_with_queued_jobs() {
 	start_qfs
 	grep -q "recovered from the spool" "$MNT/log" && fail "sent again: $(cat "$MNT/log")"
 	# a sixth program after them proves no duplicate is still coming
-	cp "$TOP/examples/hello" "$MNT/run/last"
+	cp "$EX/hello" "$MNT/run/last"
 	wait_saved 6
 	expect_eq "the sixth is 'last'" last "$(argv_of 6)"
 	expect_eq "exactly six received" 6 "$(saved_count)"
@@ -55,14 +55,14 @@ case_kill9_with_queued_jobs() {
 case_kill9_after_quest_side_took_it() {
 	start_sim --delay 1500 # takes the packet, answers 1.5 s later
 	start_qfs -o send_timeout=20000
-	cp "$TOP/examples/hello" "$MNT/run/taken"
+	cp "$EX/hello" "$MNT/run/taken"
 	wait_saved 1 # quest-sim saves it before it answers: it has it
 	expect_eq "still sending" sending "$(xattr "$MNT/run/taken" user.quest.state)"
 	crash_qfs
 	start_qfs -o send_timeout=20000
 	grep -q "job 1 taken was taken by the Quest side before questfs stopped" "$MNT/log" ||
 		fail "log: $(cat "$MNT/log")"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/next"
+	cp "$EX/hello_argvs" "$MNT/run/next"
 	wait_saved 2
 	expect_eq "the second received is 'next', not 'taken' again" next "$(argv_of 2)"
 	wait_for "next delivered" grep -q "job 2 next delivered" "$MNT/log"
@@ -73,14 +73,14 @@ case_kill9_before_quest_side_took_it() {
 	start_sim
 	kill -STOP "$sim_pid" # attached, but takes nothing
 	start_qfs
-	cp "$TOP/examples/hello" "$MNT/run/full"
+	cp "$EX/hello" "$MNT/run/full"
 	wait_for "sending" state_is "$MNT/run/full" sending
 	crash_qfs
 	start_qfs
 	kill -CONT "$sim_pid"
 	wait_saved 1
 	wait_for "delivered" grep -q "job 1 full delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/after"
+	cp "$EX/hello_argvs" "$MNT/run/after"
 	wait_saved 2
 	expect_eq "second is 'after'" after "$(argv_of 2)"
 	expect_eq "exactly two received" 2 "$(saved_count)"
@@ -95,14 +95,14 @@ case_corrupt_spool_entries_skipped() {
 	grep -q "0000000000000007.job: .*skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	grep -q "0000000000000008.job: .*skipped" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	[ -e "$T/spool/0000000000000007.job.bad" ] || fail "bad entry not kept aside"
-	cp "$TOP/examples/hello" "$MNT/run/ok"
+	cp "$EX/hello" "$MNT/run/ok"
 	wait_saved 1
 }
 
 # A spool entry of questfs 0.1.0 (format 1: one file per job) still runs.
 case_format1_entry_recovered() {
 	start_qfs -o argv0=none
-	cp "$TOP/examples/hello" "$MNT/run/old"
+	cp "$EX/hello" "$MNT/run/old"
 	wait_for "spooled" grep -q "job 1 old queued" "$MNT/log"
 	crash_qfs
 	# the same job as 0.1.0 wrote it, from this journal's job record
@@ -129,7 +129,7 @@ PY
 	start_qfs -o argv0=none
 	grep -q "job 1 old recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	[ -e "$T/spool/0000000000000001.job" ] && fail "the format 1 entry stayed"
 	wait_for "delivered" grep -q "job 1 old delivered" "$MNT/log"
 }
@@ -162,7 +162,7 @@ case_damaged_journal_records_skipped() {
 	wait_saved 1
 	cmp "$T/src/p1" "$SAVE/000001.elf" || fail "p1 differs"
 	wait_for "p1 delivered" grep -q "job 1 p1 delivered" "$MNT/log"
-	cp "$TOP/examples/hello" "$MNT/run/after"
+	cp "$EX/hello" "$MNT/run/after"
 	wait_saved 2
 	expect_eq "the second received is 'after'" after "$(argv_of 2)"
 }

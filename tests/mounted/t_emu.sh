@@ -9,7 +9,7 @@ results_at_least() {
 case_exec_runs_copied_program() {
 	start_sim --exec
 	start_qfs
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp failed"
 	wait_for "hello's result line" grep -q '^quest-sim: #1 hello: exited 0, ' "$T/sim.1.log" ||
 		fail "no result line: $(cat "$T/sim.1.log")"
 	grep -qx '\[#1 hello\] Hello from Quest!' "$T/sim.1.log" || fail "no output: $(cat "$T/sim.1.log")"
@@ -20,7 +20,7 @@ case_exec_sidecar_argument_appears() {
 	start_sim --exec
 	start_qfs
 	echo 'lorem ipsum' >"$MNT/run/hello_argvs.args" || fail "sidecar"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello_argvs" "$MNT/run/" || fail "cp failed"
 	wait_for "hello_argvs's result line" grep -q '^quest-sim: #1 hello_argvs: exited 0, ' "$T/sim.1.log" ||
 		fail "no result line: $(cat "$T/sim.1.log")"
 	grep -qx '\[#1 hello_argvs\] Hello, lorem' "$T/sim.1.log" || fail "argument not in the output: $(cat "$T/sim.1.log")"

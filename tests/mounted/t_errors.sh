@@ -47,7 +47,7 @@ case_rsync_refused_at_rename() {
 
 case_gio_over_existing_refused_keeps_original() {
 	up
-	cp "$TOP/examples/hello" "$MNT/run/keep"
+	cp "$EX/hello" "$MNT/run/keep"
 	wait_saved 1
 	run_fails "gio copy over" "Exec format error" gio copy "$FX/misaligned" "$MNT/run/keep"
 	[ -e "$MNT/run/keep" ] || fail "the original went away"
@@ -74,7 +74,7 @@ case_ebusy_second_writer() {
 	(
 		exec 3>"$MNT/run/busy"
 		read -r _ <"$T/go"
-		cat "$TOP/examples/hello" >&3
+		cat "$EX/hello" >&3
 	) &
 	local holder=$!
 	wait_for "first writer open" state_is "$MNT/run/busy" writing
@@ -82,15 +82,15 @@ case_ebusy_second_writer() {
 	echo go >"$T/go"
 	wait "$holder" || fail "first writer failed"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 }
 
 case_read_while_writing() {
 	up
 	exec 5>"$MNT/run/rw"
-	head -c 100 "$TOP/examples/hello" >&5
+	head -c 100 "$EX/hello" >&5
 	expect_eq "read-only open of a file being written" 100 "$(wc -c <"$MNT/run/rw")"
-	tail -c +101 "$TOP/examples/hello" >&5
+	tail -c +101 "$EX/hello" >&5
 	exec 5>&-
 	wait_saved 1
 }
@@ -99,7 +99,7 @@ case_eperm_eacces() {
 	up
 	run_fails "mkdir" "Operation not permitted" mkdir "$MNT/run/d"
 	run_fails "symlink" "Operation not permitted" ln -s /bin/true "$MNT/run/l"
-	cp "$TOP/examples/hello" "$MNT/run/h"
+	cp "$EX/hello" "$MNT/run/h"
 	run_fails "link" "Operation not permitted" ln "$MNT/run/h" "$MNT/run/h2"
 	run_fails "mkfifo" "Operation not permitted" mkfifo "$MNT/run/f"
 	run_fails "write status" "Permission denied" sh -c "echo x > '$MNT/status'"
@@ -110,13 +110,13 @@ case_eperm_eacces() {
 
 case_acl_enotsup_other_xattrs_stored() {
 	up
-	cp "$TOP/examples/hello" "$MNT/run/a"
+	cp "$EX/hello" "$MNT/run/a"
 	run_fails "ACL" "Operation not supported" setfattr -n system.posix_acl_access -v 0sAgAAAAEABgD/////BAAEAP////8gAAQA/////w== "$MNT/run/a"
 	setfattr -n user.anything -v 42 "$MNT/run/a" || fail "user.* must be stored"
 	expect_eq "user.anything" 42 "$(xattr "$MNT/run/a" user.anything)"
 	run_fails "user.quest.state is questfs's" "Operation not permitted" setfattr -n user.quest.state -v x "$MNT/run/a"
 	# cp -a falls back to chmod when ACLs are refused, and still launches
-	cp "$TOP/examples/hello" "$T/acl"
+	cp "$EX/hello" "$T/acl"
 	chmod 750 "$T/acl"
 	cp -a "$T/acl" "$MNT/run/" || fail "cp -a failed"
 	wait_saved 2
@@ -127,7 +127,7 @@ case_e2big_args() {
 	local long
 	long=$(printf 'w%.0s' $(seq 1 90))
 	run_fails "setfattr on run/" "Argument list too long" setfattr -n user.quest.args -v "$long" "$MNT/run"
-	cp "$TOP/examples/hello" "$T/p"
+	cp "$EX/hello" "$T/p"
 	# 78 + 1 bytes fit alone, not after "p\0"
 	setfattr -n user.quest.args -v "$(printf 'w%.0s' $(seq 1 78))" "$T/p"
 	run_fails "cp --preserve=xattr" "Argument list too long" cp --preserve=xattr "$T/p" "$MNT/run/p"

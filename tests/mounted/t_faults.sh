@@ -76,7 +76,7 @@ case_quest_side_dies_five_times() {
 	for r in 1 2 3 4 5; do
 		SAVE=$T/dead$r start_sim --die-after 1
 		pid=$sim_pid
-		cp "$TOP/examples/hello" "$MNT/run/victim$r" || fail "cp victim$r"
+		cp "$EX/hello" "$MNT/run/victim$r" || fail "cp victim$r"
 		wait_for "victim$r failed" state_is "$MNT/run/victim$r" failed ||
 			fail "victim$r: $(xattr "$MNT/run/victim$r" user.quest.state); status: $(cat "$MNT/status")"
 		expect_match "victim$r: reason" "Quest side \\(pid $pid\\) went away while taking" \
@@ -87,13 +87,13 @@ case_quest_side_dies_five_times() {
 		expect_eq "quest-sim --die-after exit status" 3 "$rc"
 		[ -z "$(ls "$T/dead$r")" ] || fail "the dying quest-sim saved something"
 		# copied while nobody is attached: waits, then goes to the next one
-		cp "$TOP/examples/hello_argvs" "$MNT/run/after$r" || fail "cp after$r"
+		cp "$EX/hello_argvs" "$MNT/run/after$r" || fail "cp after$r"
 		wait_for "after$r waiting" grep -q "after$r waiting" "$MNT/log"
 		expect_eq "after$r queued" queued "$(xattr "$MNT/run/after$r" user.quest.state)"
 		SAVE=$T/good$r start_sim --count 1
 		wait_for "after$r delivered" state_is "$MNT/run/after$r" delivered ||
 			fail "after$r: $(xattr "$MNT/run/after$r" user.quest.state); status: $(cat "$MNT/status")"
-		cmp "$TOP/examples/hello_argvs" "$T/good$r/000001.elf" || fail "after$r: bytes differ"
+		cmp "$EX/hello_argvs" "$T/good$r/000001.elf" || fail "after$r: bytes differ"
 		wait "$sim_pid" || fail "quest-sim --count 1 failed"
 		sim_pid=""
 	done
@@ -102,7 +102,7 @@ case_quest_side_dies_five_times() {
 	expect_eq "failures logged" 5 "$(grep -c 'victim[0-9] failed: .*went away' "$MNT/log")"
 	# still serving
 	start_sim
-	cp "$TOP/examples/hello" "$MNT/run/last" || fail "cp last"
+	cp "$EX/hello" "$MNT/run/last" || fail "cp last"
 	wait_saved 1
 	expect_eq "last" last "$(argv_of 1)"
 }
@@ -158,9 +158,9 @@ case_shm_removed_without_quest_side() {
 	start_qfs
 	local seg=/dev/shm/questfs-shm-$KEY
 	[ -e "$seg" ] || fail "no segment $seg"
-	cp "$TOP/examples/hello" "$MNT/run/a" || fail "cp a"
+	cp "$EX/hello" "$MNT/run/a" || fail "cp a"
 	rm "$seg"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/b" || fail "cp b"
+	cp "$EX/hello_argvs" "$MNT/run/b" || fail "cp b"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	expect_eq "queued" 2 "$(json_count queued)"
 	wait_for "a waiting" grep -q "job 1 a waiting: " "$MNT/log"
@@ -169,7 +169,7 @@ case_shm_removed_without_quest_side() {
 	wait_saved 2
 	expect_eq "first" a "$(argv_of 1)"
 	expect_eq "second" b "$(argv_of 2)"
-	cp "$TOP/examples/hello" "$MNT/run/c" || fail "cp c"
+	cp "$EX/hello" "$MNT/run/c" || fail "cp c"
 	wait_saved 3
 	wait_for "attached" grep -q "quest side  attached" "$MNT/status"
 }
@@ -177,30 +177,30 @@ case_shm_removed_without_quest_side() {
 case_shm_removed_under_quest_side() {
 	up
 	local seg=/dev/shm/questfs-shm-$KEY
-	cp "$TOP/examples/hello" "$MNT/run/a" || fail "cp a"
+	cp "$EX/hello" "$MNT/run/a" || fail "cp a"
 	wait_saved 1
 	rm "$seg"
 	# both sides keep the segment they have mapped: nothing changes
-	cp "$TOP/examples/hello_argvs" "$MNT/run/b" || fail "cp b"
+	cp "$EX/hello_argvs" "$MNT/run/b" || fail "cp b"
 	wait_saved 2
 	expect_eq "b" b "$(argv_of 2)"
 	grep -q "quest side  attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	# a restarted Quest side attaches to a new segment: questfs follows
 	stop_sim
-	cp "$TOP/examples/hello" "$MNT/run/c" || fail "cp c"
+	cp "$EX/hello" "$MNT/run/c" || fail "cp c"
 	wait_for "c waiting" grep -q "c waiting: " "$MNT/log"
 	SAVE=$T/save2 start_sim
 	wait_for "c delivered" state_is "$MNT/run/c" delivered ||
 		fail "c: $(xattr "$MNT/run/c" user.quest.state); status: $(cat "$MNT/status")"
-	cmp "$TOP/examples/hello" "$T/save2/000001.elf" || fail "c: bytes differ"
+	cmp "$EX/hello" "$T/save2/000001.elf" || fail "c: bytes differ"
 	# removed again, with the sim restarted at once: same
 	rm "$seg"
 	stop_sim
 	SAVE=$T/save3 start_sim
-	cp "$TOP/examples/hello_argvs" "$MNT/run/d" || fail "cp d"
+	cp "$EX/hello_argvs" "$MNT/run/d" || fail "cp d"
 	wait_for "d delivered" state_is "$MNT/run/d" delivered ||
 		fail "d: $(xattr "$MNT/run/d" user.quest.state); status: $(cat "$MNT/status")"
-	cmp "$TOP/examples/hello_argvs" "$T/save3/000001.elf" || fail "d: bytes differ"
+	cmp "$EX/hello_argvs" "$T/save3/000001.elf" || fail "d: bytes differ"
 	expect_eq "failed" 0 "$(json_count failed)"
 }
 
@@ -342,7 +342,7 @@ case_thousand_malformed_files() {
 		[ "${got[$a]:-}" = launched ] || fail "quest-sim received $a, which is not a valid program"
 		got[$a]=received
 	done
-	cp "$TOP/examples/hello" "$MNT/run/after" || fail "cp after"
+	cp "$EX/hello" "$MNT/run/after" || fail "cp after"
 	wait_saved $((received0 + nvalid + 1))
 	after=$(rss)
 	echo "VmRSS before ${before} kB, after ${after} kB (growth $((after - before)) kB); $(ls "/proc/$qfs_pid/task" | wc -l) threads; $((SECONDS - start)) s"
@@ -402,14 +402,14 @@ case_writers_8x200() {
 case_max_queue_eagain() {
 	start_qfs -o max_queue=3
 	local i out rc=0
-	for i in 1 2 3; do cp "$TOP/examples/hello" "$MNT/run/q$i" || fail "cp q$i"; done
+	for i in 1 2 3; do cp "$EX/hello" "$MNT/run/q$i" || fail "cp q$i"; done
 	expect_eq "queued" 3 "$(json_count queued)"
-	out=$(cp "$TOP/examples/hello" "$MNT/run/q4" 2>&1) || rc=$?
+	out=$(cp "$EX/hello" "$MNT/run/q4" 2>&1) || rc=$?
 	[ "$rc" != 0 ] || fail "a fourth program was accepted"
 	expect_match "cp q4" "cannot create regular file .*Resource temporarily unavailable" "$out"
 	[ ! -e "$MNT/run/q4" ] || fail "the refused file is listed"
 	rc=0
-	out=$(gio copy "$TOP/examples/hello" "$MNT/run/q4" 2>&1) || rc=$?
+	out=$(gio copy "$EX/hello" "$MNT/run/q4" 2>&1) || rc=$?
 	[ "$rc" != 0 ] || fail "gio copied a fourth program"
 	expect_match "gio copy q4" "Resource temporarily unavailable" "$out"
 	grep -q "most questfs queues (max_queue)" "$T/qfs.log" || fail "daemon log: $(cat "$T/qfs.log")"
@@ -417,7 +417,7 @@ case_max_queue_eagain() {
 	start_sim
 	wait_saved 3
 	for i in 1 2 3; do expect_eq "q$i in order" "q$i" "$(argv_of "$i")"; done
-	cp "$TOP/examples/hello" "$MNT/run/q4" || fail "q4 once the queue drained"
+	cp "$EX/hello" "$MNT/run/q4" || fail "q4 once the queue drained"
 	wait_saved 4
 	expect_eq "q4" q4 "$(argv_of 4)"
 	expect_eq "received" 4 "$(saved_count)"
@@ -468,6 +468,11 @@ settled_or_empty() {
 # in-process, as fast as a program's copies come, retrying on EAGAIN (the
 # queue's limits).
 case_memory_given_back_after_a_burst() {
+	# qemu-user keeps the pages of a heap that shrinks (brk) and of most
+	# madvise(MADV_DONTNEED): what malloc_trim gives back stays in its RSS.
+	# There the programs' buffers are always mmap()ed (a fixed threshold),
+	# so that what questfs frees is seen to go.
+	[ -z "$XRUN" ] || export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 	up
 	"$MKELF" --seed 3 --size 393128 "$T/big" || fail mkelf
 	cat >"$T/put.py" <<'PY'
@@ -491,12 +496,12 @@ ts = [threading.Thread(target=put, args=a.split(':')[:2] + [int(a.split(':')[2])
 for t in ts: t.start()
 for t in ts: t.join()
 PY
-	local hello=$TOP/examples/hello before after w bursts=()
+	local hello=$EX/hello before after w bursts=()
 	# steady state first: log and history as full as they will be
 	python3 "$T/put.py" "$MNT/run" "small:$hello:1500" || fail "the small ones before"
 	wait_for "queue empty" settled
-	before=$(rss)
 	for w in 1 2 3 4 5 6 7 8; do bursts+=("w$w:$T/big:18"); done
+	before=$(rss)
 	kill -STOP "$sim_pid"
 	python3 "$T/put.py" "$MNT/run" "${bursts[@]}" "small:$hello:300" || fail "the burst"
 	kill -CONT "$sim_pid"
@@ -507,6 +512,11 @@ PY
 	echo "VmRSS before ${before} kB, after the burst ${after} kB; $(saved_count) received"
 	# without giving memory back: 12-14 MB after, and before in one run
 	# of two; with it 6.3-6.8 MB after (the workers' buffers grew)
-	[ -n "${QUESTFS_SANITIZED:-}" ] || ((after - before < 4096 && after < 10240)) ||
-		fail "RSS after the burst: ${after} kB, ${before} kB before"
+	# Under qemu-user VmRSS is the emulator's too (its code and translation
+	# cache): the bound grows by quest-sim's RSS, an emulator running a
+	# program that holds little memory.
+	local limit=10240
+	[ -z "$XRUN" ] || limit=$((limit + $(awk '/^VmRSS:/ {print $2}' "/proc/$sim_pid/status")))
+	[ -n "${QUESTFS_SANITIZED:-}" ] || ((after - before < 4096 && after < limit)) ||
+		fail "RSS after the burst: ${after} kB, ${before} kB before (limit ${limit} kB)"
 }

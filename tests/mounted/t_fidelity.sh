@@ -73,7 +73,7 @@ case_fidelity_argv_words() {
 	echo "a 'b c'" >"$T/p.args"
 	run_fails "sidecar with a blank in a word" "failed to close .*Invalid argument" cp "$T/p.args" "$MNT/run/p.args"
 	# the file's name is argv[0]: one with a space is refused at launch
-	cp "$TOP/examples/hello" "$MNT/run/my prog" || fail "cp failed"
+	cp "$EX/hello" "$MNT/run/my prog" || fail "cp failed"
 	wait_for "refusal recorded" state_is "$MNT/run/my prog" refused ||
 		fail "state: $(xattr "$MNT/run/my prog" user.quest.state)"
 	expect_eq "user.quest.error" 'argument 0 "my prog" contains a space: Quest splits its command line at spaces and would not see it as one word' \
@@ -81,7 +81,7 @@ case_fidelity_argv_words() {
 	grep -q 'my prog refused: argument 0 "my prog" contains a space' "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	expect_eq "programs received" 0 "$(saved_count)"
 	setfattr -n user.quest.args -v "lorem ipsum" "$MNT/run" || fail "setfattr of plain words"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello_argvs" "$MNT/run/" || fail "cp failed"
 	wait_saved 1
 	expect_eq "argv bytes" "68656c6c6f5f6172677673206c6f72656d20697073756d00" \
 		"$(od -An -tx1 "$SAVE/000001.argv" | tr -d ' \n')"
@@ -91,7 +91,7 @@ case_fidelity_argv_strings() {
 	start_sim --argv-format strings
 	start_qfs -o argv_format=strings
 	setfattr -n user.quest.args -v "lorem 'ipsum dolor' ''" "$MNT/run" || fail "setfattr"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello_argvs" "$MNT/run/" || fail "cp failed"
 	wait_saved 1
 	# hello_argvs\0lorem\0ipsum dolor\0\0
 	expect_eq "argv bytes" "68656c6c6f5f6172677673006c6f72656d00697073756d20646f6c6f720000" \

@@ -34,7 +34,8 @@ usr/share/questfs/uca.xml"
 tree_of() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort); }
 
 make_in() {
-	make -s -C "$TOP" BUILD="$B" "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
+	# shellcheck disable=SC2086 # MAKEVARS is words
+	make -s -C "$TOP" $MAKEVARS "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"
 }
 
 # ---- the mount cases: an installation under $T/prefix, linked from /sbin
@@ -63,6 +64,7 @@ install_prefix() {
 	local h to lock=/run/lock
 	[ -d "$lock" ] || lock=/tmp
 	make_in install PREFIX="$T/prefix" MOUNTHELPERDIR="$T/prefix/sbin"
+	xrun_installed "$T/prefix/bin"
 	exec {HELPER_LOCK}>"$lock/questfs-test-mount-helper.lock" || fail "cannot open the lock in $lock"
 	flock -w $((DEADLINE * 8)) "$HELPER_LOCK" || fail "another test run holds /sbin/mount.questfs for too long"
 	trap 'install_cleanup; cleanup' EXIT
@@ -78,11 +80,36 @@ install_prefix() {
 	done
 }
 
+# xrun_installed BINDIR: under qemu-user, each installed program becomes a
+# script that runs it, moved to BINDIR/../xrun/, under $XRUN, so that
+# mount(8)'s helper can start the installed questfs
+xrun_installed() {
+	local p
+	[ -n "$XRUN" ] || return 0
+	mkdir -p "$1/../xrun"
+	for p in questfs questbinloader quest-sim; do
+		mv "$1/$p" "$1/../xrun/$p"
+		printf '#!/bin/sh\nexec %s %s "$@"\n' "$XRUN" "$(cd "$1/../xrun" && pwd)/$p" >"$1/$p"
+		chmod 755 "$1/$p"
+	done
+}
+
+# the program a process runs: /proc/PID/exe, or the one qemu-user runs
+prog_of() {
+	local a
+	if [ -n "$XRUN" ]; then
+		mapfile -d '' a 2>/dev/null <"/proc/$1/cmdline" && echo "${a[1]}"
+	else
+		readlink "/proc/$1/exe"
+	fi
+}
+
 # daemons_at DIR: pids of the questfs processes whose last argument is DIR
 daemons_at() {
 	local p a
 	for p in /proc/[0-9]*; do
 		mapfile -d '' a 2>/dev/null <"$p/cmdline" || continue
+		[ -n "$XRUN" ] && [ "${#a[@]}" -ge 1 ] && [ "${a[0]}" = "$XRUN" ] && a=("${a[@]:1}")
 		[ "${#a[@]}" -ge 2 ] && [[ ${a[0]} == */questfs ]] &&
 			[ "${a[-1]}" = "$1" ] && echo "${p#/proc/}"
 	done
@@ -98,7 +125,9 @@ mounted_by_helper() {
 	pids=$(daemons_at "$1")
 	[ -n "$pids" ] || fail "no questfs process serves $1"
 	expect_eq "questfs processes at $1" 1 "$(echo "$pids" | wc -l)"
-	expect_eq "the questfs that runs" "$T/prefix/bin/questfs" "$(readlink "/proc/$pids/exe")"
+	local want=$T/prefix/bin/questfs
+	[ -z "$XRUN" ] || want=$T/prefix/xrun/questfs
+	expect_eq "the questfs that runs" "$want" "$(prog_of "$pids")"
 	DAEMON=$pids
 }
 
@@ -119,7 +148,7 @@ case_install_file_list_and_uninstall() {
 		[ -x "$root/usr/$f" ] || fail "usr/$f is not executable"
 	done
 	for f in questfs questbinloader quest-sim; do
-		cmp "$B/$f" "$root/usr/bin/$f" || fail "usr/bin/$f is not the built one"
+		cmp "$BIN/$f" "$root/usr/bin/$f" || fail "usr/bin/$f is not the built one"
 	done
 	if grep -rl '@BINDIR@\|@VERSION@' "$root"; then
 		fail "placeholders left in the files above"
@@ -138,7 +167,7 @@ case_install_file_list_and_uninstall() {
 	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man8/mount.questfs.8 man8/questfs.8; do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
-	"$root/usr/bin/questbinloader" --check "$TOP/examples/hello" >/dev/null || fail "the installed questbinloader does not run"
+	$XRUN "$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
 
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed twice: same files" "$EXPECTED_USR" "$(tree_of "$root")"
@@ -182,9 +211,9 @@ case_install_mount_t_questfs() {
 		fail "mount -t questfs failed: $(cat "$T/mount.err")"
 	mounted_by_helper "$MNT"
 	grep -q "^channel *shm:$KEY," "$MNT/status" || fail "wrong channel: $(cat "$MNT/status")"
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp failed"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	expect_eq "argv" "hello" "$(argv_of 1)"
 	unmount_clean "$MNT" "$DAEMON"
 }
@@ -204,11 +233,11 @@ case_install_mount_fstab() {
 	d1=$DAEMON
 	mount -T "$T/fstab" "$mnt2" {HELPER_LOCK}>&- 2>"$T/mount.err" || fail "mount -T fstab $mnt2 (fuse.questfs) failed: $(cat "$T/mount.err")"
 	mounted_by_helper "$mnt2"
-	cp "$TOP/examples/hello" "$MNT/run/" || fail "cp into $MNT failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp into $MNT failed"
 	wait_saved 1
 	expect_eq "argv through questfs" "hello" "$(argv_of 1)"
 	echo 'lorem ipsum' >"$mnt2/run/hello_argvs.args" || fail "sidecar write failed"
-	cp "$TOP/examples/hello_argvs" "$mnt2/run/" || fail "cp into $mnt2 failed"
+	cp "$EX/hello_argvs" "$mnt2/run/" || fail "cp into $mnt2 failed"
 	wait_saved 2
 	expect_eq "argv through fuse.questfs with argv0=none" "lorem ipsum" "$(argv_of 2)"
 	unmount_clean "$mnt2" "$DAEMON"
@@ -274,9 +303,9 @@ case_install_quest_run_as_thunar() {
 	cmd=$(thunar_command questfs-run-on-quest)
 	expect_eq "the action's command" "$QR %F" "$cmd"
 	mkdir "$T/my dir"
-	cp "$TOP/examples/hello" "$T/my dir/prog"
+	cp "$EX/hello" "$T/my dir/prog"
 	# Thunar replaces %F with the quoted paths and runs the line with sh -c
-	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my dir/prog' '$TOP/examples/hello'" 2>"$T/qr.err" ||
+	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my dir/prog' '$EX/hello'" 2>"$T/qr.err" ||
 		fail "Run on Quest failed: $(cat "$T/qr.err")"
 	expect_eq "programs received" 2 "$(saved_count)"
 	expect_eq "argv of the first" "prog" "$(argv_of 1)"
@@ -285,7 +314,7 @@ case_install_quest_run_as_thunar() {
 		fail "no notification of success: $(cat "$T/notify-send.log")"
 	# a name with a space cannot be argv[0] of Quest's command line: the
 	# refusal says why, on stderr and in the notification
-	cp "$TOP/examples/hello" "$T/my prog"
+	cp "$EX/hello" "$T/my prog"
 	QUEST_MOUNT=$MNT PATH="$T/fake:$PATH" sh -c "${cmd%\%F}'$T/my prog'" 2>"$T/qr.err" &&
 		fail "a name with a space ran"
 	grep -q 'argument 0 "my prog" contains a space' "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
@@ -293,7 +322,7 @@ case_install_quest_run_as_thunar() {
 		fail "notification: $(cat "$T/notify-send.log")"
 	expect_eq "programs received" 2 "$(saved_count)"
 	# without getfattr the outcome comes from status.json
-	PATH=$(bare_path) "$QR" --mount "$MNT" "$TOP/examples/hello" 2>"$T/qr.err" ||
+	PATH=$(bare_path) "$QR" --mount "$MNT" "$EX/hello" 2>"$T/qr.err" ||
 		fail "quest-run without getfattr failed: $(cat "$T/qr.err")"
 	wait_saved 3
 	grep -q "hello runs on Quest: taken by the Quest side" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
@@ -308,7 +337,7 @@ case_install_quest_run_arguments() {
 	cmd=$(thunar_command questfs-run-on-quest-args)
 	expect_eq "the action's command" "$QR --ask %F" "$cmd"
 	QUEST_MOUNT=$MNT ZENITY_ANSWER='lorem "ipsum" dolor' PATH="$T/fake:$PATH" \
-		sh -c "${cmd%\%F}'$TOP/examples/hello_argvs'" 2>"$T/qr.err" ||
+		sh -c "${cmd%\%F}'$EX/hello_argvs'" 2>"$T/qr.err" ||
 		fail "Run on Quest with arguments failed: $(cat "$T/qr.err")"
 	wait_saved 1
 	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 1)"
@@ -320,20 +349,20 @@ case_install_quest_run_arguments() {
 	# cancelled: nothing is copied
 	before=$(grep -c '"id":' "$MNT/status.json")
 	rc=0
-	ZENITY_RC=1 PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --ask "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	ZENITY_RC=1 PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --ask "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status when cancelled" 1 "$rc"
 	grep -q "cancelled" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	expect_eq "jobs after a cancel" "$before" "$(grep -c '"id":' "$MNT/status.json")"
 
 	# --args, for scripts
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "a 'b' c" "$TOP/examples/hello_argvs" 2>"$T/qr.err" ||
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "a 'b' c" "$EX/hello_argvs" 2>"$T/qr.err" ||
 		fail "quest-run --args failed: $(cat "$T/qr.err")"
 	wait_saved 2
 	expect_eq "argv with --args" "hello_argvs a b c" "$(argv_of 2)"
 
 	# arguments that do not fit: refused before the program is copied
 	rc=0
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "$(printf 'x%.0s' $(seq 90))" "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --args "$(printf 'x%.0s' $(seq 90))" "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status of too long arguments" 1 "$rc"
 	grep -q "arguments refused: .*(Argument list too long)" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	grep -q "Argument list too long" "$T/notify-send.log" || fail "not notified: $(cat "$T/notify-send.log")"
@@ -342,7 +371,7 @@ case_install_quest_run_arguments() {
 	# no zenity: refused, and said so
 	rm "$T/fake/zenity"
 	rc=0
-	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
+	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without zenity" 2 "$rc"
 	grep -q "zenity is not installed" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	grep -q "^-u critical -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
@@ -372,11 +401,11 @@ case_install_quest_run_refusals() {
 	cp "$FX/x86-64" "$T/x64"
 	refused "$T/x64" "ELF machine is x86-64 \(62\).*\(Exec format error\)$"
 	# short, but could still grow into a program: cp succeeds, the launch refuses
-	head -c 100 "$TOP/examples/hello" >"$T/short"
+	head -c 100 "$EX/hello" >"$T/short"
 	refused "$T/short" "(outside|past the end)"
 	expect_eq "programs received" 0 "$(saved_count)"
 	refused "$T" "is a directory"
-	cp "$TOP/examples/hello" "$T/.hidden"
+	cp "$EX/hello" "$T/.hidden"
 	refused "$T/.hidden" "never launches a file named like this"
 	# without getfattr: the reason from status.json
 	: >"$T/notify-send.log"
@@ -388,18 +417,18 @@ case_install_quest_run_refusals() {
 	# refused by the Quest side
 	stop_sim
 	start_sim --refuse="no room on Quest"
-	refused "$TOP/examples/hello" "refused by the Quest side: no room on Quest$"
+	refused "$EX/hello" "refused by the Quest side: no room on Quest$"
 
 	# no Quest side: still queued after the wait
 	stop_sim
 	rc=0
-	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --wait 1 "$TOP/examples/hello" 2>"$T/qr.err" || rc=$?
+	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" --wait 1 "$EX/hello" 2>"$T/qr.err" || rc=$?
 	expect_eq "status while no Quest side is attached" 3 "$rc"
 	grep -q "hello not yet run on Quest: still queued after 1s" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 
 	# not a questfs mount
 	rc=0
-	"$QR" --mount "$T/nowhere" "$TOP/examples/hello" 2>"$T/qr.err" || rc=$?
+	"$QR" --mount "$T/nowhere" "$EX/hello" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without questfs" 2 "$rc"
 	grep -q "is not a questfs mount" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 }

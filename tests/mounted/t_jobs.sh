@@ -41,8 +41,8 @@ case_parallel_writers_100() {
 
 case_no_quest_side_then_attach() {
 	start_qfs
-	cp "$TOP/examples/hello" "$MNT/run/a"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/b"
+	cp "$EX/hello" "$MNT/run/a"
+	cp "$EX/hello_argvs" "$MNT/run/b"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	wait_for "waiting logged" grep -q "job 1 a waiting" "$MNT/log"
 	expect_eq "queued" 2 "$(json_count queued)"
@@ -55,7 +55,7 @@ case_no_quest_side_then_attach() {
 
 case_refused_by_quest_side() {
 	up --refuse="no room for it"
-	cp "$TOP/examples/hello" "$MNT/run/r"
+	cp "$EX/hello" "$MNT/run/r"
 	wait_for "refused" state_is "$MNT/run/r" refused
 	expect_match "reason" "no room for it" "$(xattr "$MNT/run/r" user.quest.error)"
 	grep -q "job 1 r refused: .*no room for it" "$MNT/log" || fail "log: $(cat "$MNT/log")"
@@ -63,24 +63,24 @@ case_refused_by_quest_side() {
 
 case_quest_side_dies_mid_packet() {
 	up --die-after 2
-	cp "$TOP/examples/hello" "$MNT/run/one"
+	cp "$EX/hello" "$MNT/run/one"
 	wait_saved 1
-	cp "$TOP/examples/hello" "$MNT/run/two"
+	cp "$EX/hello" "$MNT/run/two"
 	wait_for "two failed" state_is "$MNT/run/two" failed
 	expect_match "reason" "went away|gone|died" "$(xattr "$MNT/run/two" user.quest.error)"
 	wait "$sim_pid" 2>/dev/null
 	sim_pid=""
-	cp "$TOP/examples/hello" "$MNT/run/three"
+	cp "$EX/hello" "$MNT/run/three"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	SAVE=$T/save2 start_sim
 	wait_for "three delivered" state_is "$MNT/run/three" delivered
-	cmp "$TOP/examples/hello" "$T/save2/000001.elf" || fail "three: bytes differ"
+	cmp "$EX/hello" "$T/save2/000001.elf" || fail "three: bytes differ"
 }
 
 case_unmount_with_jobs_queued() {
 	start_qfs
-	cp "$TOP/examples/hello" "$MNT/run/q1"
-	cp "$TOP/examples/hello" "$MNT/run/q2"
+	cp "$EX/hello" "$MNT/run/q1"
+	cp "$EX/hello" "$MNT/run/q2"
 	expect_eq "queued" 2 "$(json_count queued)"
 	fusermount3 -u "$MNT" || fail "unmount failed"
 	local rc=0
@@ -96,7 +96,7 @@ case_tail_f_log() {
 	tail -n +1 -f "$MNT/log" >"$T/tail.out" 2>&1 &
 	local tp=$!
 	wait_for "tail shows the mount line" grep -q mounted "$T/tail.out"
-	cp "$TOP/examples/hello" "$MNT/run/tailed"
+	cp "$EX/hello" "$MNT/run/tailed"
 	wait_for "tail -f sees the new job" grep -q "job 1 tailed delivered" "$T/tail.out" ||
 		fail "tail saw: $(cat "$T/tail.out")"
 	kill "$tp"

@@ -14,17 +14,17 @@ loader_rc() {
 
 case_loader_round_trip_examples() {
 	start_sim
-	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello" || fail "hello not sent"
-	"$LOADER" --channel "shm:$KEY" "$TOP/examples/hello_argvs" lorem ipsum dolor || fail "hello_argvs not sent"
+	"$LOADER" --channel "shm:$KEY" "$EX/hello" || fail "hello not sent"
+	"$LOADER" --channel "shm:$KEY" "$EX/hello_argvs" lorem ipsum dolor || fail "hello_argvs not sent"
 	wait_saved 2
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "hello differs"
-	cmp "$TOP/examples/hello_argvs" "$SAVE/000002.elf" || fail "hello_argvs differs"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "hello differs"
+	cmp "$EX/hello_argvs" "$SAVE/000002.elf" || fail "hello_argvs differs"
 	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 2)"
 	# the packet on the wire: header + the file, byte for byte
-	"$LOADER" --out "$T/pkt" "$TOP/examples/hello_argvs" lorem || fail "--out"
-	cmp <(tail -c +89 "$T/pkt") "$TOP/examples/hello_argvs" || fail "--out body differs"
+	"$LOADER" --out "$T/pkt" "$EX/hello_argvs" lorem || fail "--out"
+	cmp <(tail -c +89 "$T/pkt") "$EX/hello_argvs" || fail "--out body differs"
 	expect_eq "argv_size field" "18" "$(od -An -tu4 -N4 "$T/pkt" | tr -d ' ')"
-	expect_eq "binary_size field" "$(stat -c %s "$TOP/examples/hello_argvs")" \
+	expect_eq "binary_size field" "$(stat -c %s "$EX/hello_argvs")" \
 		"$(od -An -tu4 -j84 -N4 "$T/pkt" | tr -d ' ')"
 }
 
@@ -33,13 +33,13 @@ case_loader_exit_statuses() {
 	loader_rc 1 "not an ELF file" --check "$FX/bad-magic"
 	loader_rc 1 "largest that fits the 393216-byte slot is 393128" --check "$FX/too-big"
 	loader_rc 1 "No such file" --check "$T/missing"
-	loader_rc 2 "argv buffer holds 80" --check "$TOP/examples/hello" "$(printf 'x%.0s' $(seq 1 80))"
+	loader_rc 2 "argv buffer holds 80" --check "$EX/hello" "$(printf 'x%.0s' $(seq 1 80))"
 	loader_rc 2 "Try" --bogus
-	loader_rc 3 "no Quest side|not attached|No such" --channel "shm:$KEY" --timeout 1 "$TOP/examples/hello"
+	loader_rc 3 "no Quest side|not attached|No such" --channel "shm:$KEY" --timeout 1 "$EX/hello"
 	loader_rc 0 "" --check "$FX/valid"
 	"$LOADER" --check "$FX/largest" >/dev/null || fail "largest refused"
 	start_sim --refuse="not today"
-	loader_rc 4 "refused by the Quest side: not today" --channel "shm:$KEY" "$TOP/examples/hello"
+	loader_rc 4 "refused by the Quest side: not today" --channel "shm:$KEY" "$EX/hello"
 }
 
 case_loader_every_fixture() {
@@ -59,7 +59,7 @@ case_loader_every_fixture() {
 
 # argv on the wire, both formats: the bytes of `--out pkt prog lorem ipsum`
 case_loader_argv_formats() {
-	cp "$TOP/examples/hello_argvs" "$T/prog"
+	cp "$EX/hello_argvs" "$T/prog"
 	"$LOADER" --out "$T/line" "$T/prog" lorem ipsum || fail "--out (line)"
 	"$LOADER" --argv-format strings --out "$T/strings" "$T/prog" lorem ipsum || fail "--out (strings)"
 	expect_eq "line form" "11000000 70726f67 206c6f72 656d2069 7073756d 00000000" \

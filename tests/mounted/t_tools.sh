@@ -17,7 +17,7 @@ launched_once() {
 
 case_cp_preserve_xattr_args() {
 	up
-	cp "$TOP/examples/hello_argvs" "$T/prog"
+	cp "$EX/hello_argvs" "$T/prog"
 	setfattr -n user.quest.args -v "lorem 'ipsum' dolor" "$T/prog"
 	cp --preserve=xattr "$T/prog" "$MNT/run/" || fail "cp --preserve=xattr failed"
 	launched_once "cp --preserve=xattr" "$T/prog"
@@ -30,19 +30,19 @@ case_cp_preserve_xattr_args() {
 case_sidecar_then_cp() {
 	up
 	echo 'first "second" third' >"$MNT/run/hello_argvs.args" || fail "sidecar write failed"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/" || fail "cp failed"
-	launched_once "sidecar" "$TOP/examples/hello_argvs"
+	cp "$EX/hello_argvs" "$MNT/run/" || fail "cp failed"
+	launched_once "sidecar" "$EX/hello_argvs"
 	expect_eq "argv" "hello_argvs first second third" "$(argv_of 1)"
 }
 
 case_run_dir_default_args() {
 	up
 	setfattr -n user.quest.args -v "dflt" "$MNT/run" || fail "setfattr on run/ failed"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/a"
+	cp "$EX/hello_argvs" "$MNT/run/a"
 	wait_saved 1
 	expect_eq "default argv" "a dflt" "$(argv_of 1)"
 	# the file's own xattr wins over run/'s
-	cp "$TOP/examples/hello_argvs" "$T/b"
+	cp "$EX/hello_argvs" "$T/b"
 	setfattr -n user.quest.args -v "own" "$T/b"
 	cp --preserve=xattr "$T/b" "$MNT/run/b"
 	wait_saved 2
@@ -52,37 +52,37 @@ case_run_dir_default_args() {
 case_argv0_none() {
 	up -o argv0=none
 	echo 'x y' >"$MNT/run/p.args"
-	cp "$TOP/examples/hello_argvs" "$MNT/run/p"
+	cp "$EX/hello_argvs" "$MNT/run/p"
 	wait_saved 1
 	expect_eq "argv without the name" "x y" "$(argv_of 1)"
 }
 
 case_mv_from_other_fs() {
 	up
-	cp "$TOP/examples/hello" "$T/moved"
+	cp "$EX/hello" "$T/moved"
 	mv "$T/moved" "$MNT/run/" || fail "mv failed"
-	launched_once "mv" "$TOP/examples/hello"
+	launched_once "mv" "$EX/hello"
 	[ ! -e "$T/moved" ] || fail "mv left the source"
 }
 
 case_install() {
 	up
-	install -m 755 "$TOP/examples/hello" "$MNT/run/inst" || fail "install failed"
-	launched_once "install" "$TOP/examples/hello"
+	install -m 755 "$EX/hello" "$MNT/run/inst" || fail "install failed"
+	launched_once "install" "$EX/hello"
 }
 
 case_rsync_a() {
 	up
-	cp "$TOP/examples/hello" "$T/rs"
+	cp "$EX/hello" "$T/rs"
 	rsync -a "$T/rs" "$MNT/run/" || fail "rsync -a failed"
-	launched_once "rsync -a" "$TOP/examples/hello"
+	launched_once "rsync -a" "$EX/hello"
 	expect_eq "argv" "rs" "$(argv_of 1)"
 }
 
 case_rsync_inplace() {
 	up
-	rsync --inplace "$TOP/examples/hello" "$MNT/run/" || fail "rsync --inplace failed"
-	launched_once "rsync --inplace" "$TOP/examples/hello"
+	rsync --inplace "$EX/hello" "$MNT/run/" || fail "rsync --inplace failed"
+	launched_once "rsync --inplace" "$EX/hello"
 }
 
 case_dd_512() {
@@ -94,13 +94,13 @@ case_dd_512() {
 
 case_shell_redirection() {
 	up
-	cat "$TOP/examples/hello" >"$MNT/run/redir" || fail "cat > failed"
-	launched_once "cat >" "$TOP/examples/hello"
+	cat "$EX/hello" >"$MNT/run/redir" || fail "cat > failed"
+	launched_once "cat >" "$EX/hello"
 }
 
 case_setfattr_getfattr() {
 	up
-	cp "$TOP/examples/hello" "$MNT/run/x"
+	cp "$EX/hello" "$MNT/run/x"
 	wait_saved 1
 	# after the launch, tools still set attributes (GIO does, after close)
 	setfattr -n user.note -v hi "$MNT/run/x" || fail "user.* setfattr"
@@ -117,12 +117,12 @@ case_setfattr_getfattr() {
 case_hidden_names_never_launch() {
 	up
 	for n in .hidden x~ x.partial~ x.swp .goutputstream-ABC123 .x.AbCdEf; do
-		cp "$TOP/examples/hello" "$MNT/run/$n" || fail "cp to $n failed"
+		cp "$EX/hello" "$MNT/run/$n" || fail "cp to $n failed"
 	done
 	echo 'a b' >"$MNT/run/some.args"
 	: >"$MNT/run/empty"
 	# a program copied after them is the first and only one launched
-	cp "$TOP/examples/hello" "$MNT/run/real"
+	cp "$EX/hello" "$MNT/run/real"
 	wait_saved 1
 	wait_for "job settled" grep -q '"delivered": 1' "$MNT/status.json"
 	expect_eq "only 'real' launched" "real" "$(argv_of 1)"
