@@ -222,17 +222,20 @@ static void log_state_locked(struct qjobs *q, const struct job *j)
 
 	switch (i->state) {
 	case QJ_QUEUED:
-		log_locked(q, "job %llu %s queued: %zu bytes%s%s",
-			   (unsigned long long)i->id, i->name, i->size,
-			   i->args[0] ? ", args: " : "", i->args);
+		log_locked(q, "job %llu uid=%lu %s queued: %zu bytes%s%s",
+			   (unsigned long long)i->id, (unsigned long)i->uid,
+			   i->name, i->size, i->args[0] ? ", args: " : "",
+			   i->args);
 		break;
 	case QJ_REFUSED:
 	case QJ_FAILED:
-		log_locked(q, "job %llu %s %s: %s", (unsigned long long)i->id,
+		log_locked(q, "job %llu uid=%lu %s %s: %s",
+			   (unsigned long long)i->id, (unsigned long)i->uid,
 			   i->name, qjob_state_name(i->state), i->detail);
 		break;
 	default:
-		log_locked(q, "job %llu %s %s", (unsigned long long)i->id,
+		log_locked(q, "job %llu uid=%lu %s %s",
+			   (unsigned long long)i->id, (unsigned long)i->uid,
 			   i->name, qjob_state_name(i->state));
 		break;
 	}
@@ -309,8 +312,9 @@ static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
 		trim_locked(q);
 }
 
+/* user: uid's name, looked up by the caller before it took the lock */
 static struct job *new_job_locked(struct qjobs *q, const char *name, size_t len,
-				  uint64_t tag)
+				  uint64_t tag, uid_t uid, const char *user)
 {
 	struct job *j = calloc(1, sizeof *j);
 
@@ -318,6 +322,8 @@ static struct job *new_job_locked(struct qjobs *q, const char *name, size_t len,
 		return NULL;
 	j->info.id = ++q->next_id;
 	j->info.tag = tag;
+	j->info.uid = uid;
+	snprintf(j->info.user, sizeof j->info.user, "%s", user);
 	snprintf(j->info.name, sizeof j->info.name, "%s", name);
 	j->info.size = len;
 	j->info.t_launch_ms = j->info.t_state_ms = now_ms();
@@ -335,6 +341,7 @@ static void spool_entry_locked(const struct job *j, struct qspool_entry *e)
 	e->t_launch_ms = j->info.t_launch_ms;
 	e->image = j->image;
 	e->len = j->len;
+	e->uid = j->info.uid;
 	snprintf(e->name, sizeof e->name, "%s", j->info.name);
 	snprintf(e->args, sizeof e->args, "%s", j->info.args);
 }
@@ -371,12 +378,14 @@ static struct job *find_locked(struct qjobs *q, uint64_t id)
 }
 
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
-			      uint64_t tag, const struct qerror *why)
+			      uint64_t tag, uid_t uid, const struct qerror *why)
 {
+	char user[QWHO_NAME_MAX];
 	uint64_t id = 0;
 
+	qwho_name(uid, user, sizeof user);
 	pthread_mutex_lock(&q->lock);
-	struct job *j = new_job_locked(q, name, len, tag);
+	struct job *j = new_job_locked(q, name, len, tag, uid, user);
 	if (j) {
 		id = j->info.id;
 		set_state_locked(q, j, QJ_REFUSED, why);
@@ -578,8 +587,9 @@ static void *sender_main(void *arg)
 			j->waiting_logged = 1;
 			snprintf(j->info.detail, sizeof j->info.detail,
 				 "waiting for the Quest side: %.200s", e.msg);
-			log_locked(q, "job %llu %s waiting: %s",
-				   (unsigned long long)j->info.id, j->info.name,
+			log_locked(q, "job %llu uid=%lu %s waiting: %s",
+				   (unsigned long long)j->info.id,
+				   (unsigned long)j->info.uid, j->info.name,
 				   e.msg);
 		}
 		if (!q->stopping && r == QE_OK)
@@ -593,12 +603,15 @@ static void *sender_main(void *arg)
 /* ---- launching ---- */
 
 uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
-		     size_t len, const struct qargv *args, uint64_t tag)
+		     size_t len, const struct qargv *args, uint64_t tag,
+		     uid_t uid)
 {
+	char user[QWHO_NAME_MAX];
 	uint64_t id = 0;
 
+	qwho_name(uid, user, sizeof user);
 	pthread_mutex_lock(&q->lock);
-	struct job *j = new_job_locked(q, name, len, tag);
+	struct job *j = new_job_locked(q, name, len, tag, uid, user);
 	if (j) {
 		id = j->info.id;
 		j->pending = 1;
@@ -687,6 +700,8 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 		return;
 	}
 	j->info.id = e->id;
+	j->info.uid = e->uid;
+	qwho_name(e->uid, j->info.user, sizeof j->info.user);
 	snprintf(j->info.name, sizeof j->info.name, "%s", e->name);
 	snprintf(j->info.args, sizeof j->info.args, "%s", e->args);
 	j->info.size = j->len = e->len;
@@ -704,24 +719,27 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 		taken = qchan_taken_since(q->ch, &e->mark);
 	if (e->marked && taken == 1) {
 		log_locked(q,
-			   "job %llu %s was taken by the Quest side before "
-			   "questfs stopped",
-			   (unsigned long long)e->id, e->name);
+			   "job %llu uid=%lu %s was taken by the Quest side "
+			   "before questfs stopped",
+			   (unsigned long long)e->id, (unsigned long)e->uid,
+			   e->name);
 		set_state_locked(q, j, QJ_DELIVERED, NULL);
 		qspool_done(q->sp, e->id);
 		return;
 	}
 	if (e->marked)
 		log_locked(q,
-			   "job %llu %s recovered from the spool; its send "
-			   "had begun and %s: sent again",
-			   (unsigned long long)e->id, e->name,
+			   "job %llu uid=%lu %s recovered from the spool; its "
+			   "send had begun and %s: sent again",
+			   (unsigned long long)e->id, (unsigned long)e->uid,
+			   e->name,
 			   taken == 0 ? "the Quest side never took it"
 				      : "the channel cannot tell whether it "
 					"arrived");
 	else
-		log_locked(q, "job %llu %s recovered from the spool",
-			   (unsigned long long)e->id, e->name);
+		log_locked(q, "job %llu uid=%lu %s recovered from the spool",
+			   (unsigned long long)e->id, (unsigned long)e->uid,
+			   e->name);
 	set_state_locked(q, j, QJ_QUEUED, NULL);
 }
 

@@ -12,6 +12,7 @@
 #include "chan.h"
 #include "elfcheck.h"
 #include "qerr.h"
+#include "who.h"
 
 enum qjob_state {
 	QJ_QUEUED,
@@ -30,6 +31,8 @@ const char *qjob_state_name(enum qjob_state s);
 struct qjob_info {
 	uint64_t id;
 	uint64_t tag; /* the caller's (questfs: the file's inode) */
+	uid_t uid;    /* who launched it */
+	char user[QWHO_NAME_MAX]; /* uid's name at launch, else the number */
 	enum qjob_state state;
 	char name[QJOB_NAME_MAX + 1];
 	size_t size;
@@ -88,13 +91,15 @@ void qjobs_free(struct qjobs *q);
  * the spool cannot be written), which shows in status and log, and the
  * code is returned. */
 uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
-		     size_t len, const struct qargv *args, uint64_t tag);
+		     size_t len, const struct qargv *args, uint64_t tag,
+		     uid_t uid);
 enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err);
 
 /* Record a refusal that happened before launch (questfs refused the file at
  * FLUSH): a job in state refused, logged like any other. */
 uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
-			      uint64_t tag, const struct qerror *why);
+			      uint64_t tag, uid_t uid,
+			      const struct qerror *why);
 
 /* May a new program of `len` more bytes be accepted now? QE_OK, or a code
  * with a message naming the limit (queue length or bytes held). */

@@ -7,7 +7,8 @@
  *   meta (the salt, random, keeps a program's bytes from ever reading as
  *   a record)
  *   job:  meta = i64 launch ms | u32 name len | name | u32 args len | args |
- *         88-byte packet header; then the image
+ *         88-byte packet header | u32 uid (absent before questfs recorded
+ *         who launched a job); then the image
  *   mark: meta = u64 epoch | u64 seq, or none when the channel cannot tell
  *   unmark, done: nothing
  *   "QEND" | u32 the header's crc32: the record is whole
@@ -331,10 +332,12 @@ static size_t job_meta(const struct qspool_entry *e, uint8_t *meta)
 	memcpy(p + 4, e->args, alen);
 	p += 4 + alen;
 	memcpy(p, e->hdr, QPKT_HDR_SIZE);
-	return (size_t)(p - meta) + QPKT_HDR_SIZE;
+	p += QPKT_HDR_SIZE;
+	le(p, (uint64_t)e->uid, 4);
+	return (size_t)(p - meta) + 4;
 }
 
-#define META_MAX (8 + 4 + 256 + 4 + 320 + QPKT_HDR_SIZE)
+#define META_MAX (8 + 4 + 256 + 4 + 320 + QPKT_HDR_SIZE + 4)
 
 static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 {
@@ -614,10 +617,14 @@ static const char *apply(struct ents *es, const uint8_t *r)
 		k = get(p, 4);
 		p += 4;
 		if (k >= sizeof tmp.args ||
-		    (size_t)(end - p) != k + QPKT_HDR_SIZE)
+		    ((size_t)(end - p) != k + QPKT_HDR_SIZE &&
+		     (size_t)(end - p) != k + QPKT_HDR_SIZE + 4))
 			return "malformed job record (arguments)";
 		memcpy(tmp.args, p, k);
 		memcpy(tmp.hdr, p + k, QPKT_HDR_SIZE);
+		tmp.uid = (size_t)(end - p) == k + QPKT_HDR_SIZE
+			      ? geteuid()
+			      : (uid_t)get(p + k + QPKT_HDR_SIZE, 4);
 		if (!(tmp.image = malloc(ilen ? ilen : 1)))
 			return "out of memory";
 		memcpy(tmp.image, end, ilen);
@@ -759,6 +766,7 @@ static const char *parse_v1(const uint8_t *b, size_t n, struct qspool_entry *e)
 		return "out of memory";
 	memcpy(e->image, p, k);
 	e->len = k;
+	e->uid = geteuid();
 	return NULL;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "chan.h"
 #include "packet.h"
@@ -18,6 +19,8 @@ struct qspool;
 struct qspool_entry {
 	uint64_t id;
 	int64_t t_launch_ms;
+	uid_t uid; /* who launched it (questfs's own user for an entry
+		      written before questfs recorded it) */
 	char name[256];
 	char args[320];
 	uint8_t hdr[QPKT_HDR_SIZE];

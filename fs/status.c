@@ -49,9 +49,9 @@ static void row(void *ctx, const struct qjob_info *j)
 	char t[16];
 
 	fmt_time(j->t_state_ms, "%H:%M:%S", t, sizeof t);
-	fprintf(f, "%-5llu %-9s %-24s %7zu  %s  %s\n",
-		(unsigned long long)j->id, qjob_state_name(j->state), j->name,
-		j->size, t, j->args);
+	fprintf(f, "%-5llu %-9s %-10s %-24s %7zu  %s  %s\n",
+		(unsigned long long)j->id, qjob_state_name(j->state), j->user,
+		j->name, j->size, t, j->args);
 	/* the reason on a line of its own: it is often long */
 	if (j->detail[0])
 		fprintf(f, "      %s\n", j->detail);
@@ -90,8 +90,8 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		s.sum.count[QJ_FAILED]);
 	fprintf(f, "held        %zu of %lu bytes\n\n",
 		s.sum.held_bytes + s.writing_bytes, fs->o.max_bytes);
-	fprintf(f, "%-5s %-9s %-24s %7s  %-8s  %s\n", "ID", "STATE", "NAME",
-		"SIZE", "TIME", "ARGS");
+	fprintf(f, "%-5s %-9s %-10s %-24s %7s  %-8s  %s\n", "ID", "STATE",
+		"USER", "NAME", "SIZE", "TIME", "ARGS");
 	qjobs_foreach(fs->jobs, row, f);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -119,6 +119,8 @@ static void json_row(void *ctx, const struct qjob_info *j)
 
 	add_int(o, "id", (int64_t)j->id);
 	add_str(o, "state", qjob_state_name(j->state));
+	add_int(o, "uid", (int64_t)j->uid);
+	add_str(o, "user", j->user);
 	add_str(o, "name", j->name);
 	add_int(o, "size", (int64_t)j->size);
 	add_str(o, "args", j->args);

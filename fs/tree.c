@@ -363,18 +363,20 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	if (f->args_err) {
 		free(image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
-						 f->args_err);
+						 f->uid, f->args_err);
 		return 0;
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
 		f->job_id =
-		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, &e);
+		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, f->uid,
+					 &e);
 		return 0;
 	}
 	if (!image)
 		image = calloc(1, 1); /* an empty file: refused as too short */
-	f->job_id = qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino);
+	f->job_id =
+	    qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino, f->uid);
 	if (!f->job_id)
 		qfs_log(fs, LOG_ERR, "run/%s: out of memory: not launched",
 			f->name);
