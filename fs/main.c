@@ -12,6 +12,7 @@
 
 #include "packet.h"
 #include "questfs.h"
+#include "spool.h"
 
 static struct qfs the_fs;
 
@@ -305,6 +306,11 @@ int main(int argc, char *argv[])
 		goto err_args;
 	}
 	qchan_close(probe);
+	/* and a spool others could write, before anything is mounted */
+	if (fs->jcfg.spool && qspool_check(fs->jcfg.spool, &e) != QE_OK) {
+		fprintf(stderr, "questfs: %s\n", e.msg);
+		goto err_args;
+	}
 
 	fs->se = fuse_session_new(&args, &qfs_ops, sizeof qfs_ops, fs);
 	if (!fs->se)

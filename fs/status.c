@@ -88,6 +88,11 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		s.writing, s.sum.count[QJ_QUEUED], s.sum.count[QJ_SENDING],
 		s.sum.count[QJ_DELIVERED], s.sum.count[QJ_REFUSED],
 		s.sum.count[QJ_FAILED]);
+	if (s.sum.spool_problems)
+		fprintf(f,
+			"spool       %s: %u problems found at start, see the "
+			"log\n",
+			fs->jcfg.spool, s.sum.spool_problems);
 	fprintf(f, "held        %zu of %lu bytes\n\n",
 		s.sum.held_bytes + s.writing_bytes, fs->o.max_bytes);
 	fprintf(f, "%-5s %-9s %-10s %-24s %7s  %-8s  %s\n", "ID", "STATE",
@@ -169,6 +174,7 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	add_int(root, "held_bytes",
 		(int64_t)(s.sum.held_bytes + s.writing_bytes));
 	add_int(root, "max_bytes", (int64_t)fs->o.max_bytes);
+	add_int(root, "spool_problems", s.sum.spool_problems);
 
 	o = json_object_new_array();
 	qjobs_foreach(fs->jobs, json_row, o);

@@ -88,3 +88,75 @@ case_foreign_shm_segment_refused() {
 	wait_saved 1
 	expect_eq "segment" "-rw------- root" "$(stat -c '%A %U' "$seg")"
 }
+
+# questfs_fails WHAT REGEX [-o OPTS]: questfs refuses to start (it never
+# mounts) with a message matching REGEX
+questfs_fails() {
+	local what=$1 re=$2 rc=0
+	shift 2
+	timeout 10 "$QUESTFS" -f -o "channel=shm:$KEY,spool=$T/spool" "$@" "$MNT" >"$T/fail.log" 2>&1 || rc=$?
+	if is_mounted "$MNT"; then
+		fusermount3 -u -z "$MNT"
+		fail "$what: questfs mounted: $(cat "$T/fail.log")"
+	fi
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "$what: questfs exit status $rc: $(cat "$T/fail.log")"
+	expect_match "$what" "$re" "$(cat "$T/fail.log")"
+}
+
+# A spool directory that another user owns, or that group or others may
+# write, is refused at start, as ssh's StrictModes does: whoever can write
+# it could plant jobs that run in questfs's name.
+case_spool_of_another_user_refused() {
+	local u=qfsc$KEY
+	new_user "$u"
+	mkdir -m 0700 "$T/spool"
+	chown "$u" "$T/spool"
+	questfs_fails "owned by $u" "spool $T/spool belongs to $u .*mode 0700"
+	chown root "$T/spool"
+	chmod 0770 "$T/spool"
+	questfs_fails "group-writable" "spool $T/spool .*mode 0770.*group or others"
+	chmod 0757 "$T/spool"
+	questfs_fails "world-writable" "mode 0757"
+	rmdir "$T/spool"
+	ln -s "$T" "$T/spool"
+	questfs_fails "a symlink" "spool $T/spool .*symbolic link"
+	rm "$T/spool"
+	mkdir -m 0755 "$T/spool"
+	start_qfs
+}
+
+# What the spool holds is not trusted: a FIFO or a symlink in place of a
+# journal is set aside, never waited on; a planted job whose packet header
+# lies (argv_size 0x7fffffff, binary_size 0xffffffff) is checked like a new
+# program and its packet built again; a program that fails the checks is
+# refused; a journal cut inside its first record header is reported.
+case_spool_contents_not_trusted() {
+	local j=$T/spool
+	mkdir -m 0700 "$j" "$T/elsewhere"
+	printf '#!/bin/sh\necho hi\n' >"$T/script"
+	python3 "$TOP/tests/mounted/mkjournal.py" "$j/00000001.journal" \
+		"1:planted:a b:$TOP/examples/hello:0x7fffffff:0xffffffff" \
+		"2:script::$T/script" || fail mkjournal
+	mkfifo -m 0600 "$j/00000002.journal"
+	python3 "$TOP/tests/mounted/mkjournal.py" "$T/elsewhere/00000003.journal" \
+		"3:linked::$TOP/examples/hello" || fail mkjournal
+	ln -s "$T/elsewhere/00000003.journal" "$j/00000003.journal"
+	python3 "$TOP/tests/mounted/mkjournal.py" "$j/00000004.journal" --cut 44 \
+		"4:cut::$TOP/examples/hello" || fail mkjournal
+	start_sim
+	start_qfs
+	wait_saved 1
+	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "bytes differ"
+	expect_eq "argv rebuilt" "planted a b" "$(argv_of 1)"
+	wait_for "script refused" grep -q "job 2 uid=0 script refused: .*not an ELF file" "$MNT/log" ||
+		fail "log: $(cat "$MNT/log")"
+	grep -q "00000002.journal: .*FIFO.*set aside as 00000002.journal.bad" "$MNT/log" ||
+		fail "fifo: $(cat "$MNT/log")"
+	grep -q "00000003.journal: .*symbolic link.*set aside" "$MNT/log" ||
+		fail "symlink: $(cat "$MNT/log")"
+	grep -q "00000004.journal: .*cut short" "$MNT/log" || fail "cut: $(cat "$MNT/log")"
+	grep -q "linked" "$MNT/log" && fail "the symlinked journal was read: $(cat "$MNT/log")"
+	grep -Eq "^spool .*problems" "$MNT/status" || fail "status: $(cat "$MNT/status")"
+	[ -p "$j/00000002.journal.bad" ] || fail "fifo not set aside: $(ls -l "$j")"
+	expect_eq "received" 1 "$(saved_count)"
+}
