@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "program.h"
 #include "spool.h"
 
@@ -126,9 +127,12 @@ static void log_append_locked(struct qjobs *q, const char *line, size_t n)
 	pthread_cond_broadcast(&q->log_grew);
 }
 
+/* Names, arguments and reasons in a line are the users': the whole line
+ * is escaped (escape.h), so that none can forge a line or reach a
+ * terminal through tail -f. */
 static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], raw[1024];
 	int64_t ms = now_ms();
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -142,10 +146,9 @@ static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 	}
 	n = (size_t)snprintf(line, sizeof line, "%s.%03dZ ", q->stamp,
 			     (int)(ms % 1000));
-	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-	n = k < 0 ? n : n + (size_t)k;
-	if (n > sizeof line - 2)
-		n = sizeof line - 2;
+	int k = vsnprintf(raw, sizeof raw, fmt, ap);
+	size_t rn = k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1;
+	n += qesc(raw, rn, line + n, sizeof line - n - 1);
 	line[n++] = '\n';
 	log_append_locked(q, line, n);
 }

@@ -10,25 +10,28 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "packet.h"
 #include "questfs.h"
 #include "spool.h"
 
 static struct qfs the_fs;
 
+/* Names in a message are the users': escaped, like the log's lines. */
 void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 {
+	char raw[1024], msg[QESC_SIZE(sizeof raw)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (fs->foreground) {
-		fprintf(stderr, "questfs: ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(prio, fmt, ap);
-	}
+	int k = vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	qesc(raw, k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1,
+	     msg, sizeof msg);
+	if (fs->foreground)
+		fprintf(stderr, "questfs: %s\n", msg);
+	else
+		syslog(prio, "%s", msg);
 }
 
 #define OPTION(t, p)                                                           \

@@ -160,3 +160,47 @@ case_spool_contents_not_trusted() {
 	[ -p "$j/00000002.journal.bad" ] || fail "fifo not set aside: $(ls -l "$j")"
 	expect_eq "received" 1 "$(saved_count)"
 }
+
+# Names and arguments are printed escaped: a name with a newline cannot
+# forge a line of status or log, escape sequences never reach a terminal
+# through cat status or tail -f log, and status.json stays valid JSON for
+# names and arguments that are not UTF-8.
+case_names_and_args_escaped() {
+	local forge_status=$'x\n42    delivered forged'
+	local forge_log=$'y\n2026-12-01T00:00:00.000Z job 99 uid=0 forged delivered'
+	local esc=$'\e]0;pwned\a\e[2Jclear' bad=$'caf\xff\xfe'
+	start_sim
+	start_qfs
+	cp "$TOP/examples/hello" "$MNT/run/$forge_status" || fail "cp 1"
+	cp "$TOP/examples/hello" "$MNT/run/$forge_log" || fail "cp 2"
+	cp "$TOP/examples/hello" "$MNT/run/$esc" || fail "cp 3"
+	cp "$TOP/examples/hello" "$T/h"
+	setfattr -n user.quest.args -v $'a\e[31mred \xff\\b' "$T/h" || fail setfattr
+	cp --preserve=xattr "$T/h" "$MNT/run/$bad" || fail "cp 4"
+	wait_saved 4
+	wait_for "four delivered" grep -q '"delivered": 4' "$MNT/status.json"
+	cat "$MNT/status" >"$T/status.out"
+	cat "$MNT/log" >"$T/log.out"
+	local f
+	for f in "$T/status.out" "$T/log.out"; do
+		LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$f" && fail "control characters in $f: $(cat -v "$f")"
+		LC_ALL=C grep -q $'[\x80-\xff]' "$f" && fail "bytes that are not ASCII in $f: $(cat -v "$f")"
+	done
+	grep -q "^42 " "$T/status.out" && fail "a forged status line: $(cat "$T/status.out")"
+	grep -q '^2026-12-01T00:00:00.000Z job 99' "$T/log.out" && fail "a forged log line: $(cat "$T/log.out")"
+	grep -qF 'x\n42    delivered forged' "$T/status.out" || fail "status: $(cat -v "$T/status.out")"
+	grep -qF 'y\n2026-12-01T00:00:00.000Z job 99 uid=0 forged delivered delivered' "$T/log.out" ||
+		fail "log: $(cat -v "$T/log.out")"
+	grep -qF '\x1b]0;pwned\x07\x1b[2Jclear' "$T/log.out" || fail "log: $(cat -v "$T/log.out")"
+	grep -qF 'caf\xff\xfe' "$T/status.out" || fail "status: $(cat -v "$T/status.out")"
+	grep -qF 'a\x1b[31mred' "$T/status.out" || fail "args: $(cat -v "$T/status.out")"
+	grep -qF 'args: a\x1b[31mred \xffb' "$T/log.out" || fail "args in log: $(cat -v "$T/log.out")"
+	python3 - "$MNT/status.json" <<'PY' || fail "status.json: $(cat -v "$MNT/status.json")"
+import json, sys
+names = {j["name"]: j for j in json.load(open(sys.argv[1], encoding="utf-8"))["jobs"]}
+assert "x\\n42    delivered forged" in names, names.keys()
+assert "\\x1b]0;pwned\\x07\\x1b[2Jclear" in names, names.keys()
+j = names["caf\\xff\\xfe"]
+assert j["args"].startswith("a\\x1b[31mred"), j["args"]
+PY
+}
