@@ -135,6 +135,11 @@ void qjobs_foreach(struct qjobs *q,
 /* The log: one line per state change. */
 size_t qjobs_log_size(struct qjobs *q);
 size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
+/* The log as `reader` sees it: the arguments of other users' jobs are
+ * masked, each byte a '*', unless `all` (root, questfs's own user). The
+ * same length for every reader, so that offsets and sizes hold. */
+size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
+			 size_t len, off_t off);
 /* Append a line of the caller's (mount, unmount, refusals); adds time and
  * newline. */
 void qjobs_log(struct qjobs *q, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ static const struct fuse_opt qfs_opts_spec[] = {
     OPTION("run_mode=%o", run_mode),
     OPTION("run_uid=%d", run_uid),
     OPTION("run_gid=%d", run_gid),
+    OPTION("run_sticky=%u", run_sticky),
     OPTION("spool=%s", spool),
     OPTION("spool_sync", spool_sync),
     OPTION("-h", show_help),
@@ -119,6 +121,7 @@ static void usage(const char *prog)
 	    "    log_max=N            bytes of /log kept (1048576)\n"
 	    "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, "
 	    "run_gid=N\n"
+	    "    run_sticky=0|1       the sticky bit on run/ (1)\n"
 	    "    spool=DIR|none       queued programs kept on disk across a "
 	    "crash\n"
 	    "                         (/var/lib/questfs/MOUNT as root, else\n"
@@ -181,6 +184,10 @@ static int configure(struct qfs *fs)
 	c->send_timeout_ms = (int)o->send_timeout;
 	c->log_max = o->log_max;
 	o->run_mode &= 07777;
+	/* sticky unless asked not to: in a run/ shared by a group, only a
+	 * file's owner (or run/'s, or root) may remove or rename it */
+	if (o->run_sticky)
+		o->run_mode |= S_ISVTX;
 	c->spool = strcmp(o->spool, "none") ? o->spool : NULL;
 	c->spool_sync = o->spool_sync;
 	return 0;
@@ -248,6 +255,7 @@ int main(int argc, char *argv[])
 	    .run_mode = 0755,
 	    .run_uid = -1,
 	    .run_gid = -1,
+	    .run_sticky = 1,
 	};
 	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
 		goto err_args;

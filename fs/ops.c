@@ -92,8 +92,8 @@ static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 		return 0;
 	case INO_STATUS:
 	case INO_STATUS_JSON:
-		txt = ino == INO_STATUS ? qfs_status_text(fs, &len)
-					: qfs_status_json(fs, &len);
+		txt = ino == INO_STATUS ? qfs_status_text(fs, 0, &len)
+					: qfs_status_json(fs, 0, &len);
 		free(txt);
 		break;
 	case INO_LOG:
@@ -369,10 +369,11 @@ static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = ENOMEM;
 		goto out;
 	}
+	/* rendered for its reader: others' arguments hidden */
 	if (ino == INO_STATUS)
-		h->buf = qfs_status_text(fs, &h->len);
+		h->buf = qfs_status_text(fs, fuse_req_ctx(req)->uid, &h->len);
 	else if (ino == INO_STATUS_JSON)
-		h->buf = qfs_status_json(fs, &h->len);
+		h->buf = qfs_status_json(fs, fuse_req_ctx(req)->uid, &h->len);
 	if (h->kind == H_SNAPSHOT && !h->buf) {
 		free(h);
 		err = ENOMEM;
@@ -494,7 +495,9 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		goto out;
 	}
 	if (h->kind == H_LOG) {
-		n = qjobs_log_read(fs->jobs, buf, size, off);
+		uid_t reader = fuse_req_ctx(req)->uid;
+		n = qjobs_log_read_as(fs->jobs, reader,
+				      qfs_sees_all(fs, reader), buf, size, off);
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -1058,6 +1061,8 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	if (ino == INO_RUN) {
 		list = &fs->run_xattrs;
+		if (!qfs_owns_run(fs, fuse_req_ctx(req)->uid))
+			err = EPERM; /* defaults for all: run/'s owner's */
 	} else if (ino >= INO_FIRST_FILE) {
 		f = qfs_by_ino(fs, ino);
 		if (f)
@@ -1145,7 +1150,9 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (ino == INO_RUN) {
+	if (ino == INO_RUN && !qfs_owns_run(fs, fuse_req_ctx(req)->uid)) {
+		err = EPERM;
+	} else if (ino == INO_RUN) {
 		err = qfs_xattr_remove(&fs->run_xattrs, name);
 	} else if (ino >= INO_FIRST_FILE) {
 		struct qfile *f = qfs_by_ino(fs, ino);

@@ -61,6 +61,7 @@ struct qfs_opts {
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;
 	int run_uid, run_gid;
+	unsigned run_sticky; /* 1 (default): run/ gets the sticky bit */
 	int spool_sync;
 	int show_help, show_version;
 	/* positional arguments: MOUNTPOINT, or SOURCE MOUNTPOINT as
@@ -142,9 +143,15 @@ void qfs_xattr_free(struct xattr **list);
 enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		       struct qerror *err);
 
-/* fs/status.c: render status (text) or status.json into a malloc'd buffer */
-char *qfs_status_text(struct qfs *fs, size_t *len);
-char *qfs_status_json(struct qfs *fs, size_t *len);
+/* fs/status.c: render status (text) or status.json into a malloc'd
+ * buffer, as `reader` may see it (others' arguments hidden) */
+char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len);
+char *qfs_status_json(struct qfs *fs, uid_t reader, size_t *len);
+
+/* fs/owner.c: who may see and set what */
+int qfs_sees_all(const struct qfs *fs, uid_t reader);
+int qfs_owns_run(const struct qfs *fs, uid_t uid);
+int qfs_sidecar_counts(const struct qfile *prog, const struct qfile *side);
 
 /* fs/ops.c */
 extern const struct fuse_lowlevel_ops qfs_ops;

@@ -96,7 +96,21 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		len = x->size;
 	} else if (qname_sidecar_of(f->name, side, sizeof side) == 0) {
 		struct qfile *s = qfs_find(fs, side);
-		if (s && s->data) {
+		if (s && !qfs_sidecar_counts(f, s)) {
+			/* another user's: planted, never the program's */
+			qjobs_log(fs->jobs,
+				  "run/%s of uid %lu ignored for run/%s of uid "
+				  "%lu: a sidecar counts only for its owner's "
+				  "programs",
+				  side, (unsigned long)s->uid, f->name,
+				  (unsigned long)f->uid);
+		} else if (s && s->writers > s->closing) {
+			return qerr_set(err, QE_USAGE,
+					"its arguments file %s is still open "
+					"for writing; launch it again once "
+					"that is closed",
+					side);
+		} else if (s && s->data) {
 			src = (const char *)s->data;
 			len = s->size;
 		}

@@ -204,3 +204,92 @@ j = names["caf\\xff\\xfe"]
 assert j["args"].startswith("a\\x1b[31mred"), j["args"]
 PY
 }
+
+# run/ shared by a group (run_mode=0770): a member cannot remove or rename
+# another's file (run/ is sticky), set run/'s default arguments (root or
+# run/'s owner only), or plant NAME.args for another's program (a sidecar
+# counts only for its owner's programs); others' arguments are hidden
+# from him in status, status.json and log; a sidecar still open for
+# writing is never used half-written.
+case_group_members_cannot_act_for_each_other() {
+	local g=qfsg$KEY a=qfsd$KEY b=qfse$KEY gid out rc
+	groupadd "$g" || fail "groupadd $g"
+	chain_groupdel() { groupdel "$g" 2>/dev/null; }
+	new_user "$a" -G "$g"
+	new_user "$b" -G "$g"
+	local prev
+	prev=$(trap -p EXIT)
+	prev=${prev#trap -- \'}
+	prev=${prev%\' EXIT}
+	# shellcheck disable=SC2064
+	trap "$prev; groupdel $g 2>/dev/null" EXIT
+	gid=$(getent group "$g" | cut -d: -f3)
+	chmod 755 "$T"
+	start_sim
+	start_qfs -o "allow_other,default_permissions,run_mode=0770,run_gid=$gid"
+	expect_eq "run/" "drwxrwx--T" "$(stat -c %A "$MNT/run")"
+
+	as_user "$a" cp "$TOP/examples/hello" "$MNT/run/p" || fail "$a cannot launch"
+	wait_saved 1
+	rc=0
+	out=$(as_user "$b" rm -f "$MNT/run/p" 2>&1) || rc=$?
+	expect_match "rm by $b" "Operation not permitted" "$out"
+	rc=0
+	out=$(as_user "$b" mv "$MNT/run/p" "$MNT/run/q" 2>&1) || rc=$?
+	expect_match "mv by $b" "Operation not permitted" "$out"
+	[ -e "$MNT/run/p" ] || fail "$b removed $a's file"
+
+	rc=0
+	out=$(as_user "$b" setfattr -n user.quest.args -v evil "$MNT/run" 2>&1) || rc=$?
+	expect_match "setfattr on run/ by $b" "Operation not permitted" "$out"
+	setfattr -n user.quest.args -v "by root" "$MNT/run" || fail "root cannot set run/'s arguments"
+	setfattr -x user.quest.args "$MNT/run" || fail "root cannot remove run/'s arguments"
+
+	echo evil | as_user "$b" tee "$MNT/run/p2.args" >/dev/null || fail "$b cannot write a sidecar"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p2" || fail "$a cannot launch p2"
+	wait_saved 2
+	expect_eq "argv of p2: the planted sidecar is ignored" p2 "$(argv_of 2)"
+	grep -q "run/p2.args of uid $(id -u "$b") ignored for run/p2" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+
+	echo 'secret words' | as_user "$a" tee "$MNT/run/p3.args" >/dev/null || fail "sidecar p3"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p3" || fail "$a cannot launch p3"
+	wait_saved 3
+	expect_eq "argv of p3" "p3 secret words" "$(argv_of 3)"
+	wait_for "p3 delivered" state_is "$MNT/run/p3" delivered
+	as_user "$b" cat "$MNT/status" >"$T/b.status" || fail "status as $b"
+	as_user "$b" cat "$MNT/log" >"$T/b.log" || fail "log as $b"
+	as_user "$b" cat "$MNT/status.json" >"$T/b.json" || fail "status.json as $b"
+	as_user "$a" cat "$MNT/status" >"$T/a.status" || fail "status as $a"
+	as_user "$a" cat "$MNT/log" >"$T/a.log" || fail "log as $a"
+	grep -q secret "$T/b.status" "$T/b.log" "$T/b.json" && fail "$b sees $a's arguments: $(cat "$T/b.status" "$T/b.log")"
+	grep -Eq "^3 +delivered +$a +p3 .*\(hidden\)" "$T/b.status" || fail "status as $b: $(cat "$T/b.status")"
+	grep -q "p3 queued: [0-9]* bytes, args: \*\*\*\*\*\*\*\*\*\*\*\*$" "$T/b.log" || fail "log as $b: $(cat "$T/b.log")"
+	python3 -c 'import json,sys; j=[x for x in json.load(open(sys.argv[1]))["jobs"] if x["name"]=="p3"][0]; assert j["args"] is None, j' "$T/b.json" ||
+		fail "status.json as $b: $(cat "$T/b.json")"
+	grep -q "p3 .*secret words" "$T/a.status" || fail "status as $a: $(cat "$T/a.status")"
+	grep -q "p3 queued: [0-9]* bytes, args: secret words$" "$T/a.log" || fail "log as $a: $(cat "$T/a.log")"
+	grep -q "p3 queued: [0-9]* bytes, args: secret words$" "$MNT/log" || fail "log as root: $(cat "$MNT/log")"
+	expect_eq "log sizes agree" "$(wc -c <"$T/a.log")" "$(wc -c <"$T/b.log")"
+
+	# a sidecar its writer still holds open is not used half-written
+	mkfifo "$T/go"
+	chmod 666 "$T/go"
+	timeout 30 setpriv --reuid="$a" --regid="$(id -g "$a")" --init-groups -- \
+		/usr/bin/python3 -c "
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'half')
+open(sys.argv[2]).read()
+os.write(fd, b' done')
+os.close(fd)
+" "$MNT/run/p4.args" "$T/go" &
+	local wp=$!
+	half_written() { test "$(stat -c %s "$MNT/run/p4.args" 2>/dev/null)" = 4; }
+	wait_for "half a sidecar" half_written || fail "the sidecar's writer did not start"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p4" || fail "$a cannot launch p4"
+	wait_for "p4 refused" state_is "$MNT/run/p4" refused || fail "p4: $(cat "$MNT/status")"
+	expect_match "p4's reason" "p4.args is still open for writing" "$(xattr "$MNT/run/p4" user.quest.error)"
+	echo go >"$T/go"
+	wait "$wp"
+	expect_eq "received" 3 "$(saved_count)"
+}
