@@ -42,6 +42,7 @@ struct qjobs {
 	char *spec, *spool;
 	struct qchan *ch;
 	struct qspool *sp;
+	struct qquota *quota;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, or stop */
 	pthread_cond_t log_grew;
@@ -104,6 +105,11 @@ void qjobs_cfg_default(struct qjobs_cfg *c)
 	c->send_timeout_ms = 5000;
 	c->max_queue = 1000;
 	c->max_bytes = 64u << 20;
+	/* a quarter each: four users at their limits still leave room */
+	c->user_max_queue = 250;
+	c->user_max_bytes = 16u << 20;
+	c->user_max_files = 1000;
+	c->admin = 0;
 	c->history = 200;
 	c->log_max = 1u << 20;
 	c->argv0 = 1;
@@ -365,6 +371,7 @@ static void activate_locked(struct qjobs *q, struct job *j)
 	q->atail = j;
 	q->active++;
 	q->held += j->len;
+	qquota_add(q->quota, j->info.uid, 0, 0, 1, (long)j->len);
 	if (q->held > q->held_peak)
 		q->held_peak = q->held;
 	if (q->active > q->active_peak)
@@ -378,6 +385,7 @@ static void deactivate_locked(struct qjobs *q, struct job *j)
 	j->in_active = 0;
 	q->active--;
 	q->held -= j->len;
+	qquota_add(q->quota, j->info.uid, 0, 0, -1, -(long)j->len);
 }
 
 /* The spool entry of a job that ends here is the caller's to remove, once
@@ -506,6 +514,56 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
 		    q->held, len, q->cfg.max_bytes);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+/* root and questfs's own user answer to the global limits only */
+static int limited(const struct qjobs *q, uid_t uid)
+{
+	return uid != 0 && uid != q->cfg.admin;
+}
+
+enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
+			 size_t len, struct qerror *err)
+{
+	struct qquota_use u;
+	enum qerr rc = qjobs_room(q, len, err);
+
+	if (rc != QE_OK || !limited(q, uid))
+		return rc;
+	qquota_get(q->quota, uid, &u);
+	if (u.jobs >= q->cfg.user_max_queue)
+		return qerr_set(err, QE_USAGE,
+				"uid %lu has %zu programs waiting for the Quest "
+				"side, the most one user queues "
+				"(user_max_queue)",
+				(unsigned long)uid, u.jobs);
+	if (u.held + u.bytes + user_len > q->cfg.user_max_bytes)
+		return qerr_set(err, QE_USAGE,
+				"uid %lu holds %zu bytes; %zu more would pass "
+				"the limit of %zu per user (user_max_bytes)",
+				(unsigned long)uid, u.held + u.bytes, user_len,
+				q->cfg.user_max_bytes);
+	return QE_OK;
+}
+
+enum qerr qjobs_room_file(struct qjobs *q, uid_t uid, struct qerror *err)
+{
+	struct qquota_use u;
+
+	if (!limited(q, uid))
+		return QE_OK;
+	qquota_get(q->quota, uid, &u);
+	if (u.files >= q->cfg.user_max_files)
+		return qerr_set(err, QE_USAGE,
+				"uid %lu has %zu files in run/, the most one "
+				"user may have (user_max_files)",
+				(unsigned long)uid, u.files);
+	return QE_OK;
+}
+
+struct qquota *qjobs_quota(struct qjobs *q)
+{
+	return q->quota;
 }
 
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
@@ -894,6 +952,12 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->spool = cfg->spool ? strdup(cfg->spool) : NULL;
 	q->cfg.spool = q->spool;
 	q->started_ms = now_ms();
+	if (!(q->quota = qquota_new())) {
+		free(q->spool);
+		free(q->spec);
+		free(q);
+		return qerr_set(err, QE_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->committed, NULL);
@@ -924,6 +988,7 @@ fail:
 	if (q->ch)
 		qchan_close(q->ch);
 	qspool_close(q->sp);
+	qquota_free(q->quota);
 	free(q->spool);
 	free(q->spec);
 	free(q);
@@ -986,6 +1051,7 @@ void qjobs_free(struct qjobs *q)
 	pthread_mutex_destroy(&q->lock);
 	free(q->log);
 	free(q->spans);
+	qquota_free(q->quota);
 	free(q->spec);
 	free(q);
 }

@@ -12,6 +12,7 @@
 #include "chan.h"
 #include "elfcheck.h"
 #include "qerr.h"
+#include "quota.h"
 #include "who.h"
 
 enum qjob_state {
@@ -50,6 +51,12 @@ struct qjobs_cfg {
 	int send_timeout_ms; /* one send: slot wait + answer */
 	unsigned max_queue;  /* queued + sending jobs */
 	size_t max_bytes;    /* program bytes held by queued jobs */
+	/* the same for each user but root and `admin` (questfs's own user),
+	 * and the files one user may have in run/ */
+	unsigned user_max_queue;
+	size_t user_max_bytes;
+	unsigned user_max_files;
+	uid_t admin;
 	unsigned history;    /* finished jobs kept for status */
 	size_t log_max;	     /* log bytes kept (the oldest half goes) */
 	int argv0;	     /* 1: argv[0] is the program's name */
@@ -104,6 +111,15 @@ uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 /* May a new program of `len` more bytes be accepted now? QE_OK, or a code
  * with a message naming the limit (queue length or bytes held). */
 enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err);
+/* The same, and within uid's own limits: `user_len` bytes more for him
+ * (on top of what the quota counts for him already). */
+enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
+			 size_t len, struct qerror *err);
+/* May uid have one file more in run/ (user_max_files)? */
+enum qerr qjobs_room_file(struct qjobs *q, uid_t uid, struct qerror *err);
+/* The per-user counts: jobs count their own; the file system adds its
+ * files and bytes (quota.h). */
+struct qquota *qjobs_quota(struct qjobs *q);
 
 /* Copy of one job by id; -1 when it is no longer kept. */
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out);

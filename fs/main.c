@@ -57,6 +57,9 @@ static const struct fuse_opt qfs_opts_spec[] = {
     OPTION("run_uid=%d", run_uid),
     OPTION("run_gid=%d", run_gid),
     OPTION("run_sticky=%u", run_sticky),
+    OPTION("user_max_queue=%u", user_max_queue),
+    OPTION("user_max_bytes=%lu", user_max_bytes),
+    OPTION("user_max_files=%u", user_max_files),
     OPTION("spool=%s", spool),
     OPTION("spool_sync", spool_sync),
     OPTION("-h", show_help),
@@ -122,6 +125,11 @@ static void usage(const char *prog)
 	    "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, "
 	    "run_gid=N\n"
 	    "    run_sticky=0|1       the sticky bit on run/ (1)\n"
+	    "    user_max_queue=N     max_queue for each user but root "
+	    "(250)\n"
+	    "    user_max_bytes=N     max_bytes for each user (16777216)\n"
+	    "    user_max_files=N     files one user may have in run/ "
+	    "(1000)\n"
 	    "    spool=DIR|none       queued programs kept on disk across a "
 	    "crash\n"
 	    "                         (/var/lib/questfs/MOUNT as root, else\n"
@@ -180,6 +188,15 @@ static int configure(struct qfs *fs)
 	}
 	c->max_queue = o->max_queue;
 	c->max_bytes = o->max_bytes;
+	if (!o->user_max_queue || !o->user_max_files || !o->user_max_bytes) {
+		fprintf(stderr, "questfs: user_max_queue, user_max_bytes and "
+				"user_max_files must be at least 1\n");
+		return -1;
+	}
+	c->user_max_queue = o->user_max_queue;
+	c->user_max_bytes = o->user_max_bytes;
+	c->user_max_files = o->user_max_files;
+	c->admin = geteuid();
 	c->history = o->history;
 	c->send_timeout_ms = (int)o->send_timeout;
 	c->log_max = o->log_max;
@@ -256,6 +273,9 @@ int main(int argc, char *argv[])
 	    .run_uid = -1,
 	    .run_gid = -1,
 	    .run_sticky = 1,
+	    .user_max_queue = 250,
+	    .user_max_bytes = 16ul << 20,
+	    .user_max_files = 1000,
 	};
 	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
 		goto err_args;

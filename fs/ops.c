@@ -246,7 +246,7 @@ static void qfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (!err && (to_set & FUSE_SET_ATTR_MODE))
 			f->mode = attr->st_mode & 07777;
 		if (!err && (to_set & FUSE_SET_ATTR_UID))
-			f->uid = attr->st_uid;
+			qfs_set_owner(fs, f, attr->st_uid);
 		if (!err && (to_set & FUSE_SET_ATTR_GID))
 			f->gid = attr->st_gid;
 		if (!err && (to_set & FUSE_SET_ATTR_ATIME))
@@ -315,7 +315,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
 	if (wr && f->writers)
 		*commit = settle(fs, f);
 	if (wr && !f->writers && qname_launches(f->name ? f->name : "") &&
-	    qjobs_room(fs->jobs, 0, &e) != QE_OK) {
+	    qjobs_room_for(fs->jobs, f->uid, 0, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
 		return EAGAIN;
 	}
@@ -417,7 +417,7 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else {
 		if (!f)
 			f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid);
-		err = f ? open_file(fs, f, fi, &commit) : ENOMEM;
+		err = f ? open_file(fs, f, fi, &commit) : errno;
 		if (!err) {
 			f->nlookup++;
 			qfs_file_stat(fs, f, &st);
@@ -458,7 +458,7 @@ static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (f)
 		err = EEXIST;
 	else if (!(f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid)))
-		err = ENOMEM;
+		err = errno; /* EAGAIN past user_max_files */
 	if (!err) {
 		f->nlookup++;
 		qfs_file_stat(fs, f, &st);
@@ -1041,7 +1041,6 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
 	struct qfs *fs = FS(req);
-	struct xattr **list = NULL;
 	struct qfile *f = NULL;
 	struct qerror e;
 	int err = 0;
@@ -1060,14 +1059,11 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	pthread_mutex_lock(&fs->lock);
 	if (ino == INO_RUN) {
-		list = &fs->run_xattrs;
 		if (!qfs_owns_run(fs, fuse_req_ctx(req)->uid))
 			err = EPERM; /* defaults for all: run/'s owner's */
 	} else if (ino >= INO_FIRST_FILE) {
 		f = qfs_by_ino(fs, ino);
-		if (f)
-			list = &f->xattrs;
-		else
+		if (!f)
 			err = ENOENT;
 	} else {
 		err = EPERM;
@@ -1085,8 +1081,9 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (f)
 			qfs_refusal(&f->args_err, err ? &e : NULL);
 	}
-	if (!err)
-		err = qfs_xattr_set(list, name, value, size, flags);
+	if (!err) /* counted as bytes held: EAGAIN past the limits */
+		err = qfs_xattr_set_for(fs, f, fuse_req_ctx(req)->uid, name,
+					value, size, flags);
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fuse_reply_err(req, err);
@@ -1153,10 +1150,10 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (ino == INO_RUN && !qfs_owns_run(fs, fuse_req_ctx(req)->uid)) {
 		err = EPERM;
 	} else if (ino == INO_RUN) {
-		err = qfs_xattr_remove(&fs->run_xattrs, name);
+		err = qfs_xattr_remove_for(fs, NULL, name);
 	} else if (ino >= INO_FIRST_FILE) {
 		struct qfile *f = qfs_by_ino(fs, ino);
-		err = f ? qfs_xattr_remove(&f->xattrs, name) : ENOENT;
+		err = f ? qfs_xattr_remove_for(fs, f, name) : ENOENT;
 		if (f && !strcmp(name, ARGS_XATTR))
 			qfs_refusal(&f->args_err, NULL);
 	}

@@ -293,3 +293,77 @@ os.close(fd)
 	wait "$wp"
 	expect_eq "received" 3 "$(saved_count)"
 }
+
+# rss_kb: questfs's resident memory
+rss_kb() { ps -o rss= -p "$qfs_pid" | tr -d ' '; }
+
+# eagain_count USER N PREFIX: USER creates N empty files PREFIX1..N in
+# run/; prints how many got "Resource temporarily unavailable"
+eagain_count() {
+	: >"$T/eagain.$1"
+	chmod 666 "$T/eagain.$1"
+	as_user "$1" bash -c '
+		n=0
+		for ((i = 1; i <= $1; i++)); do
+			{ : >"$2$i"; } 2>>"$3" || n=$((n + 1))
+		done
+		echo $n' _ "$2" "$MNT/run/$3" "$T/eagain.$1"
+}
+
+# One user cannot starve the others: per-user queue, bytes and file
+# limits answer him EAGAIN while another user still launches; hidden
+# files that never launch count and expire after linger; xattr bytes
+# count; 10,000 empty files leave questfs's memory bounded.
+case_per_user_limits() {
+	local a=qfsf$KEY b=qfsh$KEY c=qfsi$KEY out rc i
+	new_user "$a"
+	new_user "$b"
+	new_user "$c"
+	chmod 755 "$T"
+	mkdir "$T/src"
+	for i in 1 2 3 4 5 6; do "$MKELF" --seed "$i" --size 20000 "$T/src/p$i" || fail mkelf; done
+	chmod -R a+rX "$T/src"
+	# no Quest side: everything stays queued
+	start_qfs -o "allow_other,default_permissions,run_mode=0777,linger=2,user_max_queue=5,user_max_bytes=300000,user_max_files=1000"
+	for i in 1 2 3 4 5; do
+		as_user "$a" cp "$T/src/p$i" "$MNT/run/a$i" || fail "$a's program $i"
+	done
+	rc=0
+	out=$(as_user "$a" cp "$T/src/p6" "$MNT/run/a6" 2>&1) || rc=$?
+	expect_match "$a's sixth" "Resource temporarily unavailable" "$out"
+	as_user "$b" cp "$T/src/p6" "$MNT/run/b1" || fail "$b cannot launch while $a is at his limit"
+	expect_eq "queued" 6 "$(json_count queued)"
+	grep -q "user_max_queue" "$T/qfs.log" || fail "no reason logged: $(cat "$T/qfs.log")"
+
+	# bytes of files that never launch count (with b's queued program),
+	# then expire after linger
+	rc=0
+	out=$(as_user "$b" dd if=/dev/zero of="$MNT/run/.hidden" bs=100000 count=3 2>&1) || rc=$?
+	expect_match "$b's hidden file past user_max_bytes" "Resource temporarily unavailable" "$out"
+	grep -q "user_max_bytes" "$T/qfs.log" || fail "no reason logged: $(cat "$T/qfs.log")"
+	gone() { ! ls -A "$MNT/run" | grep -q '^\.hidden$'; }
+	wait_for "the hidden file expires" gone || fail "still there: $(ls -la "$MNT/run")"
+
+	# xattr bytes count toward the same limit
+	as_user "$b" touch "$MNT/run/.x" || fail "touch"
+	local v
+	v=$(head -c 60000 /dev/zero | tr '\0' a)
+	rc=0
+	for i in 1 2 3 4 5 6 7 8; do
+		as_user "$b" setfattr -n "user.big$i" -v "$v" "$MNT/run/.x" 2>"$T/setfattr.err" || { rc=$i; break; }
+	done
+	[ "$rc" -gt 1 ] || fail "no xattr limit, or none allowed (rc $rc)"
+	expect_match "setfattr past user_max_bytes" "Disk quota exceeded" "$(cat "$T/setfattr.err")"
+
+	# 10,000 empty files: EAGAIN past user_max_files, memory bounded
+	local before after n
+	before=$(rss_kb)
+	n=$(eagain_count "$c" 10000 e)
+	after=$(rss_kb)
+	echo "RSS with 10,000 empty files tried: ${before} kB before, ${after} kB after ($n refused)"
+	expect_eq "refused past user_max_files" 9000 "$n"
+	grep -q "Resource temporarily unavailable" "$T/eagain.$c" || fail "not EAGAIN: $(head -3 "$T/eagain.$c")"
+	grep -q "user_max_files" "$T/qfs.log" || fail "no reason logged"
+	[ $((after - before)) -lt 20000 ] || fail "questfs grew by $((after - before)) kB"
+	as_user "$b" touch "$MNT/run/still" || fail "$b cannot create a file while $c is at his limit"
+}
