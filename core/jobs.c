@@ -192,7 +192,9 @@ static void vlog_priv_locked(struct qjobs *q, uid_t uid, const char *priv,
 	n = (size_t)snprintf(line, sizeof line, "%s.%03dZ ", q->stamp,
 			     (int)(ms % 1000));
 	int k = vsnprintf(raw, sizeof raw, fmt, ap);
-	size_t rn = k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1;
+	size_t rn = k < 0 ? 0 : (size_t)k;
+	if (rn >= sizeof raw)
+		rn = sizeof raw - 1;
 	n += qesc(raw, rn, line + n, sizeof line - n - 1);
 	if (priv) {
 		p0 = n;
@@ -532,11 +534,12 @@ enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
 		return rc;
 	qquota_get(q->quota, uid, &u);
 	if (u.jobs >= q->cfg.user_max_queue)
-		return qerr_set(err, QE_USAGE,
-				"uid %lu has %zu programs waiting for the Quest "
-				"side, the most one user queues "
-				"(user_max_queue)",
-				(unsigned long)uid, u.jobs);
+		return qerr_set(
+		    err, QE_USAGE,
+		    "uid %lu has %zu programs waiting for the Quest "
+		    "side, the most one user queues "
+		    "(user_max_queue)",
+		    (unsigned long)uid, u.jobs);
 	if (u.held + u.bytes + user_len > q->cfg.user_max_bytes)
 		return qerr_set(err, QE_USAGE,
 				"uid %lu holds %zu bytes; %zu more would pass "

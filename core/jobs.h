@@ -32,8 +32,9 @@ const char *qjob_state_name(enum qjob_state s);
 struct qjob_info {
 	uint64_t id;
 	uint64_t tag; /* the caller's (questfs: the file's inode) */
-	uid_t uid;    /* who launched it */
-	char user[QWHO_NAME_MAX]; /* uid's name at launch, else the number */
+	/* who launched it, and that uid's name at launch (else the number) */
+	uid_t uid;
+	char user[QWHO_NAME_MAX];
 	enum qjob_state state;
 	char name[QJOB_NAME_MAX + 1];
 	size_t size;
@@ -51,12 +52,6 @@ struct qjobs_cfg {
 	int send_timeout_ms; /* one send: slot wait + answer */
 	unsigned max_queue;  /* queued + sending jobs */
 	size_t max_bytes;    /* program bytes held by queued jobs */
-	/* the same for each user but root and `admin` (questfs's own user),
-	 * and the files one user may have in run/ */
-	unsigned user_max_queue;
-	size_t user_max_bytes;
-	unsigned user_max_files;
-	uid_t admin;
 	unsigned history;    /* finished jobs kept for status */
 	size_t log_max;	     /* log bytes kept (the oldest half goes) */
 	int argv0;	     /* 1: argv[0] is the program's name */
@@ -66,6 +61,12 @@ struct qjobs_cfg {
 	 * spare (a FUSE worker of several). Only for a channel that knows
 	 * its receiver, whose sends the timeout bounds (shm:). */
 	int commit_sends;
+	/* max_queue and max_bytes for each user but root and `admin`
+	 * (questfs's own user), and the files one user may have in run/ */
+	unsigned user_max_queue;
+	size_t user_max_bytes;
+	unsigned user_max_files;
+	uid_t admin;
 };
 
 void qjobs_cfg_default(struct qjobs_cfg *c);

@@ -64,8 +64,8 @@ static void bump(size_t *v, long d)
 		*v += (size_t)d;
 }
 
-void qquota_add(struct qquota *qq, uid_t uid, long files, long bytes,
-		long jobs, long held)
+void qquota_add(struct qquota *qq, uid_t uid, long files, long bytes, long jobs,
+		long held)
 {
 	if (!qq)
 		return;

@@ -22,8 +22,8 @@ void qquota_free(struct qquota *qq);
 /* Add (or, negative, take away) to a user's counts; a count never goes
  * below zero. Out of memory, a user's first count is lost: he is then
  * limited by the global limits only. */
-void qquota_add(struct qquota *qq, uid_t uid, long files, long bytes,
-		long jobs, long held);
+void qquota_add(struct qquota *qq, uid_t uid, long files, long bytes, long jobs,
+		long held);
 void qquota_get(struct qquota *qq, uid_t uid, struct qquota_use *out);
 
 #endif

@@ -27,8 +27,8 @@ void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	qesc(raw, k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1,
-	     msg, sizeof msg);
+	size_t n = k < 0 ? 0 : (size_t)k;
+	qesc(raw, n < sizeof raw ? n : sizeof raw - 1, msg, sizeof msg);
 	if (fs->foreground)
 		fprintf(stderr, "questfs: %s\n", msg);
 	else

@@ -291,9 +291,9 @@ static uint64_t settle(struct qfs *fs, struct qfile *f)
 		return 0;
 	if (f->flush_err) {
 		if (!qname_is_sidecar(f->name))
-			f->job_id = qjobs_record_refusal(fs->jobs, f->name,
-							 f->size, f->ino,
-							 f->uid, f->flush_err);
+			f->job_id =
+			    qjobs_record_refusal(fs->jobs, f->name, f->size,
+						 f->ino, f->uid, f->flush_err);
 		qfs_refusal(&f->flush_err, NULL);
 	} else if (f->dirty && qname_launches(f->name)) {
 		return qfs_launch(fs, f);
@@ -660,8 +660,8 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 						f->job_id =
 						    qjobs_record_refusal(
 							fs->jobs, f->name,
-							f->size, f->ino,
-							f->uid, f->flush_err);
+							f->size, f->ino, f->uid,
+							f->flush_err);
 					else
 						qjobs_log(
 						    fs->jobs, "%s removed: %s",

@@ -51,7 +51,8 @@ struct qfile {
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
 	struct xattr *xattrs;
-	size_t xattr_bytes; /* names and values, counted as held */
+	/* bytes of their names and values, counted as held */
+	size_t xattr_bytes;
 	struct qfile *prev, *next;	    /* fs->files */
 	struct qfile *name_next, *ino_next; /* hash chains */
 };

@@ -415,9 +415,8 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
-		f->job_id =
-		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, f->uid,
-					 &e);
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
+						 f->uid, &e);
 		return 0;
 	}
 	if (!image)
