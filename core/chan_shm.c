@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "chan_shm_own.h"
 #include "packet.h"
 
 #define SHM_MAGIC      0x31534651u /* "QFS1" in memory */
@@ -303,11 +304,10 @@ static enum qerr attach(struct shm *s, uint32_t key, size_t want,
 	s->pidns = my_pidns();
 	s->key = key;
 
-	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* ours alone: created now, or ours with mode 0600 (chan_shm_own.c) */
+	fd = qshm_open_own(name, s->spec, err);
 	if (fd < 0)
-		return qerr_set(err, QE_CHAN_IO,
-				"%s: cannot open /dev/shm%s: %s", s->spec, name,
-				strerror(errno));
+		return err ? err->code : QE_CHAN_IO;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			rc = qerr_set(err, QE_CHAN_IO, "%s: flock: %s", s->spec,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "escape.h"
 #include "elfcheck.h"
 #include "num.h"
 #include "packet.h"
@@ -472,14 +473,21 @@ int main(int argc, char **argv)
 		if (delay)
 			sleep_ms(delay);
 		if (!quiet) {
+			/* the sender's bytes: escaped for the terminal */
 			char seen[8 * QARGV_MAX];
+			char shown_name[QESC_SIZE(QARGV_MAX)],
+			    shown_args[QESC_SIZE(sizeof args)],
+			    shown_seen[QESC_SIZE(sizeof seen)];
 			qargs_format(&pv.argv, 0, args, sizeof args);
 			quest_view(&pv.argv, fmt, mask, seen, sizeof seen);
-			printf(
-			    "%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
-			    "%s%s\n",
-			    prog, n, name, pv.binary_size, args, seen,
-			    info.entry, why[0] ? "refused: " : "accepted", why);
+			qesc_str(name, shown_name, sizeof shown_name);
+			qesc_str(args, shown_args, sizeof shown_args);
+			qesc_str(seen, shown_seen, sizeof shown_seen);
+			printf("%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
+			       "%s%s\n",
+			       prog, n, shown_name, pv.binary_size, shown_args,
+			       shown_seen, info.entry,
+			       why[0] ? "refused: " : "accepted", why);
 		}
 		/* the slot is the sender's again after the answer: what is
 		 * run is a copy */

@@ -20,8 +20,8 @@ case_cp_launches() {
 	expect_eq "argv" "hello" "$(argv_of 1)"
 	wait_for "delivered in status" grep -q "delivered" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	expect_eq "user.quest.state" "delivered" "$(xattr "$MNT/run/hello" user.quest.state)"
-	grep -q "job 1 hello queued" "$MNT/log" || fail "log: $(cat "$MNT/log")"
-	grep -q "job 1 hello delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 hello queued" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 hello delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 }
 
 case_gio_copy_new_and_over() {

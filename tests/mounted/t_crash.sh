@@ -28,18 +28,18 @@ case_kill9_with_queued_jobs() {
 	done
 	expect_eq "queued before the crash" 5 "$(json_count queued)"
 	# in the spool once the log says queued (close returns before)
-	wait_for "all five spooled" grep -q "job 5 p5 queued" "$MNT/log"
+	wait_for "all five spooled" grep -q "job 5 uid=0 p5 queued" "$MNT/log"
 	crash_qfs
 	start_qfs
 	expect_eq "recovered" 5 "$(grep -c "recovered from the spool" "$MNT/log")"
-	grep -q "job 1 p1 recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 p1 recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	start_sim
 	wait_saved 5
 	for i in 1 2 3 4 5; do
 		cmp "$T/src/p$i" "$SAVE/00000$i.elf" || fail "p$i: bytes or order differ"
 		expect_eq "argv $i" "p$i" "$(argv_of "$i")"
 	done
-	wait_for "all five delivered" grep -q "job 5 p5 delivered" "$MNT/log"
+	wait_for "all five delivered" grep -q "job 5 uid=0 p5 delivered" "$MNT/log"
 	# crashed again once they are delivered, questfs sends none of them
 	# again: the spool knows they are done
 	crash_qfs
@@ -60,12 +60,12 @@ case_kill9_after_quest_side_took_it() {
 	expect_eq "still sending" sending "$(xattr "$MNT/run/taken" user.quest.state)"
 	crash_qfs
 	start_qfs -o send_timeout=20000
-	grep -q "job 1 taken was taken by the Quest side before questfs stopped" "$MNT/log" ||
+	grep -q "job 1 uid=0 taken was taken by the Quest side before questfs stopped" "$MNT/log" ||
 		fail "log: $(cat "$MNT/log")"
 	cp "$EX/hello_argvs" "$MNT/run/next"
 	wait_saved 2
 	expect_eq "the second received is 'next', not 'taken' again" next "$(argv_of 2)"
-	wait_for "next delivered" grep -q "job 2 next delivered" "$MNT/log"
+	wait_for "next delivered" grep -q "job 2 uid=0 next delivered" "$MNT/log"
 	expect_eq "exactly two received" 2 "$(saved_count)"
 }
 
@@ -79,7 +79,7 @@ case_kill9_before_quest_side_took_it() {
 	start_qfs
 	kill -CONT "$sim_pid"
 	wait_saved 1
-	wait_for "delivered" grep -q "job 1 full delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	wait_for "delivered" grep -q "job 1 uid=0 full delivered" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	cp "$EX/hello_argvs" "$MNT/run/after"
 	wait_saved 2
 	expect_eq "second is 'after'" after "$(argv_of 2)"
@@ -103,7 +103,7 @@ case_corrupt_spool_entries_skipped() {
 case_format1_entry_recovered() {
 	start_qfs -o argv0=none
 	cp "$EX/hello" "$MNT/run/old"
-	wait_for "spooled" grep -q "job 1 old queued" "$MNT/log"
+	wait_for "spooled" grep -q "job 1 uid=0 old queued" "$MNT/log"
 	crash_qfs
 	# the same job as 0.1.0 wrote it, from this journal's job record
 	local j
@@ -119,7 +119,7 @@ ms, nl = struct.unpack_from('<qI', meta, 0)
 name = meta[12:12 + nl]
 al, = struct.unpack_from('<I', meta, 12 + nl)
 args = meta[16 + nl:16 + nl + al]
-hdr = meta[16 + nl + al:]
+hdr = meta[16 + nl + al:16 + nl + al + 88]  # the uid follows
 body = struct.pack('<qq', jid, ms) + struct.pack('<I', nl) + name + \
     struct.pack('<I', al) + args + hdr + struct.pack('<I', len(image)) + image
 open(sys.argv[2], 'wb').write(b'QFSSPOOL' + struct.pack('<II', 1, zlib.crc32(body)) + body)
@@ -127,11 +127,11 @@ PY
 	rm -f "$j"
 	start_sim
 	start_qfs -o argv0=none
-	grep -q "job 1 old recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 old recovered from the spool" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	wait_saved 1
 	cmp "$EX/hello" "$SAVE/000001.elf" || fail "bytes differ"
 	[ -e "$T/spool/0000000000000001.job" ] && fail "the format 1 entry stayed"
-	wait_for "delivered" grep -q "job 1 old delivered" "$MNT/log"
+	wait_for "delivered" grep -q "job 1 uid=0 old delivered" "$MNT/log"
 }
 
 # Damage in the journal costs the damaged records only: a flipped byte in
@@ -144,7 +144,7 @@ case_damaged_journal_records_skipped() {
 		"$MKELF" --seed "$i" --size $((1000 * i)) "$T/src/p$i" || fail mkelf
 		cp "$T/src/p$i" "$MNT/run/p$i" || fail "cp p$i"
 	done
-	wait_for "three queued" grep -q "job 3 p3 queued" "$MNT/log"
+	wait_for "three queued" grep -q "job 3 uid=0 p3 queued" "$MNT/log"
 	crash_qfs
 	local j at size
 	j=$(journal)
@@ -161,7 +161,7 @@ case_damaged_journal_records_skipped() {
 	[ -e "$j.bad" ] || fail "the damaged journal was not kept aside: $(ls "$T/spool")"
 	wait_saved 1
 	cmp "$T/src/p1" "$SAVE/000001.elf" || fail "p1 differs"
-	wait_for "p1 delivered" grep -q "job 1 p1 delivered" "$MNT/log"
+	wait_for "p1 delivered" grep -q "job 1 uid=0 p1 delivered" "$MNT/log"
 	cp "$EX/hello" "$MNT/run/after"
 	wait_saved 2
 	expect_eq "the second received is 'after'" after "$(argv_of 2)"

@@ -50,7 +50,7 @@ case_writer_killed_mid_copy() {
 	expect_eq "state" refused "$(xattr "$MNT/run/partial" user.quest.state)"
 	expect_match "user.quest.error names the truncation" "outside the 1500-byte file" \
 		"$(xattr "$MNT/run/partial" user.quest.error)"
-	grep -q "job 1 partial refused: .*outside the 1500-byte file" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 partial refused: .*outside the 1500-byte file" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	# a writer killed before it wrote anything launches nothing
 	mkfifo "$T/feed0"
 	dd if="$T/feed0" of="$MNT/run/empty" status=none &
@@ -163,7 +163,7 @@ case_shm_removed_without_quest_side() {
 	cp "$EX/hello_argvs" "$MNT/run/b" || fail "cp b"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
 	expect_eq "queued" 2 "$(json_count queued)"
-	wait_for "a waiting" grep -q "job 1 a waiting: " "$MNT/log"
+	wait_for "a waiting" grep -q "job 1 uid=0 a waiting: " "$MNT/log"
 	expect_match "detail of a" "waiting for the Quest side" "$(cat "$MNT/status")"
 	start_sim
 	wait_saved 2

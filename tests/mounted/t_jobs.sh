@@ -44,7 +44,7 @@ case_no_quest_side_then_attach() {
 	cp "$EX/hello" "$MNT/run/a"
 	cp "$EX/hello_argvs" "$MNT/run/b"
 	grep -q "not attached" "$MNT/status" || fail "status: $(cat "$MNT/status")"
-	wait_for "waiting logged" grep -q "job 1 a waiting" "$MNT/log"
+	wait_for "waiting logged" grep -q "job 1 uid=0 a waiting" "$MNT/log"
 	expect_eq "queued" 2 "$(json_count queued)"
 	start_sim
 	wait_saved 2
@@ -58,7 +58,7 @@ case_refused_by_quest_side() {
 	cp "$EX/hello" "$MNT/run/r"
 	wait_for "refused" state_is "$MNT/run/r" refused
 	expect_match "reason" "no room for it" "$(xattr "$MNT/run/r" user.quest.error)"
-	grep -q "job 1 r refused: .*no room for it" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q "job 1 uid=0 r refused: .*no room for it" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 }
 
 case_quest_side_dies_mid_packet() {
@@ -97,7 +97,7 @@ case_tail_f_log() {
 	local tp=$!
 	wait_for "tail shows the mount line" grep -q mounted "$T/tail.out"
 	cp "$EX/hello" "$MNT/run/tailed"
-	wait_for "tail -f sees the new job" grep -q "job 1 tailed delivered" "$T/tail.out" ||
+	wait_for "tail -f sees the new job" grep -q "job 1 uid=0 tailed delivered" "$T/tail.out" ||
 		fail "tail saw: $(cat "$T/tail.out")"
 	kill "$tp"
 	wait "$tp" 2>/dev/null

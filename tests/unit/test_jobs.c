@@ -217,17 +217,22 @@ static unsigned wait_packets(struct fx *f, unsigned n, int ms)
 	return got;
 }
 
-static uint64_t begin(struct fx *f, const char *name, size_t size)
+static uint64_t begin_as(struct fx *f, const char *name, size_t size, uid_t uid)
 {
 	struct mkelf_img im = mkelf_sized(size, 1, 3);
 	struct qargv a;
 
 	assert_non_null(im.b);
 	qargs_init(&a, NULL, NULL);
-	uint64_t id = qjobs_begin(f->q, name, im.b, im.len, &a, 0);
+	uint64_t id = qjobs_begin(f->q, name, im.b, im.len, &a, 0, uid);
 	assert_true(id > 0 && f->nbegun < 8);
 	f->begun[f->nbegun++] = id;
 	return id;
+}
+
+static uint64_t begin(struct fx *f, const char *name, size_t size)
+{
+	return begin_as(f, name, size, 0);
 }
 
 static enum qjob_state state_of(struct fx *f, uint64_t id)
@@ -270,7 +275,7 @@ static void test_refused_at_commit(void **state)
 	assert_non_null(junk);
 	memcpy(junk, "#!/bin/sh\n", 10);
 	qargs_init(&a, NULL, NULL);
-	bad = qjobs_begin(f->q, "script", junk, 100, &a, 0);
+	bad = qjobs_begin(f->q, "script", junk, 100, &a, 0, 0);
 	f->begun[f->nbegun++] = bad;
 	good = begin(f, "after", 4096);
 	assert_int_equal(qjobs_commit(f->q, good, &e), QE_OK);
@@ -281,6 +286,37 @@ static void test_refused_at_commit(void **state)
 	assert_int_equal(wait_packets(f, 1, 5000), 1);
 	assert_string_equal(f->names[0], "after");
 	assert_int_equal(qjobs_commit(f->q, bad, &e), QE_USAGE); /* once */
+}
+
+/* Each job records who launched it: the uid, the user's name (the number
+ * when the password database has none), and " uid=N" after "job ID" in
+ * every log line of the job. */
+static void test_job_records_its_uid(void **state)
+{
+	struct fx *f = *state;
+	struct qjob_info j;
+	struct qerror e = {QE_ELF_MAGIC, "not an ELF file"};
+	char log[4096];
+	uint64_t root, nobody, refused;
+
+	root = begin_as(f, "mine", 4096, 0);
+	nobody = begin_as(f, "theirs", 4096, 3999999);
+	assert_int_equal(qjobs_commit(f->q, root, &e), QE_OK);
+	assert_int_equal(qjobs_commit(f->q, nobody, &e), QE_OK);
+	refused = qjobs_record_refusal(f->q, "bad", 3, 0, 3999998, &e);
+	assert_int_equal(qjobs_get(f->q, root, &j), 0);
+	assert_int_equal(j.uid, 0);
+	assert_string_equal(j.user, "root");
+	assert_int_equal(qjobs_get(f->q, nobody, &j), 0);
+	assert_int_equal(j.uid, 3999999);
+	assert_string_equal(j.user, "3999999");
+	assert_int_equal(qjobs_get(f->q, refused, &j), 0);
+	assert_int_equal(j.uid, 3999998);
+	size_t n = qjobs_log_read(f->q, log, sizeof log - 1, 0);
+	log[n] = '\0';
+	assert_non_null(strstr(log, " job 1 uid=0 mine queued"));
+	assert_non_null(strstr(log, " job 2 uid=3999999 theirs queued"));
+	assert_non_null(strstr(log, " job 3 uid=3999998 bad refused: "));
 }
 
 /* Waits up to ms for the job to end: its state. */
@@ -334,6 +370,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_launch_order_across_commits,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_job_records_its_uid, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_at_commit, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_sends_when_idle,
