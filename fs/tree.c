@@ -198,7 +198,22 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	qfs_refusal(&f->flush_err, NULL);
 	qfs_refusal(&f->args_err, NULL);
 	qfs_xattr_free(&f->xattrs);
+	free(f->head);
 	free(f);
+}
+
+ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off)
+{
+	if (off < 0)
+		return -1;
+	if ((size_t)off >= f->size)
+		return 0;
+	if ((size_t)off >= f->head_len)
+		return -1;
+	if (n > f->head_len - (size_t)off)
+		n = f->head_len - (size_t)off;
+	memcpy(buf, f->head + off, n);
+	return (ssize_t)n;
 }
 
 void qfs_expire(struct qfs *fs, int soon)
@@ -274,6 +289,9 @@ static void detach_from_job(struct qfile *f)
 	if (f->job_id && !f->data) {
 		f->job_id = 0;
 		f->size = 0;
+		free(f->head);
+		f->head = NULL;
+		f->head_len = 0;
 	}
 }
 
@@ -320,22 +338,16 @@ int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 {
-	enum qjob_state state;
-	int64_t t_state;
-
+	(void)fs;
 	memset(st, 0, sizeof *st);
 	st->st_ino = f->ino;
 	st->st_mode = S_IFREG | f->mode;
 	st->st_nlink = f->name ? 1 : 0;
 	st->st_uid = f->uid;
 	st->st_gid = f->gid;
+	/* a launched file keeps its program's size: a file manager shows
+	 * what was dropped, not an empty text file */
 	st->st_size = (off_t)f->size;
-	/* a launched file reads as its program while the job holds it, and
-	 * as empty once the job has ended */
-	if (f->job_id && !f->data &&
-	    (qjobs_state(fs->jobs, f->job_id, &state, &t_state) < 0 ||
-	     state >= QJ_DELIVERED))
-		st->st_size = 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_atim = f->atime;
@@ -357,6 +369,14 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	size_t len = f->size;
 
 	f->dirty = 0;
+	/* what file managers read to tell a file's type (GIO sniffs 4 KiB) */
+	free(f->head);
+	f->head_len = len < QFS_HEAD_MAX ? len : QFS_HEAD_MAX;
+	f->head = f->head_len ? malloc(f->head_len) : NULL;
+	if (f->head)
+		memcpy(f->head, image, f->head_len);
+	else
+		f->head_len = 0;
 	fs->writing_bytes -= f->cap;
 	f->data = NULL;
 	f->cap = 0;
@@ -402,6 +422,7 @@ void qfs_free_all(struct qfs *fs)
 		fs->files = f->next;
 		free(f->name);
 		free(f->data);
+		free(f->head);
 		qfs_xattr_free(&f->xattrs);
 		qfs_refusal(&f->flush_err, NULL);
 		qfs_refusal(&f->args_err, NULL);
