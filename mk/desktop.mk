@@ -1,0 +1,26 @@
+# The desktop: questfs-notify (desktop notifications of a user's own jobs,
+# with libnotify) and the tests' recording notification service (GIO).
+NOTIFY_CFLAGS = $(shell pkg-config --cflags libnotify 2>/dev/null)
+NOTIFY_LIBS   = $(shell pkg-config --libs libnotify 2>/dev/null || echo -lnotify)
+GIO_CFLAGS    = $(shell pkg-config --cflags gio-2.0 2>/dev/null)
+GIO_LIBS      = $(shell pkg-config --libs gio-2.0 2>/dev/null || echo -lgio-2.0 -lgobject-2.0 -lglib-2.0)
+
+DESKTOP_PROGS := $(BUILD)/questfs-notify
+DESKTOP_TEST_TOOLS := $(BUILD)/tests/notify-recorder
+
+all: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
+check-mounted: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
+
+$(BUILD)/tools/questfs-notify.o: tools/questfs-notify.c $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(NOTIFY_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/questfs-notify: $(BUILD)/tools/questfs-notify.o $(BUILD)/libquestcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(NOTIFY_LIBS) $(LDLIBS_CORE)
+
+$(BUILD)/tests/fixtures/notify-recorder.o: tests/fixtures/notify-recorder.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(GIO_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/notify-recorder: $(BUILD)/tests/fixtures/notify-recorder.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(GIO_LIBS)
