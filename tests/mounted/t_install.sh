@@ -278,7 +278,7 @@ case_install_quest_run_as_thunar() {
 	expect_eq "programs received" 2 "$(saved_count)"
 	expect_eq "argv of the first" "my prog" "$(argv_of 1)"
 	expect_eq "argv of the second" "hello" "$(argv_of 2)"
-	grep -q "^-u normal -i dialog-information my prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
+	grep -q "^-u normal -t 10000 -i dialog-information my prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
 		fail "no notification of success: $(cat "$T/notify-send.log")"
 	# without getfattr the outcome comes from status.json
 	PATH=$(bare_path) "$QR" --mount "$MNT" "$TOP/examples/hello" 2>"$T/qr.err" ||
@@ -332,7 +332,7 @@ case_install_quest_run_arguments() {
 	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$TOP/examples/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without zenity" 2 "$rc"
 	grep -q "zenity is not installed" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
-	grep -q "^-u critical -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
+	grep -q "^-u normal -t 10000 -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
 		fail "not notified: $(cat "$T/notify-send.log")"
 	expect_eq "programs without zenity" 2 "$(saved_count)"
 }
@@ -346,7 +346,7 @@ refused() {
 	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" "$@" "$f" 2>"$T/qr.err" || rc=$?
 	expect_eq "status of $f" 1 "$rc"
 	grep -Eq "$re" "$T/qr.err" || fail "stderr for $f: '$(cat "$T/qr.err")' does not match /$re/"
-	grep -Eq "^-u critical -i dialog-error .*$re" "$T/notify-send.log" ||
+	grep -Eq "^-u normal -t 10000 -i dialog-error .*$re" "$T/notify-send.log" ||
 		fail "notification for $f: '$(cat "$T/notify-send.log")' does not match /$re/"
 }
 
