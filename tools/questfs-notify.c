@@ -255,9 +255,8 @@ static gboolean tick(gpointer data)
 		/* a mount seen at start: what it logged before is old news.
 		 * One that came later: all of its log is news. */
 		fw->off = fw->started ? 0 : st.st_size;
-		if (fw->started)
-			fprintf(stderr, "%s: following %s again\n", prog,
-				fw->log);
+		fprintf(stderr, "%s: following %s%s\n", prog, fw->log,
+			fw->started ? " again" : "");
 		fw->dev = st.st_dev;
 		fw->started = 1;
 		fw->last[0] = fw->last_stamp[0] = '\0';

@@ -100,3 +100,156 @@ case_thunar_replace_launches_again() {
 	cmp "$FX/valid" "$SAVE/000002.elf" || fail "the second launch's bytes differ"
 	expect_eq "argv" "valid" "$(argv_of 2)"
 }
+
+# uca_command ACTION-ID: the command of that action in the session's uca.xml
+uca_command() {
+	python3 - "$XDG_CONFIG_HOME/Thunar/uca.xml" "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+for a in ET.parse(sys.argv[1]).getroot():
+    if a.findtext("unique-id") == sys.argv[2]:
+        print(a.findtext("command"))
+        print(a.findtext("description"))
+PY
+}
+
+# run_action ACTION-ID FILE...: what Thunar does for a custom action: %F
+# becomes the quoted paths and the line runs as a shell command
+run_action() {
+	local id=$1 cmd files="" f
+	shift
+	cmd=$(uca_command "$id" | head -1)
+	for f in "$@"; do files="$files '${f//\'/\'\\\'\'}'"; done
+	sh -c "${cmd%%\%F*}$files${cmd#*%F}"
+}
+
+case_thunar_run_on_quest_action() {
+	up
+	local m="$T/the mount" rc
+	# the actions name the mount they were installed for
+	"$TOP/mount-helper/thunar-install-actions" --mount "$MNT" >"$T/tia.log" 2>&1 ||
+		fail "thunar-install-actions: $(cat "$T/tia.log")"
+	expect_eq "description" "Copy the selected programs into $MNT/run: Quest runs them" \
+		"$(uca_command questfs-run-on-quest | sed -n 2p)"
+	expect_match "command" "quest-run --mount $MNT %F$" "$(uca_command questfs-run-on-quest | head -1)"
+	cp "$FX/valid" "$T/a_b"
+	run_action questfs-run-on-quest "$T/a_b" 2>"$T/qr.err" || fail "Run on Quest: $(cat "$T/qr.err")"
+	wait_saved 1
+	cmp "$FX/valid" "$SAVE/000001.elf" || fail "bytes differ"
+	expect_eq "argv" "a_b" "$(argv_of 1)"
+	wait_for "its notification" note_with "a_b runs on Quest" >/dev/null
+	expect_eq "body" "taken by the Quest side" "$(note_field "a_b runs on Quest" 5)"
+	expect_eq "expires" 10000 "$(note_field "a_b runs on Quest" 3)"
+	# a refusal's reason as questfs wrote it: backslashes and quotes kept,
+	# a name with markup shown as typed
+	cp "$FX/bad-magic" "$T/x<b>&amp;"
+	rc=0
+	run_action questfs-run-on-quest "$T/x<b>&amp;" 2>"$T/qr.err" || rc=$?
+	expect_eq "status of a refusal" 1 "$rc"
+	wait_for "the refusal's notification" note_with "x<b>&amp; refused by questfs" >/dev/null ||
+		fail "notes: $(cat "$NOTES")"
+	why=$(grep " refused: " "$MNT/log" | sed 's/.* refused: //')
+	expect_eq "reason" "$why (Exec format error)" "$(note_field "x<b>&amp; refused by questfs" 5)"
+	expect_match "reason kept its backslash" '"\\x7fELF"' "$why"
+	expect_eq "nothing more received" 1 "$(saved_count)"
+	# installed for a mount with blanks and quotes: still one argument
+	"$TOP/mount-helper/thunar-install-actions" --mount "$m" >"$T/tia.log" 2>&1 ||
+		fail "thunar-install-actions: $(cat "$T/tia.log")"
+	expect_eq "description" "Copy the selected programs into $m/run: Quest runs them" \
+		"$(uca_command questfs-run-on-quest | sed -n 2p)"
+	rc=0
+	run_action questfs-run-on-quest "$T/a_b" 2>"$T/qr.err" || rc=$?
+	expect_eq "status for a mount that is not there" 2 "$rc"
+	grep -qF "$m is not a questfs mount" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
+}
+
+# The arguments dialog shows a name with _ as typed: zenity's label takes
+# _ as a mnemonic and reads C escapes, so quest-run doubles both.
+case_thunar_args_dialog_label() {
+	up
+	mkdir -p "$T/fake"
+	cat >"$T/fake/zenity" <<EOF2
+#!/bin/sh
+for a; do printf '%s\n' "\$a"; done >>"$T/zenity.log"
+echo 'lorem ipsum'
+EOF2
+	chmod +x "$T/fake/zenity"
+	cp "$FX/valid" "$T/hello_argvs\\1"
+	PATH="$T/fake:$PATH" "$TOP/mount-helper/quest-run" --mount "$MNT" --ask "$T/hello_argvs\\1" 2>"$T/qr.err" ||
+		fail "quest-run --ask: $(cat "$T/qr.err")"
+	grep -qxF -- '--text=Arguments for hello__argvs\\1 (split like a shell does; argv holds 80 bytes):' "$T/zenity.log" ||
+		fail "zenity's label: $(cat "$T/zenity.log")"
+	wait_saved 1
+	expect_eq "argv" 'hello_argvs\1 lorem ipsum' "$(argv_of 1)"
+}
+
+# No notification service on the bus: a zenity dialog says it instead.
+case_thunar_no_notification_service() {
+	NO_RECORDER=1 up
+	local rc=0
+	bus_has org.freedesktop.Notifications && fail "a notification service is there"
+	"$TOP/mount-helper/quest-run" --mount "$MNT" "$FX/x86-64" 2>"$T/qr.err" || rc=$?
+	expect_eq "status" 1 "$rc"
+	grep -q "x86-64 refused by questfs: ELF machine is x86-64" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
+	wait_for "zenity's error dialog" has_window "Run on Quest" ||
+		fail "no dialog; windows: $(xdotool search --onlyvisible --name . getwindowname %@ 2>&1)"
+	dismiss "Run on Quest" Return
+}
+
+# questfs-notify posts only its user's jobs: another user's refusal, in
+# the same run/, is not shown to root, and root's is.
+case_notify_own_jobs_only() {
+	up -o allow_other,run_mode=0777
+	start_notify --delivered
+	# the other user reaches the mount and the source through $T
+	chmod 711 "$T"
+	cp "$FX/x86-64" "$T/theirs" && chmod 644 "$T/theirs"
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- cp "$T/theirs" "$MNT/run/theirs" 2>/dev/null &&
+		fail "another user's refused copy succeeded"
+	grep -q " job 1 uid=65534 theirs refused: " "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	cp "$FX/x86-64" "$MNT/run/mine" 2>/dev/null && fail "a refused copy succeeded"
+	cp "$FX/valid" "$MNT/run/mine-ok" || fail "cp valid"
+	wait_saved 1
+	wait_for "root's notifications" notes_at_least 2
+	note_with "mine refused" >/dev/null || fail "notes: $(cat "$NOTES")"
+	note_with "mine-ok runs on Quest" >/dev/null || fail "notes: $(cat "$NOTES")"
+	note_with "theirs refused" >/dev/null && fail "another user's job was shown"
+	expect_eq "notifications" 2 "$(notes_count)"
+}
+
+# The mount goes away and comes back: questfs-notify keeps going, does not
+# hold the mount busy, and reads the new mount's log from its start.
+case_notify_survives_remount() {
+	up
+	start_notify
+	cp "$FX/x86-64" "$MNT/run/one" 2>/dev/null
+	wait_for "first notification" note_with "one refused" >/dev/null
+	stop_qfs
+	wait_for "questfs-notify saw it go" grep -q "is gone" "$D/notify.log" ||
+		fail "notify log: $(cat "$D/notify.log")"
+	kill -0 "$notify_pid" || fail "questfs-notify exited: $(cat "$D/notify.log")"
+	start_qfs
+	cp "$FX/wrap" "$MNT/run/two" 2>/dev/null
+	wait_for "notification from the new mount" note_with "two refused" >/dev/null ||
+		fail "notes: $(cat "$NOTES"); notify log: $(cat "$D/notify.log")"
+	expect_eq "notifications" 2 "$(notes_count)"
+	grep -q "following $MNT/log again" "$D/notify.log" || fail "notify log: $(cat "$D/notify.log")"
+}
+
+# A launched file larger than what questfs keeps of it reads whole while
+# its job holds it; past the kept 4 KiB afterwards, a read says so.
+case_thunar_large_file_after_delivery() {
+	up
+	"$MKELF" --seed 5 --size 100000 "$T/big" || fail mkelf
+	chmod 755 "$T/big"
+	drop "$MNT/run" "$T/big"
+	wait_saved 1
+	wait_for "delivered" state_is "$MNT/run/big" delivered
+	expect_eq "size" 100000 "$(stat -c %s "$MNT/run/big")"
+	expect_eq "type" "application/x-executable" \
+		"$(gio info -a standard::content-type "$MNT/run/big" | sed -n 's/.*content-type: //p')"
+	cmp -n 4096 "$T/big" "$MNT/run/big" || fail "the first 4096 bytes differ"
+	local out
+	out=$(cat "$MNT/run/big" 2>&1 >/dev/null) && fail "a whole read of a delivered program succeeded"
+	expect_match "cat" "No data available" "$out"
+}
