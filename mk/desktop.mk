@@ -24,3 +24,24 @@ $(BUILD)/tests/fixtures/notify-recorder.o: tests/fixtures/notify-recorder.c
 
 $(BUILD)/tests/notify-recorder: $(BUILD)/tests/fixtures/notify-recorder.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(GIO_LIBS)
+
+# The autostart entry goes where the XDG autostart specification has
+# sessions look ($XDG_CONFIG_DIRS/autostart, /etc/xdg/autostart), whatever
+# PREFIX is: /usr/local/etc/xdg is read by no session.
+AUTOSTARTDIR ?= /etc/xdg/autostart
+
+.PHONY: install-desktop uninstall-desktop
+install: install-desktop
+uninstall: uninstall-desktop
+
+install-desktop: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(AUTOSTARTDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BUILD)/questfs-notify $(DESTDIR)$(BINDIR)/questfs-notify
+	$(INST_SUBST) mount-helper/questfs-notify.desktop >$(DESTDIR)$(AUTOSTARTDIR)/questfs-notify.desktop
+	chmod 644 $(DESTDIR)$(AUTOSTARTDIR)/questfs-notify.desktop
+	$(INST_SUBST) docs/man/questfs-notify.1 >$(DESTDIR)$(MANDIR)/man1/questfs-notify.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/questfs-notify.1
+
+uninstall-desktop:
+	rm -f $(DESTDIR)$(BINDIR)/questfs-notify $(DESTDIR)$(MANDIR)/man1/questfs-notify.1
+	rm -f $(DESTDIR)$(AUTOSTARTDIR)/questfs-notify.desktop

@@ -10,10 +10,12 @@ TIA=$TOP/mount-helper/thunar-install-actions
 
 up() { start_sim; start_qfs; }
 
-EXPECTED_USR="usr/bin/quest-run
+EXPECTED_USR="etc/xdg/autostart/questfs-notify.desktop
+usr/bin/quest-run
 usr/bin/quest-sim
 usr/bin/questbinloader
 usr/bin/questfs
+usr/bin/questfs-notify
 usr/lib/systemd/system/quest-sim.service
 usr/lib/systemd/system/questfs.service
 usr/sbin/mount.fuse.questfs
@@ -23,6 +25,7 @@ usr/share/doc/questfs/questfs.default
 usr/share/man/man1/quest-run.1
 usr/share/man/man1/quest-sim.1
 usr/share/man/man1/questbinloader.1
+usr/share/man/man1/questfs-notify.1
 usr/share/man/man8/mount.questfs.8
 usr/share/man/man8/questfs.8
 usr/share/questfs/thunar-install-actions
@@ -111,7 +114,8 @@ case_install_file_list_and_uninstall() {
 	local root=$T/root v f
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed files" "$EXPECTED_USR" "$(tree_of "$root")"
-	expect_eq "nothing outside usr/" "usr" "$(ls "$root")"
+	# the autostart entry goes where sessions look for it
+	expect_eq "nothing outside usr/ but the autostart entry" "etc usr" "$(ls "$root" | tr '\n' ' ' | sed 's/ $//')"
 	expect_eq "mount.fuse.questfs" "mount.questfs" "$(readlink "$root/usr/sbin/mount.fuse.questfs")"
 	for f in bin/questfs bin/questbinloader bin/quest-sim bin/quest-run sbin/mount.questfs share/questfs/thunar-install-actions; do
 		[ -x "$root/usr/$f" ] || fail "usr/$f is not executable"
@@ -133,7 +137,7 @@ case_install_file_list_and_uninstall() {
 	grep -qx 'ExecStart=/usr/bin/quest-sim $QUEST_SIM_OPTIONS' \
 		"$root/usr/lib/systemd/system/quest-sim.service" || fail "quest-sim.service: $(grep Exec "$root/usr/lib/systemd/system/quest-sim.service")"
 	v=$("$B/questfs" --version | head -1 | cut -d' ' -f2)
-	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man8/mount.questfs.8 man8/questfs.8; do
+	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man1/questfs-notify.1 man8/mount.questfs.8 man8/questfs.8; do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
 	"$root/usr/bin/questbinloader" --check "$TOP/examples/hello" >/dev/null || fail "the installed questbinloader does not run"
