@@ -45,3 +45,8 @@ install-desktop: all
 uninstall-desktop:
 	rm -f $(DESTDIR)$(BINDIR)/questfs-notify $(DESTDIR)$(MANDIR)/man1/questfs-notify.1
 	rm -f $(DESTDIR)$(AUTOSTARTDIR)/questfs-notify.desktop
+
+# CPU time of questfs-notify over an idle minute (IDLE_S seconds)
+.PHONY: bench-notify
+bench-notify: $(BUILD)/questfs $(BUILD)/questfs-notify
+	@bash bench/notify-idle.sh

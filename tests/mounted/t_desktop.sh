@@ -253,3 +253,35 @@ case_thunar_large_file_after_delivery() {
 	out=$(cat "$MNT/run/big" 2>&1 >/dev/null) && fail "a whole read of a delivered program succeeded"
 	expect_match "cat" "No data available" "$out"
 }
+
+# the mean brightness (0..1) of the top left of Thunar's file view, where
+# the first icons are: 1 is an empty view (no window manager: Thunar's
+# window is at 0,0, sized 900x500 here)
+view_mean() {
+	import -display "$DISPLAY" -window root "$T/view.png" 2>/dev/null &&
+		convert "$T/view.png" -crop 300x120+172+102 -format '%[fx:mean]' info:
+}
+view_empty() { awk -v m="$(view_mean)" 'BEGIN { exit !(m > 0.999) }'; }
+view_has_icons() { awk -v m="$(view_mean)" 'BEGIN { exit !(m < 0.98) }'; }
+
+# FUSE gives a file manager no change events: Thunar lists launched files
+# until it re-reads run/, and F5 then shows what is there (nothing, once
+# they expired); nothing is listed that run/ does not hold.
+case_thunar_relist_after_f5() {
+	up -o linger=1
+	local w
+	thunar_call DisplayFolder "file://$MNT/run" "$DISPLAY" ""
+	wait_for "Thunar's window on run/" has_window "run - Thunar"
+	w=$(xdotool search --onlyvisible --name '^run - Thunar$' | head -1)
+	xdotool windowsize --sync "$w" 900 500 || fail "cannot size Thunar's window"
+	wait_for "an empty view" view_empty || fail "view of an empty run/: $(view_mean)"
+	drop "$MNT/run" "$FX/valid" "$FX/short"
+	wait_saved 1
+	wait_for "the two files in the view" view_has_icons || fail "view: $(view_mean)"
+	wait_for "run/ empty after linger" eval '[ -z "$(ls -A "$MNT/run")" ]' ||
+		fail "run/: $(ls -A "$MNT/run")"
+	expect_eq "gio list" "" "$(gio list "$MNT/run")"
+	xdotool windowfocus --sync "$w" && xdotool key F5 || fail "F5"
+	wait_for "the view re-read" view_empty || fail "view after F5: $(view_mean)"
+	expect_eq "no dialog" "run - Thunar" "$(windows)"
+}
