@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "names.h"
+#include "packet.h"
 #include "program.h"
 #include "questfs.h"
 
@@ -295,13 +296,31 @@ static void detach_from_job(struct qfile *f)
 	}
 }
 
+/* A file grown past the largest program can never launch: refused as one
+ * refused at FLUSH is, so that it is recorded (the user hears why) and
+ * removed at RELEASE. Thunar leaves the empty file its copy made behind. */
+static int too_big(struct qfs *fs, struct qfile *f, uint64_t end)
+{
+	struct qerror e;
+	size_t max = fs->jcfg.prof.max_size;
+
+	if (f->name && qname_launches(f->name) && !f->flush_err) {
+		qerr_set(&e, QE_ELF_TOO_BIG,
+			 "program is more than %zu bytes (a write reached byte "
+			 "%llu); the largest that fits the %zu-byte slot is %zu",
+			 max, (unsigned long long)end, max + QPKT_HDR_SIZE, max);
+		qfs_refusal(&f->flush_err, &e);
+	}
+	return EFBIG;
+}
+
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 {
 	int err;
 
 	detach_from_job(f);
 	if (size > fs->jcfg.prof.max_size)
-		return EFBIG;
+		return too_big(fs, f, size);
 	if (size > f->size) {
 		if ((err = reserve(fs, f, (size_t)size)))
 			return err;
@@ -321,8 +340,10 @@ int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 	int err;
 
 	detach_from_job(f);
-	if (off < 0 || (uint64_t)off + n > fs->jcfg.prof.max_size)
+	if (off < 0)
 		return EFBIG;
+	if ((uint64_t)off + n > fs->jcfg.prof.max_size)
+		return too_big(fs, f, (uint64_t)off + n);
 	if ((err = reserve(fs, f, (size_t)off + n)))
 		return err;
 	if ((size_t)off > f->size)

@@ -285,3 +285,18 @@ case_thunar_relist_after_f5() {
 	wait_for "the view re-read" view_empty || fail "view after F5: $(view_mean)"
 	expect_eq "no dialog" "run - Thunar" "$(windows)"
 }
+
+# Too large: Thunar's "Error splicing file. File too large." (GIO copies
+# with splice), the reason as a notification, and no empty file left.
+case_thunar_too_large() {
+	up
+	start_notify
+	drop "$MNT/run" "$FX/too-big"
+	wait_for "Thunar's error dialog" has_window Attention
+	dismiss Attention Escape
+	wait_for "the notification" note_with "too-big refused" >/dev/null || fail "notes: $(cat "$NOTES")"
+	expect_match "reason" "^program is more than 393128 bytes .*the largest that fits the 393216-byte slot is 393128$" \
+		"$(note_field "too-big refused" 5)"
+	wait_for "run/too-big removed" eval '! test -e "$MNT/run/too-big"' || fail "run/: $(ls -la "$MNT/run")"
+	expect_eq "nothing received" 0 "$(saved_count)"
+}
