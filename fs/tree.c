@@ -305,10 +305,11 @@ static int too_big(struct qfs *fs, struct qfile *f, uint64_t end)
 	size_t max = fs->jcfg.prof.max_size;
 
 	if (f->name && qname_launches(f->name) && !f->flush_err) {
-		qerr_set(&e, QE_ELF_TOO_BIG,
-			 "program is more than %zu bytes (a write reached byte "
-			 "%llu); the largest that fits the %zu-byte slot is %zu",
-			 max, (unsigned long long)end, max + QPKT_HDR_SIZE, max);
+		qerr_set(
+		    &e, QE_ELF_TOO_BIG,
+		    "program is more than %zu bytes (a write reached byte "
+		    "%llu); the largest that fits the %zu-byte slot is %zu",
+		    max, (unsigned long long)end, max + QPKT_HDR_SIZE, max);
 		qfs_refusal(&f->flush_err, &e);
 	}
 	return EFBIG;

@@ -20,17 +20,17 @@
 #include "logline.h"
 #include "num.h"
 
-#define DEFAULTS_FILE     "/etc/default/questfs"
-#define FUSE_SUPER_MAGIC  0x65735546
-#define MAX_LINE          4096
+#define DEFAULTS_FILE	 "/etc/default/questfs"
+#define FUSE_SUPER_MAGIC 0x65735546
+#define MAX_LINE	 4096
 
 static const char *prog = "questfs-notify";
 
 struct follow {
 	char *mnt, *log;
-	dev_t dev;     /* the mount whose log is followed; 0: none now */
-	int started;   /* a mount was seen: one that comes later is new */
-	off_t off;     /* read up to here (always after a newline) */
+	dev_t dev;	     /* the mount whose log is followed; 0: none now */
+	int started;	     /* a mount was seen: one that comes later is new */
+	off_t off;	     /* read up to here (always after a newline) */
 	char last[MAX_LINE]; /* the last line read, to find it again */
 	char last_stamp[32];
 	/* options */
@@ -75,7 +75,8 @@ static char *mount_from_defaults(const char *path)
 		v += 19;
 		v[strcspn(v, "\r\n")] = '\0';
 		size_t n = strlen(v);
-		if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		if (n >= 2 && (v[0] == '"' || v[0] == '\'') &&
+		    v[n - 1] == v[0]) {
 			v[n - 1] = '\0';
 			v++;
 		}

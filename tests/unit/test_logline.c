@@ -35,8 +35,7 @@ static void test_refused(void **state)
 static void test_failed_and_delivered(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("T job 3 uid=0 hello failed: no Quest side"),
-			 0);
+	assert_int_equal(parse("T job 3 uid=0 hello failed: no Quest side"), 0);
 	assert_int_equal(l.kind, QLOGL_FAILED);
 	assert_int_equal(l.uid, 0);
 	assert_string_equal(l.name, "hello");
