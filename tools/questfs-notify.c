@@ -340,8 +340,9 @@ int main(int argc, char **argv)
 			fw.mnt = strdup("/quest");
 	}
 	if (!fw.mnt || asprintf(&fw.log, "%s/log", fw.mnt) < 0) {
+		fw.log = NULL; /* asprintf leaves it undefined on failure */
 		fprintf(stderr, "%s: out of memory\n", prog);
-		return 1;
+		goto out;
 	}
 	if (!notify_init("questfs")) {
 		fprintf(stderr, "%s: cannot initialise libnotify\n", prog);
