@@ -300,3 +300,22 @@ case_thunar_too_large() {
 	wait_for "run/too-big removed" eval '! test -e "$MNT/run/too-big"' || fail "run/: $(ls -la "$MNT/run")"
 	expect_eq "nothing received" 0 "$(saved_count)"
 }
+
+# questfs keeps its log under log_max by dropping the oldest half: what
+# questfs-notify read before is found again, nothing is shown twice.
+case_notify_log_halved() {
+	start_sim
+	start_qfs -o log_max=1500
+	start_desktop
+	start_notify
+	local i
+	for i in $(seq -w 1 24); do
+		cp "$FX/x86-64" "$MNT/run/r$i" 2>/dev/null && fail "r$i was not refused"
+		wait_for "note of r$i" note_with "r$i refused" >/dev/null ||
+			fail "no note of r$i: $(cat "$NOTES")"
+	done
+	[ "$(stat -c %s "$MNT/log")" -lt 1500 ] || fail "the log was not cut: $(stat -c %s "$MNT/log") bytes"
+	grep -q " r01 refused" "$MNT/log" && fail "the log still has its first lines"
+	expect_eq "notifications" 24 "$(notes_count)"
+	expect_eq "distinct" 24 "$(cut -f4 "$NOTES" | sort -u | wc -l)"
+}
