@@ -1,12 +1,18 @@
 # The desktop: questfs-notify (desktop notifications of a user's own jobs,
 # with libnotify) and the tests' recording notification service (GIO).
-NOTIFY_CFLAGS = $(shell pkg-config --cflags libnotify 2>/dev/null)
-NOTIFY_LIBS   = $(shell pkg-config --libs libnotify 2>/dev/null || echo -lnotify)
-GIO_CFLAGS    = $(shell pkg-config --cflags gio-2.0 2>/dev/null)
-GIO_LIBS      = $(shell pkg-config --libs gio-2.0 2>/dev/null || echo -lgio-2.0 -lgobject-2.0 -lglib-2.0)
+# Both are built by `all` where $(PKG_CONFIG) knows their libraries; a
+# target without them (an i386 build without libnotify:i386, a Yocto image
+# without a desktop) builds the rest, and the desktop tests then use the
+# ones of the host's build/.
+PKG_CONFIG    ?= pkg-config
+have_pkg       = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
+NOTIFY_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libnotify 2>/dev/null)
+NOTIFY_LIBS    = $(shell $(PKG_CONFIG) --libs libnotify 2>/dev/null)
+GIO_CFLAGS     = $(shell $(PKG_CONFIG) --cflags gio-2.0 2>/dev/null)
+GIO_LIBS       = $(shell $(PKG_CONFIG) --libs gio-2.0 2>/dev/null)
 
-DESKTOP_PROGS := $(BUILD)/questfs-notify
-DESKTOP_TEST_TOOLS := $(BUILD)/tests/notify-recorder
+DESKTOP_PROGS := $(if $(call have_pkg,libnotify),$(BUILD)/questfs-notify)
+DESKTOP_TEST_TOOLS := $(if $(call have_pkg,gio-2.0),$(BUILD)/tests/notify-recorder)
 
 all: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
 check-mounted: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
@@ -34,6 +40,7 @@ AUTOSTARTDIR ?= /etc/xdg/autostart
 install: install-desktop
 uninstall: uninstall-desktop
 
+ifneq ($(DESKTOP_PROGS),)
 install-desktop: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(AUTOSTARTDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 $(BUILD)/questfs-notify $(DESTDIR)$(BINDIR)/questfs-notify
@@ -41,6 +48,10 @@ install-desktop: all
 	chmod 644 $(DESTDIR)$(AUTOSTARTDIR)/questfs-notify.desktop
 	$(INST_SUBST) docs/man/questfs-notify.1 >$(DESTDIR)$(MANDIR)/man1/questfs-notify.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/questfs-notify.1
+else
+install-desktop:
+	@echo "install: no libnotify for $(PKG_CONFIG): questfs-notify is not installed"
+endif
 
 uninstall-desktop:
 	rm -f $(DESTDIR)$(BINDIR)/questfs-notify $(DESTDIR)$(MANDIR)/man1/questfs-notify.1

@@ -5,8 +5,11 @@
 # start_desktop after setup. Nothing here skips: a missing tool fails.
 # shellcheck shell=bash
 
+# a build for another machine (i386) may have neither: the host's then
 RECORDER=$B/tests/notify-recorder
+[ -x "$RECORDER" ] || RECORDER=$TOP/build/tests/notify-recorder
 NOTIFY=$B/questfs-notify
+[ -x "$NOTIFY" ] || NOTIFY=$TOP/build/questfs-notify
 SHOTS=${SHOTS:-$B/screenshots}
 desk_pids=""
 
