@@ -305,7 +305,7 @@ case_install_quest_run_arguments() {
 	wait_saved 1
 	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 1)"
 	expect_eq "argc" 3 "$(tr -cd '\0' <"$SAVE/000001.argv" | wc -c)"
-	grep -q -- "--entry .*hello_argvs" "$T/zenity.log" || fail "zenity was asked: $(cat "$T/zenity.log")"
+	grep -q -- "--entry .*hello__argvs" "$T/zenity.log" || fail "zenity was asked: $(cat "$T/zenity.log")"
 	[ ! -e "$MNT/run/hello_argvs.args" ] || fail "the sidecar was left in run/"
 
 	# cancelled: nothing is copied
