@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "program.h"
 #include "spool.h"
 
@@ -55,6 +56,7 @@ struct qjobs {
 	unsigned active_peak;	   /* the most active since then */
 	uint64_t next_id;
 	int64_t started_ms;
+	unsigned spool_problems; /* reported while loading the spool */
 	char *log;
 	size_t log_len, log_cap;
 	time_t stamp_sec; /* the second that stamp[] spells */
@@ -125,9 +127,12 @@ static void log_append_locked(struct qjobs *q, const char *line, size_t n)
 	pthread_cond_broadcast(&q->log_grew);
 }
 
+/* Names, arguments and reasons in a line are the users': the whole line
+ * is escaped (escape.h), so that none can forge a line or reach a
+ * terminal through tail -f. */
 static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], raw[1024];
 	int64_t ms = now_ms();
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -141,10 +146,9 @@ static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 	}
 	n = (size_t)snprintf(line, sizeof line, "%s.%03dZ ", q->stamp,
 			     (int)(ms % 1000));
-	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-	n = k < 0 ? n : n + (size_t)k;
-	if (n > sizeof line - 2)
-		n = sizeof line - 2;
+	int k = vsnprintf(raw, sizeof raw, fmt, ap);
+	size_t rn = k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1;
+	n += qesc(raw, rn, line + n, sizeof line - n - 1);
 	line[n++] = '\n';
 	log_append_locked(q, line, n);
 }
@@ -466,6 +470,7 @@ void qjobs_summary(struct qjobs *q, struct qjobs_summary *out)
 	out->held_bytes = q->held;
 	out->launched = q->next_id;
 	out->started_ms = q->started_ms;
+	out->spool_problems = q->spool_problems;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -687,6 +692,33 @@ enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
 	return rc;
 }
 
+/* Nothing read back from disk is trusted: a job of the spool is checked
+ * like a new program, and its packet header built again from its image
+ * and arguments (the stored one is ignored). A job that fails is refused,
+ * with the reason, and leaves the spool. */
+static enum qerr recheck(struct qjobs *q, struct job *j,
+			 const struct qspool_entry *e)
+{
+	struct qargv user, argv;
+	struct qerror why, said;
+	enum qerr rc = qargs_init(&user, NULL, &why);
+
+	if (rc == QE_OK)
+		rc = qargs_split(e->args, strlen(e->args), &user, NULL, &why);
+	if (rc == QE_OK)
+		rc = full_argv(q, e->name, &user, &argv, &why);
+	if (rc == QE_OK)
+		rc = qprog_prepare(j->image, j->len, &argv, &q->cfg.prof,
+				   j->hdr, NULL, &why);
+	if (rc == QE_OK)
+		return QE_OK;
+	qerr_set(&said, rc, "read back from the spool: %s", why.msg);
+	q->spool_problems++;
+	set_state_locked(q, j, QJ_REFUSED, &said);
+	qspool_done(q->sp, e->id);
+	return rc;
+}
+
 /* A job found in the spool at start: queued again, unless the channel
  * says its send had reached the Quest side before the crash. */
 static void recover_one(void *ctx, struct qspool_entry *e)
@@ -727,6 +759,8 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 		qspool_done(q->sp, e->id);
 		return;
 	}
+	if (recheck(q, j, e) != QE_OK)
+		return;
 	if (e->marked)
 		log_locked(q,
 			   "job %llu uid=%lu %s recovered from the spool; its "
@@ -746,6 +780,8 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 static void recover_bad(void *ctx, const char *file, const char *why)
 {
 	struct qjobs *q = ctx;
+
+	q->spool_problems++;
 	if (*file)
 		log_locked(q, "spool %s/%s: %s", q->cfg.spool, file, why);
 	else

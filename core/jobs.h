@@ -126,6 +126,7 @@ struct qjobs_summary {
 	uint64_t launched;
 	struct qchan_peer peer;
 	int64_t started_ms;
+	unsigned spool_problems; /* losses and damage found at start (log) */
 };
 void qjobs_summary(struct qjobs *q, struct qjobs_summary *out);
 void qjobs_foreach(struct qjobs *q,

@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "who.h"
+
 #define MAGIC	   "QFSSPOOL"
 #define VERSION	   2u
 #define FHDR	   24
@@ -122,6 +124,36 @@ static int journal_no(const char *name, unsigned *no)
 	return 1;
 }
 
+/* As ssh's StrictModes: whoever else may write the spool could plant jobs
+ * that questfs would send in its own name, so the directory must be ours
+ * and closed to group and others. */
+static enum qerr strict_modes(int dirfd, const char *dir, struct qerror *err)
+{
+	char owner[QWHO_NAME_MAX], me[QWHO_NAME_MAX];
+	struct stat st;
+
+	if (fstat(dirfd, &st) < 0)
+		return qerr_sys(err, errno, "spool %s", dir);
+	if (st.st_uid == geteuid() && !(st.st_mode & 022))
+		return QE_OK;
+	qwho_name(st.st_uid, owner, sizeof owner);
+	qwho_name(geteuid(), me, sizeof me);
+	return qerr_set(err, QE_SYS,
+			"spool %s belongs to %s with mode %04o: refused, it "
+			"must belong to %s and not be writable by group or "
+			"others (chown %s, chmod go-w; or spool=DIR)",
+			dir, owner, (unsigned)(st.st_mode & 07777), me, me);
+}
+
+enum qerr qspool_check(const char *dir, struct qerror *err)
+{
+	struct qspool *sp;
+	enum qerr rc = qspool_open(dir, 0, &sp, err);
+
+	qspool_close(sp);
+	return rc;
+}
+
 enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		      struct qerror *err)
 {
@@ -147,9 +179,23 @@ enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		qerr_sys(err, errno, "spool %s", dir);
 		goto fail;
 	}
-	sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sp->dirfd =
+	    open(sp->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat lst;
+	if (sp->dirfd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+	    lstat(sp->dir, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		qerr_set(err, QE_SYS,
+			 "spool %s is a symbolic link: refused; give the "
+			 "directory itself (spool=DIR)",
+			 dir);
+		goto fail;
+	}
 	if (sp->dirfd < 0) {
 		qerr_sys(err, errno, "spool %s", dir);
+		goto fail;
+	}
+	if (strict_modes(sp->dirfd, dir, err) != QE_OK) {
+		close(sp->dirfd);
 		goto fail;
 	}
 	/* this run writes after every journal file already there */
@@ -521,18 +567,47 @@ static void drop(struct ents *es, struct qspool_entry *e)
 	*e = es->v[--es->n];
 }
 
-/* Reads a whole file relative to the spool; NULL on failure. */
-static uint8_t *slurp(struct qspool *sp, const char *name, size_t *len)
+/* What a file of the spool is when it is not a regular file of ours. */
+static const char *unsafe_kind(const struct stat *st)
 {
-	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC), e = 0;
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link";
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	if (!S_ISREG(st->st_mode))
+		return "a device node";
+	if (st->st_uid != geteuid())
+		return "a file of another user";
+	return NULL;
+}
+
+/* Reads a whole file relative to the spool; NULL on failure. Only a
+ * regular file of ours is read: never through a symlink, and never
+ * waiting on a FIFO (O_NONBLOCK); anything else sets *unsafe to what it
+ * is. */
+static uint8_t *slurp(struct qspool *sp, const char *name, size_t *len,
+		      const char **unsafe)
+{
+	int fd = openat(sp->dirfd, name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
+	    e = 0;
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t n = 0;
 
+	*unsafe = NULL;
+	if (fd < 0 && errno == ELOOP)
+		*unsafe = "a symbolic link";
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0)
 		e = errno;
+	else if ((*unsafe = unsafe_kind(&st)))
+		e = EPERM;
 	else if (st.st_size > FILE_MAX)
 		e = EFBIG;
 	else if (!(buf = malloc((size_t)st.st_size + 1)))
@@ -660,6 +735,20 @@ static const char *apply(struct ents *es, const uint8_t *r)
 	}
 }
 
+/* The last bytes of a file are the start of a record of generation gen
+ * whose write was cut short before its checksum can tell: its magic (or
+ * the part of it there is), its generation, and a meta longer than what is
+ * left. Without this, a journal cut inside its first record header would
+ * lose its jobs without a word. */
+static int cut_header(const uint8_t *b, size_t n, uint32_t gen)
+{
+	if (!n || memcmp(b, RMAGIC, n < 4 ? n : 4))
+		return 0;
+	if (n >= 12 && get(b + 8, 4) != gen)
+		return 0;
+	return n < RHDR || n - RHDR < get(b + 12, 4);
+}
+
 /* Every record of one journal file into es; 1 when the file had damage. */
 static int load_journal(const char *name, const uint8_t *b, size_t n,
 			struct ents *es,
@@ -711,6 +800,10 @@ static int load_journal(const char *name, const uint8_t *b, size_t n,
 			bad(ctx, name, why);
 			off = next;
 			continue;
+		}
+		if (r == -1 && cut_header(b + off, n - off, gen)) {
+			r = -2;
+			w = "the file ends inside its header";
 		}
 		if (r == -2) {
 			damaged = 1;
@@ -783,6 +876,25 @@ static void set_aside(struct qspool *sp, const char *name,
 	}
 }
 
+/* A file that is not a regular file of ours: never read, moved out of the
+ * way (the name of a symlink, not what it points to), and reported. */
+static void set_aside_unsafe(struct qspool *sp, const char *name,
+			     const char *kind,
+			     void (*bad)(void *, const char *, const char *),
+			     void *ctx)
+{
+	char to[300], why[400];
+	int moved;
+
+	snprintf(to, sizeof to, "%s.bad", name);
+	moved = renameat(sp->dirfd, name, sp->dirfd, to) == 0;
+	snprintf(why, sizeof why,
+		 "is %s, not a regular file of questfs's user: not read, %s%s",
+		 kind, moved ? "set aside as " : "left where it is: ",
+		 moved ? to : strerror(errno));
+	bad(ctx, name, why);
+}
+
 static void v1_name(char *buf, size_t n, uint64_t id, const char *ext)
 {
 	snprintf(buf, n, "%016" PRIx64 ".%s", id, ext);
@@ -803,7 +915,12 @@ static void load_v1(struct qspool *sp, uint64_t id, struct ents *es,
 	if (find(es, id)) /* already rewritten to a journal by a start that
 			     stopped before removing this */
 		return;
-	b = slurp(sp, name, &blen);
+	b = slurp(sp, name, &blen, &why);
+	if (!b && why) {
+		set_aside_unsafe(sp, name, why, bad, ctx);
+		unlinkat(sp->dirfd, mname, 0);
+		return;
+	}
 	why = b ? parse_v1(b, blen, &v) : "cannot be read";
 	if (!why && v.id != id)
 		why = "its id does not match its file name";
@@ -819,7 +936,7 @@ static void load_v1(struct qspool *sp, uint64_t id, struct ents *es,
 		unlinkat(sp->dirfd, mname, 0);
 		return;
 	}
-	if ((m = slurp(sp, mname, &mlen))) {
+	if ((m = slurp(sp, mname, &mlen, &why)) || why) {
 		v.marked = 1;
 		if (mlen == 16) {
 			v.mark_valid = 1;
@@ -921,7 +1038,13 @@ size_t qspool_load(struct qspool *sp,
 		uint8_t *b;
 
 		journal_name(name, sizeof name, nos[i]);
-		if (!(b = slurp(sp, name, &blen))) {
+		const char *unsafe;
+		if (!(b = slurp(sp, name, &blen, &unsafe)) && unsafe) {
+			set_aside_unsafe(sp, name, unsafe, bad, ctx);
+			damaged[i] = 3; /* gone already */
+			continue;
+		}
+		if (!b) {
 			snprintf(why, sizeof why,
 				 "cannot be read (%s): left as it is, for the "
 				 "next start",

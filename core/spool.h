@@ -39,6 +39,10 @@ struct qspool_entry {
 enum qerr qspool_open(const char *dir, int sync, struct qspool **out,
 		      struct qerror *err);
 void qspool_close(struct qspool *sp);
+/* What qspool_open checks (the directory is made if need be, and must be
+ * ours and closed to group and others), without keeping it open: for a
+ * daemon to refuse a bad spool before it mounts. */
+enum qerr qspool_check(const char *dir, struct qerror *err);
 
 /* Store a queued job. */
 enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,

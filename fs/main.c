@@ -10,24 +10,28 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "packet.h"
 #include "questfs.h"
+#include "spool.h"
 
 static struct qfs the_fs;
 
+/* Names in a message are the users': escaped, like the log's lines. */
 void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 {
+	char raw[1024], msg[QESC_SIZE(sizeof raw)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (fs->foreground) {
-		fprintf(stderr, "questfs: ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(prio, fmt, ap);
-	}
+	int k = vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	qesc(raw, k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1,
+	     msg, sizeof msg);
+	if (fs->foreground)
+		fprintf(stderr, "questfs: %s\n", msg);
+	else
+		syslog(prio, "%s", msg);
 }
 
 #define OPTION(t, p)                                                           \
@@ -305,6 +309,11 @@ int main(int argc, char *argv[])
 		goto err_args;
 	}
 	qchan_close(probe);
+	/* and a spool others could write, before anything is mounted */
+	if (fs->jcfg.spool && qspool_check(fs->jcfg.spool, &e) != QE_OK) {
+		fprintf(stderr, "questfs: %s\n", e.msg);
+		goto err_args;
+	}
 
 	fs->se = fuse_session_new(&args, &qfs_ops, sizeof qfs_ops, fs);
 	if (!fs->se)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "questfs.h"
 
 struct snapshot {
@@ -43,18 +44,37 @@ static void iso(int64_t ms, char *dst, size_t n)
 
 /* ---- text ---- */
 
+/* What users named, escaped (escape.h): none of it can forge a line,
+ * reach a terminal, or break JSON. */
+struct shown {
+	char user[QESC_SIZE(QWHO_NAME_MAX)];
+	char name[QESC_SIZE(QJOB_NAME_MAX + 1)];
+	char args[QESC_SIZE(4 * QARGV_MAX)];
+	char detail[QESC_SIZE(QERR_MSG_MAX)];
+};
+
+static void show(const struct qjob_info *j, struct shown *s)
+{
+	qesc_str(j->user, s->user, sizeof s->user);
+	qesc_str(j->name, s->name, sizeof s->name);
+	qesc_str(j->args, s->args, sizeof s->args);
+	qesc_str(j->detail, s->detail, sizeof s->detail);
+}
+
 static void row(void *ctx, const struct qjob_info *j)
 {
 	FILE *f = ctx;
+	struct shown s;
 	char t[16];
 
+	show(j, &s);
 	fmt_time(j->t_state_ms, "%H:%M:%S", t, sizeof t);
 	fprintf(f, "%-5llu %-9s %-10s %-24s %7zu  %s  %s\n",
-		(unsigned long long)j->id, qjob_state_name(j->state), j->user,
-		j->name, j->size, t, j->args);
+		(unsigned long long)j->id, qjob_state_name(j->state), s.user,
+		s.name, j->size, t, s.args);
 	/* the reason on a line of its own: it is often long */
 	if (j->detail[0])
-		fprintf(f, "      %s\n", j->detail);
+		fprintf(f, "      %s\n", s.detail);
 }
 
 char *qfs_status_text(struct qfs *fs, size_t *len)
@@ -88,6 +108,11 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		s.writing, s.sum.count[QJ_QUEUED], s.sum.count[QJ_SENDING],
 		s.sum.count[QJ_DELIVERED], s.sum.count[QJ_REFUSED],
 		s.sum.count[QJ_FAILED]);
+	if (s.sum.spool_problems)
+		fprintf(f,
+			"spool       %s: %u problems found at start, see the "
+			"log\n",
+			fs->jcfg.spool, s.sum.spool_problems);
 	fprintf(f, "held        %zu of %lu bytes\n\n",
 		s.sum.held_bytes + s.writing_bytes, fs->o.max_bytes);
 	fprintf(f, "%-5s %-9s %-10s %-24s %7s  %-8s  %s\n", "ID", "STATE",
@@ -112,24 +137,29 @@ static void add_int(json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* The strings are escaped as in status: valid UTF-8 whatever the bytes
+ * of a name, so the document stays valid JSON (json-c copies bytes). */
 static void json_row(void *ctx, const struct qjob_info *j)
 {
 	json_object *o = json_object_new_object();
+	struct shown s;
 	char t[40];
+
+	show(j, &s);
 
 	add_int(o, "id", (int64_t)j->id);
 	add_str(o, "state", qjob_state_name(j->state));
 	add_int(o, "uid", (int64_t)j->uid);
-	add_str(o, "user", j->user);
-	add_str(o, "name", j->name);
+	add_str(o, "user", s.user);
+	add_str(o, "name", s.name);
 	add_int(o, "size", (int64_t)j->size);
-	add_str(o, "args", j->args);
+	add_str(o, "args", s.args);
 	iso(j->t_launch_ms, t, sizeof t);
 	add_str(o, "launched", t);
 	iso(j->t_state_ms, t, sizeof t);
 	add_str(o, "changed", t);
 	add_str(o, "code", qerr_name(j->code));
-	add_str(o, "detail", j->detail);
+	add_str(o, "detail", s.detail);
 	json_object_array_add(ctx, o);
 }
 
@@ -169,6 +199,7 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	add_int(root, "held_bytes",
 		(int64_t)(s.sum.held_bytes + s.writing_bytes));
 	add_int(root, "max_bytes", (int64_t)fs->o.max_bytes);
+	add_int(root, "spool_problems", s.sum.spool_problems);
 
 	o = json_object_new_array();
 	qjobs_foreach(fs->jobs, json_row, o);

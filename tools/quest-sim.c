@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "escape.h"
 #include "elfcheck.h"
 #include "num.h"
 #include "packet.h"
@@ -311,10 +312,16 @@ int main(int argc, char **argv)
 		if (delay)
 			sleep_ms(delay);
 		if (!quiet) {
+			/* the sender's bytes: escaped for the terminal */
+			char shown_name[QESC_SIZE(QARGV_MAX)],
+			    shown_args[QESC_SIZE(sizeof args)];
 			qargs_format(&pv.argv, 0, args, sizeof args);
+			qesc_str(name, shown_name, sizeof shown_name);
+			qesc_str(args, shown_args, sizeof shown_args);
 			printf("%s: #%lu %s: %u bytes, argv [%s], entry 0x%x: "
 			       "%s%s\n",
-			       prog, n, name, pv.binary_size, args, info.entry,
+			       prog, n, shown_name, pv.binary_size, shown_args,
+			       info.entry,
 			       why[0] ? "refused: " : "accepted", why);
 		}
 		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) !=

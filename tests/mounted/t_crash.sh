@@ -119,7 +119,7 @@ ms, nl = struct.unpack_from('<qI', meta, 0)
 name = meta[12:12 + nl]
 al, = struct.unpack_from('<I', meta, 12 + nl)
 args = meta[16 + nl:16 + nl + al]
-hdr = meta[16 + nl + al:]
+hdr = meta[16 + nl + al:16 + nl + al + 88]  # the uid follows
 body = struct.pack('<qq', jid, ms) + struct.pack('<I', nl) + name + \
     struct.pack('<I', al) + args + hdr + struct.pack('<I', len(image)) + image
 open(sys.argv[2], 'wb').write(b'QFSSPOOL' + struct.pack('<II', 1, zlib.crc32(body)) + body)
