@@ -17,6 +17,21 @@ static size_t copy(char *dst, size_t cap, const char *src, size_t n)
 	return n;
 }
 
+/* questfs escapes each log line C-style: a backslash is written \\. For a
+ * person, it is one again; the other escapes (\n, \t, \xHH: controls and
+ * bytes that are not UTF-8) stay as written, as they are safe to show. */
+static void unbackslash(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		*w++ = *s;
+		if (s[0] == '\\' && s[1] == '\\')
+			s++;
+	}
+	*w = '\0';
+}
+
 /* digits at *p, advanced past them; -1: none or too many */
 static int number(const char **p, const char *end, unsigned long long *v)
 {
@@ -87,5 +102,7 @@ int qlogl_parse(const char *line, size_t n, struct qlogl *out)
 			st = end;
 	}
 	copy(out->name, sizeof out->name, p, (size_t)(st - p));
+	unbackslash(out->name);
+	unbackslash(out->detail);
 	return 0;
 }

@@ -22,7 +22,9 @@ struct qlogl {
 	char detail[1024];
 };
 
-/* Parses one line (without or with its newline). The owner is the
+/* Parses one line (without or with its newline). Name and detail come as
+ * a person reads them: the log's "\\" is one backslash again, its other
+ * escapes (\n, \xHH: controls, bytes that are not UTF-8) stay. The owner is the
  * " uid=N" right after "job ID", where no name can put it; a line
  * without it is QLOGL_OTHER's kind of line for a reader that filters by
  * owner. Returns 0, or -1 for a line that is not a job's line at all. */

@@ -92,10 +92,14 @@ static char *mount_from_defaults(const char *path)
 static void post(struct follow *fw, const char *summary, const char *body,
 		 NotifyUrgency urgency, const char *category)
 {
-	/* the body may be markup: a name or reason shows as written */
-	char *text = g_markup_escape_text(body, -1);
+	/* D-Bus carries UTF-8 only: a name cut at the end of its buffer may
+	 * end inside a character. The body may be markup: a name or reason
+	 * shows as written. */
+	char *sum = g_utf8_make_valid(summary, -1);
+	char *valid = g_utf8_make_valid(body, -1);
+	char *text = g_markup_escape_text(valid, -1);
 	NotifyNotification *n =
-	    notify_notification_new(summary, text, "dialog-information");
+	    notify_notification_new(sum, text, "dialog-information");
 	GError *err = NULL;
 
 	notify_notification_set_timeout(n, (gint)fw->expire_ms);
@@ -114,6 +118,8 @@ static void post(struct follow *fw, const char *summary, const char *body,
 	}
 	g_object_unref(n);
 	g_free(text);
+	g_free(valid);
+	g_free(sum);
 }
 
 static void line(struct follow *fw, const char *s, size_t n)

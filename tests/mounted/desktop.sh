@@ -96,10 +96,27 @@ start_desktop() {
 	fi
 
 	thunar --daemon >"$D/thunar.log" 2>&1 &
-	desk_pids="$desk_pids $!"
+	thunar_pid=$!
+	desk_pids="$desk_pids $thunar_pid"
 	wait_for "Thunar on the bus" bus_has org.xfce.FileManager ||
 		fail "Thunar did not start: $(cat "$D/thunar.log")"
 }
+
+# Thunar may still hold a file of the mount (its copy job, a thumbnail
+# read) when the case ends: it goes first, so that the unmount every case
+# ends with is not busy.
+thunar_pid=""
+if declare -F stop_qfs >/dev/null; then # lib.sh's, when a case runs
+	eval "mounted_$(declare -f stop_qfs)"
+	stop_qfs() {
+		if [ -n "$thunar_pid" ]; then
+			kill -TERM "$thunar_pid" 2>/dev/null
+			wait "$thunar_pid" 2>/dev/null
+			thunar_pid=""
+		fi
+		mounted_stop_qfs
+	}
+fi
 
 # thunar_call METHOD ARGS...: a method of org.xfce.FileManager
 thunar_call() {

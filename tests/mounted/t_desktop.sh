@@ -14,6 +14,12 @@ up() {
 	cd "$FX" || fail "cd $FX"
 }
 
+# the reason of NAME's refusal in the log, as a person reads it: the log
+# writes a backslash as \\
+log_reason() {
+	grep " job [0-9]* uid=[0-9]* $1 refused: " "$MNT/log" | tail -1 | sed 's/.* refused: //; s/\\\\/\\/g'
+}
+
 # field N of the note of SUMMARY
 note_field() { note_with "$1" | head -1 | cut -f"$2"; }
 
@@ -52,7 +58,7 @@ case_thunar_refusals_notify_why() {
 		n=$((n + 1))
 		wait_for "note of $fx" note_with "$fx refused" >/dev/null ||
 			fail "no notification for $fx: $(cat "$NOTES")"
-		why=$(grep " job [0-9]* uid=0 $fx refused: " "$MNT/log" | sed 's/.* refused: //')
+		why=$(log_reason "$fx")
 		[ -n "$why" ] || fail "log has no refusal of $fx: $(cat "$MNT/log")"
 		expect_eq "$fx: the reason" "$why" "$(note_field "$fx refused" 5)"
 		expect_eq "$fx: expires" 10000 "$(note_field "$fx refused" 3)"
@@ -148,7 +154,7 @@ case_thunar_run_on_quest_action() {
 	expect_eq "status of a refusal" 1 "$rc"
 	wait_for "the refusal's notification" note_with "x<b>&amp; refused by questfs" >/dev/null ||
 		fail "notes: $(cat "$NOTES")"
-	why=$(grep " refused: " "$MNT/log" | sed 's/.* refused: //')
+	why=$(log_reason 'x<b>&amp;')
 	expect_eq "reason" "$why (Exec format error)" "$(note_field "x<b>&amp; refused by questfs" 5)"
 	expect_match "reason kept its backslash" '"\\x7fELF"' "$why"
 	expect_eq "nothing more received" 1 "$(saved_count)"

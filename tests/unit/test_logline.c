@@ -74,6 +74,17 @@ static void test_owner_only_where_questfs_writes_it(void **state)
 	assert_int_equal(l.kind, QLOGL_REFUSED);
 }
 
+static void test_escapes_as_a_person_reads_them(void **state)
+{
+	(void)state;
+	/* the log has a\\b\nc for the name "a\b<newline>c" */
+	assert_int_equal(parse("T job 7 uid=1 a\\\\b\\nc refused: not an ELF "
+			       "file (\"\\\\x7fELF\")"),
+			 0);
+	assert_string_equal(l.name, "a\\b\\nc");
+	assert_string_equal(l.detail, "not an ELF file (\"\\x7fELF\")");
+}
+
 static void test_long_fields_are_cut(void **state)
 {
 	char line[4096];
@@ -95,6 +106,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_and_delivered),
 	    cmocka_unit_test(test_other_lines),
 	    cmocka_unit_test(test_owner_only_where_questfs_writes_it),
+	    cmocka_unit_test(test_escapes_as_a_person_reads_them),
 	    cmocka_unit_test(test_long_fields_are_cut),
 	};
 	return cmocka_run_group_tests_name("logline", tests, NULL, NULL);
