@@ -325,3 +325,25 @@ case_notify_log_halved() {
 	expect_eq "notifications" 24 "$(notes_count)"
 	expect_eq "distinct" 24 "$(cut -f4 "$NOTES" | sort -u | wc -l)"
 }
+
+# questfs-notify under valgrind's memcheck: a refusal, a delivery, the
+# mount going away, SIGTERM; no memory error, nothing definitely lost.
+case_notify_under_valgrind() {
+	command -v valgrind >/dev/null || fail "valgrind is missing (run make deps)"
+	up
+	local vp rc=0
+	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		"$NOTIFY" --interval 100 --delivered "$MNT" >"$T/vg.log" 2>&1 &
+	vp=$!
+	DEADLINE=60 wait_for "questfs-notify under valgrind" grep -q following "$T/vg.log" ||
+		fail "valgrind: $(cat "$T/vg.log")"
+	cp "$FX/x86-64" "$MNT/run/a" 2>/dev/null && fail "a was not refused"
+	cp "$FX/valid" "$MNT/run/b" || fail "cp b"
+	DEADLINE=60 wait_for "two notifications" notes_at_least 2 || fail "notes: $(cat "$NOTES")"
+	stop_qfs
+	DEADLINE=60 wait_for "the mount gone" grep -q "is gone" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
+	kill -TERM "$vp"
+	wait "$vp" || rc=$?
+	expect_eq "valgrind's status" 0 "$rc"
+	grep -q "ERROR SUMMARY: 0 errors" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
+}
