@@ -327,13 +327,15 @@ case_notify_log_halved() {
 }
 
 # questfs-notify under valgrind's memcheck: a refusal, a delivery, the
-# mount going away, SIGTERM; no memory error, nothing definitely lost.
+# mount going away, SIGTERM; no memory error, nothing definitely lost. A
+# sanitizer build cannot run under valgrind: there ASan and LeakSanitizer
+# check the same run, and fail its exit status.
 case_notify_under_valgrind() {
-	command -v valgrind >/dev/null || fail "valgrind is missing (run make deps)"
+	local vp rc=0 checker=(valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite)
+	[ -z "${QUESTFS_SANITIZED:-}" ] || checker=()
+	[ -z "${checker[*]}" ] || command -v valgrind >/dev/null || fail "valgrind is missing (run make deps)"
 	up
-	local vp rc=0
-	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-		"$NOTIFY" --interval 100 --delivered "$MNT" >"$T/vg.log" 2>&1 &
+	"${checker[@]}" "$NOTIFY" --interval 100 --delivered "$MNT" >"$T/vg.log" 2>&1 &
 	vp=$!
 	DEADLINE=60 wait_for "questfs-notify under valgrind" grep -q following "$T/vg.log" ||
 		fail "valgrind: $(cat "$T/vg.log")"
@@ -344,6 +346,6 @@ case_notify_under_valgrind() {
 	DEADLINE=60 wait_for "the mount gone" grep -q "is gone" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
 	kill -TERM "$vp"
 	wait "$vp" || rc=$?
-	expect_eq "valgrind's status" 0 "$rc"
-	grep -q "ERROR SUMMARY: 0 errors" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
+	expect_eq "checked exit status" 0 "$rc"
+	[ -z "${checker[*]}" ] || grep -q "ERROR SUMMARY: 0 errors" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
 }
