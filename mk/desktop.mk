@@ -61,3 +61,8 @@ uninstall-desktop:
 .PHONY: bench-notify
 bench-notify: $(BUILD)/questfs $(BUILD)/questfs-notify
 	@bash bench/notify-idle.sh
+
+# Thunar's drop to the Quest side, single drops and 20 at once
+.PHONY: bench-desktop
+bench-desktop: all
+	@bash bench/thunar-drop.sh
