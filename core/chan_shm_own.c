@@ -32,9 +32,9 @@ static int refuse(const char *name, const char *spec, const struct stat *st,
 		 "sends programs); remove it (rm %s%s), restart both sides",
 		 spec, SHM_DIR, name, owner, (unsigned long)st->st_uid,
 		 (unsigned)(st->st_mode & 07777),
-		 S_ISREG(st->st_mode) ? (st->st_nlink > 1 ? ", several links"
-							  : "")
-				      : ", not a regular file",
+		 S_ISREG(st->st_mode)
+		     ? (st->st_nlink > 1 ? ", several links" : "")
+		     : ", not a regular file",
 		 me, SHM_DIR, name);
 	return -1;
 }
@@ -69,9 +69,9 @@ int qshm_open_own(const char *name, const char *spec, struct qerror *err)
 
 	/* a name removed between our two opens is simply made again */
 	for (int tries = 0; tries < 8; tries++) {
-		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-					O_CLOEXEC,
-			      0600);
+		fd = shm_open(
+		    name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 		if (fd >= 0) {
 			/* the umask may have taken bits, never added any */
 			if (fchmod(fd, 0600) < 0) {

@@ -56,7 +56,8 @@ size_t qesc(const char *s, size_t n, char *dst, size_t dstlen)
 			k = (size_t)snprintf(esc, sizeof esc, "\\t");
 		else if (c == '\r')
 			k = (size_t)snprintf(esc, sizeof esc, "\\r");
-		else if (c < 0x20 || c == 0x7f || !(take = utf8_len(u + i, n - i)))
+		else if (c < 0x20 || c == 0x7f ||
+			 !(take = utf8_len(u + i, n - i)))
 			k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c),
 			take = 1;
 		if (k) {

@@ -32,11 +32,17 @@ struct job {
 	struct job *aprev, *anext; /* the active ones (queued, sending) */
 };
 
+struct log_span {
+	size_t off, len; /* in the log */
+	uid_t uid;
+};
+
 struct qjobs {
 	struct qjobs_cfg cfg;
 	char *spec, *spool;
 	struct qchan *ch;
 	struct qspool *sp;
+	struct qquota *quota;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, or stop */
 	pthread_cond_t log_grew;
@@ -59,6 +65,10 @@ struct qjobs {
 	unsigned spool_problems; /* reported while loading the spool */
 	char *log;
 	size_t log_len, log_cap;
+	/* where the log holds a job's arguments, whose they are: masked for
+	 * readers who are neither their user nor all-seeing */
+	struct log_span *spans;
+	size_t nspans, capspans;
 	time_t stamp_sec; /* the second that stamp[] spells */
 	char stamp[24];	  /* "YYYY-MM-DDTHH:MM:SS" */
 };
@@ -95,6 +105,11 @@ void qjobs_cfg_default(struct qjobs_cfg *c)
 	c->send_timeout_ms = 5000;
 	c->max_queue = 1000;
 	c->max_bytes = 64u << 20;
+	/* a quarter each: four users at their limits still leave room */
+	c->user_max_queue = 250;
+	c->user_max_bytes = 16u << 20;
+	c->user_max_files = 1000;
+	c->admin = 0;
 	c->history = 200;
 	c->log_max = 1u << 20;
 	c->argv0 = 1;
@@ -102,7 +117,8 @@ void qjobs_cfg_default(struct qjobs_cfg *c)
 
 /* ---- log ---- */
 
-static void log_append_locked(struct qjobs *q, const char *line, size_t n)
+/* 0 when the line is in, -1 when it was lost (out of memory) */
+static int log_append_locked(struct qjobs *q, const char *line, size_t n)
 {
 	if (q->log_len + n > q->cfg.log_max && q->log_len) {
 		/* drop the oldest half, at a line boundary */
@@ -111,6 +127,13 @@ static void log_append_locked(struct qjobs *q, const char *line, size_t n)
 		cut = nl ? (size_t)(nl - q->log) + 1 : q->log_len;
 		memmove(q->log, q->log + cut, q->log_len - cut);
 		q->log_len -= cut;
+		size_t keep = 0;
+		for (size_t i = 0; i < q->nspans; i++)
+			if (q->spans[i].off >= cut) {
+				q->spans[keep] = q->spans[i];
+				q->spans[keep++].off -= cut;
+			}
+		q->nspans = keep;
 	}
 	if (q->log_len + n > q->log_cap) {
 		size_t cap = q->log_cap ? q->log_cap : 4096;
@@ -118,21 +141,43 @@ static void log_append_locked(struct qjobs *q, const char *line, size_t n)
 			cap *= 2;
 		char *p = realloc(q->log, cap);
 		if (!p)
-			return; /* a lost log line is better than a lost job */
+			return -1; /* a lost log line is better than a lost
+				      job */
 		q->log = p;
 		q->log_cap = cap;
 	}
 	memcpy(q->log + q->log_len, line, n);
 	q->log_len += n;
 	pthread_cond_broadcast(&q->log_grew);
+	return 0;
+}
+
+/* Records that the log's bytes [off, off + len) are uid's arguments. A
+ * span that cannot be recorded is masked for everyone: arguments never
+ * show to the wrong reader. */
+static void log_span_locked(struct qjobs *q, size_t off, size_t len, uid_t uid)
+{
+	if (q->nspans == q->capspans) {
+		size_t cap = q->capspans ? 2 * q->capspans : 64;
+		struct log_span *p = realloc(q->spans, cap * sizeof *p);
+		if (!p) {
+			memset(q->log + off, '*', len);
+			return;
+		}
+		q->spans = p;
+		q->capspans = cap;
+	}
+	q->spans[q->nspans++] = (struct log_span){off, len, uid};
 }
 
 /* Names, arguments and reasons in a line are the users': the whole line
  * is escaped (escape.h), so that none can forge a line or reach a
  * terminal through tail -f. */
-static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
+static void vlog_priv_locked(struct qjobs *q, uid_t uid, const char *priv,
+			     const char *fmt, va_list ap)
 {
 	char line[1024], raw[1024];
+	size_t p0 = 0;
 	int64_t ms = now_ms();
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -147,10 +192,35 @@ static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
 	n = (size_t)snprintf(line, sizeof line, "%s.%03dZ ", q->stamp,
 			     (int)(ms % 1000));
 	int k = vsnprintf(raw, sizeof raw, fmt, ap);
-	size_t rn = k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1;
+	size_t rn = k < 0 ? 0 : (size_t)k;
+	if (rn >= sizeof raw)
+		rn = sizeof raw - 1;
 	n += qesc(raw, rn, line + n, sizeof line - n - 1);
+	if (priv) {
+		p0 = n;
+		n += qesc_str(priv, line + n, sizeof line - n - 1);
+	}
 	line[n++] = '\n';
-	log_append_locked(q, line, n);
+	if (log_append_locked(q, line, n) == 0 && priv && n - 1 > p0)
+		log_span_locked(q, q->log_len - n + p0, n - 1 - p0, uid);
+}
+
+static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
+{
+	vlog_priv_locked(q, 0, NULL, fmt, ap);
+}
+
+/* A line whose end, priv, is uid's arguments (see qjobs_log_read_as). */
+static void log_priv_locked(struct qjobs *q, uid_t uid, const char *priv,
+			    const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void log_priv_locked(struct qjobs *q, uid_t uid, const char *priv,
+			    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog_priv_locked(q, uid, priv, fmt, ap);
+	va_end(ap);
 }
 
 static void log_locked(struct qjobs *q, const char *fmt, ...)
@@ -183,7 +253,13 @@ size_t qjobs_log_size(struct qjobs *q)
 
 size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off)
 {
-	size_t n = 0;
+	return qjobs_log_read_as(q, 0, 1, buf, len, off);
+}
+
+size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
+			 size_t len, off_t off)
+{
+	size_t n = 0, lo = 0, hi;
 
 	pthread_mutex_lock(&q->lock);
 	if (off >= 0 && (size_t)off < q->log_len) {
@@ -191,6 +267,27 @@ size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off)
 		if (n > len)
 			n = len;
 		memcpy(buf, q->log + off, n);
+	}
+	/* the spans are in log order: the first that ends past off, then
+	 * every one that begins before off + n */
+	for (hi = q->nspans; !all && n && lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (q->spans[mid].off + q->spans[mid].len <= (size_t)off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; !all && n && i < q->nspans; i++) {
+		const struct log_span *sp = &q->spans[i];
+		if (sp->off >= (size_t)off + n)
+			break;
+		if (sp->uid == reader)
+			continue;
+		size_t a = sp->off > (size_t)off ? sp->off : (size_t)off;
+		size_t b = sp->off + sp->len < (size_t)off + n
+			       ? sp->off + sp->len
+			       : (size_t)off + n;
+		memset((char *)buf + (a - (size_t)off), '*', b - a);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return n;
@@ -226,10 +323,11 @@ static void log_state_locked(struct qjobs *q, const struct job *j)
 
 	switch (i->state) {
 	case QJ_QUEUED:
-		log_locked(q, "job %llu uid=%lu %s queued: %zu bytes%s%s",
-			   (unsigned long long)i->id, (unsigned long)i->uid,
-			   i->name, i->size, i->args[0] ? ", args: " : "",
-			   i->args);
+		log_priv_locked(q, i->uid, i->args[0] ? i->args : NULL,
+				"job %llu uid=%lu %s queued: %zu bytes%s",
+				(unsigned long long)i->id,
+				(unsigned long)i->uid, i->name, i->size,
+				i->args[0] ? ", args: " : "");
 		break;
 	case QJ_REFUSED:
 	case QJ_FAILED:
@@ -275,6 +373,7 @@ static void activate_locked(struct qjobs *q, struct job *j)
 	q->atail = j;
 	q->active++;
 	q->held += j->len;
+	qquota_add(q->quota, j->info.uid, 0, 0, 1, (long)j->len);
 	if (q->held > q->held_peak)
 		q->held_peak = q->held;
 	if (q->active > q->active_peak)
@@ -288,6 +387,7 @@ static void deactivate_locked(struct qjobs *q, struct job *j)
 	j->in_active = 0;
 	q->active--;
 	q->held -= j->len;
+	qquota_add(q->quota, j->info.uid, 0, 0, -1, -(long)j->len);
 }
 
 /* The spool entry of a job that ends here is the caller's to remove, once
@@ -416,6 +516,57 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
 		    q->held, len, q->cfg.max_bytes);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+/* root and questfs's own user answer to the global limits only */
+static int limited(const struct qjobs *q, uid_t uid)
+{
+	return uid != 0 && uid != q->cfg.admin;
+}
+
+enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
+			 size_t len, struct qerror *err)
+{
+	struct qquota_use u;
+	enum qerr rc = qjobs_room(q, len, err);
+
+	if (rc != QE_OK || !limited(q, uid))
+		return rc;
+	qquota_get(q->quota, uid, &u);
+	if (u.jobs >= q->cfg.user_max_queue)
+		return qerr_set(
+		    err, QE_USAGE,
+		    "uid %lu has %zu programs waiting for the Quest "
+		    "side, the most one user queues "
+		    "(user_max_queue)",
+		    (unsigned long)uid, u.jobs);
+	if (u.held + u.bytes + user_len > q->cfg.user_max_bytes)
+		return qerr_set(err, QE_USAGE,
+				"uid %lu holds %zu bytes; %zu more would pass "
+				"the limit of %zu per user (user_max_bytes)",
+				(unsigned long)uid, u.held + u.bytes, user_len,
+				q->cfg.user_max_bytes);
+	return QE_OK;
+}
+
+enum qerr qjobs_room_file(struct qjobs *q, uid_t uid, struct qerror *err)
+{
+	struct qquota_use u;
+
+	if (!limited(q, uid))
+		return QE_OK;
+	qquota_get(q->quota, uid, &u);
+	if (u.files >= q->cfg.user_max_files)
+		return qerr_set(err, QE_USAGE,
+				"uid %lu has %zu files in run/, the most one "
+				"user may have (user_max_files)",
+				(unsigned long)uid, u.files);
+	return QE_OK;
+}
+
+struct qquota *qjobs_quota(struct qjobs *q)
+{
+	return q->quota;
 }
 
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
@@ -804,6 +955,12 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->spool = cfg->spool ? strdup(cfg->spool) : NULL;
 	q->cfg.spool = q->spool;
 	q->started_ms = now_ms();
+	if (!(q->quota = qquota_new())) {
+		free(q->spool);
+		free(q->spec);
+		free(q);
+		return qerr_set(err, QE_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->committed, NULL);
@@ -834,6 +991,7 @@ fail:
 	if (q->ch)
 		qchan_close(q->ch);
 	qspool_close(q->sp);
+	qquota_free(q->quota);
 	free(q->spool);
 	free(q->spec);
 	free(q);
@@ -895,6 +1053,8 @@ void qjobs_free(struct qjobs *q)
 	pthread_cond_destroy(&q->log_grew);
 	pthread_mutex_destroy(&q->lock);
 	free(q->log);
+	free(q->spans);
+	qquota_free(q->quota);
 	free(q->spec);
 	free(q);
 }

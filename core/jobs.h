@@ -12,6 +12,7 @@
 #include "chan.h"
 #include "elfcheck.h"
 #include "qerr.h"
+#include "quota.h"
 #include "who.h"
 
 enum qjob_state {
@@ -31,8 +32,9 @@ const char *qjob_state_name(enum qjob_state s);
 struct qjob_info {
 	uint64_t id;
 	uint64_t tag; /* the caller's (questfs: the file's inode) */
-	uid_t uid;    /* who launched it */
-	char user[QWHO_NAME_MAX]; /* uid's name at launch, else the number */
+	/* who launched it, and that uid's name at launch (else the number) */
+	uid_t uid;
+	char user[QWHO_NAME_MAX];
 	enum qjob_state state;
 	char name[QJOB_NAME_MAX + 1];
 	size_t size;
@@ -59,6 +61,12 @@ struct qjobs_cfg {
 	 * spare (a FUSE worker of several). Only for a channel that knows
 	 * its receiver, whose sends the timeout bounds (shm:). */
 	int commit_sends;
+	/* max_queue and max_bytes for each user but root and `admin`
+	 * (questfs's own user), and the files one user may have in run/ */
+	unsigned user_max_queue;
+	size_t user_max_bytes;
+	unsigned user_max_files;
+	uid_t admin;
 };
 
 void qjobs_cfg_default(struct qjobs_cfg *c);
@@ -104,6 +112,15 @@ uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 /* May a new program of `len` more bytes be accepted now? QE_OK, or a code
  * with a message naming the limit (queue length or bytes held). */
 enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err);
+/* The same, and within uid's own limits: `user_len` bytes more for him
+ * (on top of what the quota counts for him already). */
+enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
+			 size_t len, struct qerror *err);
+/* May uid have one file more in run/ (user_max_files)? */
+enum qerr qjobs_room_file(struct qjobs *q, uid_t uid, struct qerror *err);
+/* The per-user counts: jobs count their own; the file system adds its
+ * files and bytes (quota.h). */
+struct qquota *qjobs_quota(struct qjobs *q);
 
 /* Copy of one job by id; -1 when it is no longer kept. */
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out);
@@ -135,6 +152,11 @@ void qjobs_foreach(struct qjobs *q,
 /* The log: one line per state change. */
 size_t qjobs_log_size(struct qjobs *q);
 size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
+/* The log as `reader` sees it: the arguments of other users' jobs are
+ * masked, each byte a '*', unless `all` (root, questfs's own user). The
+ * same length for every reader, so that offsets and sizes hold. */
+size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
+			 size_t len, off_t off);
 /* Append a line of the caller's (mount, unmount, refusals); adds time and
  * newline. */
 void qjobs_log(struct qjobs *q, const char *fmt, ...)

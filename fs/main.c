@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -26,8 +27,8 @@ void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	qesc(raw, k < 0 ? 0 : (size_t)k < sizeof raw ? (size_t)k : sizeof raw - 1,
-	     msg, sizeof msg);
+	size_t n = k < 0 ? 0 : (size_t)k;
+	qesc(raw, n < sizeof raw ? n : sizeof raw - 1, msg, sizeof msg);
 	if (fs->foreground)
 		fprintf(stderr, "questfs: %s\n", msg);
 	else
@@ -55,6 +56,10 @@ static const struct fuse_opt qfs_opts_spec[] = {
     OPTION("run_mode=%o", run_mode),
     OPTION("run_uid=%d", run_uid),
     OPTION("run_gid=%d", run_gid),
+    OPTION("run_sticky=%u", run_sticky),
+    OPTION("user_max_queue=%u", user_max_queue),
+    OPTION("user_max_bytes=%lu", user_max_bytes),
+    OPTION("user_max_files=%u", user_max_files),
     OPTION("spool=%s", spool),
     OPTION("spool_sync", spool_sync),
     OPTION("-h", show_help),
@@ -119,6 +124,12 @@ static void usage(const char *prog)
 	    "    log_max=N            bytes of /log kept (1048576)\n"
 	    "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, "
 	    "run_gid=N\n"
+	    "    run_sticky=0|1       the sticky bit on run/ (1)\n"
+	    "    user_max_queue=N     max_queue for each user but root "
+	    "(250)\n"
+	    "    user_max_bytes=N     max_bytes for each user (16777216)\n"
+	    "    user_max_files=N     files one user may have in run/ "
+	    "(1000)\n"
 	    "    spool=DIR|none       queued programs kept on disk across a "
 	    "crash\n"
 	    "                         (/var/lib/questfs/MOUNT as root, else\n"
@@ -177,10 +188,23 @@ static int configure(struct qfs *fs)
 	}
 	c->max_queue = o->max_queue;
 	c->max_bytes = o->max_bytes;
+	if (!o->user_max_queue || !o->user_max_files || !o->user_max_bytes) {
+		fprintf(stderr, "questfs: user_max_queue, user_max_bytes and "
+				"user_max_files must be at least 1\n");
+		return -1;
+	}
+	c->user_max_queue = o->user_max_queue;
+	c->user_max_bytes = o->user_max_bytes;
+	c->user_max_files = o->user_max_files;
+	c->admin = geteuid();
 	c->history = o->history;
 	c->send_timeout_ms = (int)o->send_timeout;
 	c->log_max = o->log_max;
 	o->run_mode &= 07777;
+	/* sticky unless asked not to: in a run/ shared by a group, only a
+	 * file's owner (or run/'s, or root) may remove or rename it */
+	if (o->run_sticky)
+		o->run_mode |= S_ISVTX;
 	c->spool = strcmp(o->spool, "none") ? o->spool : NULL;
 	c->spool_sync = o->spool_sync;
 	return 0;
@@ -248,6 +272,10 @@ int main(int argc, char *argv[])
 	    .run_mode = 0755,
 	    .run_uid = -1,
 	    .run_gid = -1,
+	    .run_sticky = 1,
+	    .user_max_queue = 250,
+	    .user_max_bytes = 16ul << 20,
+	    .user_max_files = 1000,
 	};
 	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
 		goto err_args;

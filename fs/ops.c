@@ -92,8 +92,8 @@ static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 		return 0;
 	case INO_STATUS:
 	case INO_STATUS_JSON:
-		txt = ino == INO_STATUS ? qfs_status_text(fs, &len)
-					: qfs_status_json(fs, &len);
+		txt = ino == INO_STATUS ? qfs_status_text(fs, 0, &len)
+					: qfs_status_json(fs, 0, &len);
 		free(txt);
 		break;
 	case INO_LOG:
@@ -246,7 +246,7 @@ static void qfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (!err && (to_set & FUSE_SET_ATTR_MODE))
 			f->mode = attr->st_mode & 07777;
 		if (!err && (to_set & FUSE_SET_ATTR_UID))
-			f->uid = attr->st_uid;
+			qfs_set_owner(fs, f, attr->st_uid);
 		if (!err && (to_set & FUSE_SET_ATTR_GID))
 			f->gid = attr->st_gid;
 		if (!err && (to_set & FUSE_SET_ATTR_ATIME))
@@ -291,9 +291,9 @@ static uint64_t settle(struct qfs *fs, struct qfile *f)
 		return 0;
 	if (f->flush_err) {
 		if (!qname_is_sidecar(f->name))
-			f->job_id = qjobs_record_refusal(fs->jobs, f->name,
-							 f->size, f->ino,
-							 f->uid, f->flush_err);
+			f->job_id =
+			    qjobs_record_refusal(fs->jobs, f->name, f->size,
+						 f->ino, f->uid, f->flush_err);
 		qfs_refusal(&f->flush_err, NULL);
 	} else if (f->dirty && qname_launches(f->name)) {
 		return qfs_launch(fs, f);
@@ -315,7 +315,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
 	if (wr && f->writers)
 		*commit = settle(fs, f);
 	if (wr && !f->writers && qname_launches(f->name ? f->name : "") &&
-	    qjobs_room(fs->jobs, 0, &e) != QE_OK) {
+	    qjobs_room_for(fs->jobs, f->uid, 0, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
 		return EAGAIN;
 	}
@@ -369,10 +369,11 @@ static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = ENOMEM;
 		goto out;
 	}
+	/* rendered for its reader: others' arguments hidden */
 	if (ino == INO_STATUS)
-		h->buf = qfs_status_text(fs, &h->len);
+		h->buf = qfs_status_text(fs, fuse_req_ctx(req)->uid, &h->len);
 	else if (ino == INO_STATUS_JSON)
-		h->buf = qfs_status_json(fs, &h->len);
+		h->buf = qfs_status_json(fs, fuse_req_ctx(req)->uid, &h->len);
 	if (h->kind == H_SNAPSHOT && !h->buf) {
 		free(h);
 		err = ENOMEM;
@@ -416,7 +417,7 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else {
 		if (!f)
 			f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid);
-		err = f ? open_file(fs, f, fi, &commit) : ENOMEM;
+		err = f ? open_file(fs, f, fi, &commit) : errno;
 		if (!err) {
 			f->nlookup++;
 			qfs_file_stat(fs, f, &st);
@@ -457,7 +458,7 @@ static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (f)
 		err = EEXIST;
 	else if (!(f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid)))
-		err = ENOMEM;
+		err = errno; /* EAGAIN past user_max_files */
 	if (!err) {
 		f->nlookup++;
 		qfs_file_stat(fs, f, &st);
@@ -494,7 +495,9 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		goto out;
 	}
 	if (h->kind == H_LOG) {
-		n = qjobs_log_read(fs->jobs, buf, size, off);
+		uid_t reader = fuse_req_ctx(req)->uid;
+		n = qjobs_log_read_as(fs->jobs, reader,
+				      qfs_sees_all(fs, reader), buf, size, off);
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -661,8 +664,8 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 						f->job_id =
 						    qjobs_record_refusal(
 							fs->jobs, f->name,
-							f->size, f->ino,
-							f->uid, f->flush_err);
+							f->size, f->ino, f->uid,
+							f->flush_err);
 					else
 						qjobs_log(
 						    fs->jobs, "%s removed: %s",
@@ -1042,7 +1045,6 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
 	struct qfs *fs = FS(req);
-	struct xattr **list = NULL;
 	struct qfile *f = NULL;
 	struct qerror e;
 	int err = 0;
@@ -1061,12 +1063,11 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	pthread_mutex_lock(&fs->lock);
 	if (ino == INO_RUN) {
-		list = &fs->run_xattrs;
+		if (!qfs_owns_run(fs, fuse_req_ctx(req)->uid))
+			err = EPERM; /* defaults for all: run/'s owner's */
 	} else if (ino >= INO_FIRST_FILE) {
 		f = qfs_by_ino(fs, ino);
-		if (f)
-			list = &f->xattrs;
-		else
+		if (!f)
 			err = ENOENT;
 	} else {
 		err = EPERM;
@@ -1084,8 +1085,9 @@ static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (f)
 			qfs_refusal(&f->args_err, err ? &e : NULL);
 	}
-	if (!err)
-		err = qfs_xattr_set(list, name, value, size, flags);
+	if (!err) /* counted as bytes held: EAGAIN past the limits */
+		err = qfs_xattr_set_for(fs, f, fuse_req_ctx(req)->uid, name,
+					value, size, flags);
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fuse_reply_err(req, err);
@@ -1149,11 +1151,13 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (ino == INO_RUN) {
-		err = qfs_xattr_remove(&fs->run_xattrs, name);
+	if (ino == INO_RUN && !qfs_owns_run(fs, fuse_req_ctx(req)->uid)) {
+		err = EPERM;
+	} else if (ino == INO_RUN) {
+		err = qfs_xattr_remove_for(fs, NULL, name);
 	} else if (ino >= INO_FIRST_FILE) {
 		struct qfile *f = qfs_by_ino(fs, ino);
-		err = f ? qfs_xattr_remove(&f->xattrs, name) : ENOENT;
+		err = f ? qfs_xattr_remove_for(fs, f, name) : ENOENT;
 		if (f && !strcmp(name, ARGS_XATTR))
 			qfs_refusal(&f->args_err, NULL);
 	}

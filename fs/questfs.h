@@ -58,6 +58,8 @@ struct qfile {
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
 	struct xattr *xattrs;
+	/* bytes of their names and values, counted as held */
+	size_t xattr_bytes;
 	struct qfile *prev, *next;	    /* fs->files */
 	struct qfile *name_next, *ino_next; /* hash chains */
 };
@@ -68,6 +70,9 @@ struct qfs_opts {
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;
 	int run_uid, run_gid;
+	unsigned run_sticky; /* 1 (default): run/ gets the sticky bit */
+	unsigned user_max_queue, user_max_files;
+	unsigned long user_max_bytes;
 	int spool_sync;
 	int show_help, show_version;
 	/* positional arguments: MOUNTPOINT, or SOURCE MOUNTPOINT as
@@ -107,6 +112,7 @@ struct qfs {
 /* fs/tree.c: the files of run/ (call with fs->lock held) */
 struct qfile *qfs_find(struct qfs *fs, const char *name);
 struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
+/* NULL with errno EAGAIN past uid's user_max_files, else ENOMEM */
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid);
 void qfs_set_name(struct qfs *fs, struct qfile *f, char *name); /* takes it */
@@ -116,6 +122,8 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f);
 /* forget launched files past linger; at a lookup (soon: 0) at most every
  * EXPIRE_MS, for a walk of every file */
 void qfs_expire(struct qfs *fs, int soon);
+/* chown: the file's files and bytes move to the new owner's counts */
+void qfs_set_owner(struct qfs *fs, struct qfile *f, uid_t uid);
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 		   off_t off);
@@ -148,13 +156,24 @@ int qfs_xattr_set(struct xattr **list, const char *name, const void *v,
 const struct xattr *qfs_xattr_get(struct xattr *const *list, const char *name);
 int qfs_xattr_remove(struct xattr **list, const char *name);
 void qfs_xattr_free(struct xattr **list);
+/* user.* of a file (f) or of run/ (f NULL), counted as bytes held, of the
+ * file's owner too: EAGAIN past max_bytes or user_max_bytes */
+int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
+		      const char *name, const void *v, size_t size, int flags);
+int qfs_xattr_remove_for(struct qfs *fs, struct qfile *f, const char *name);
 /* the file's user.quest.args, else its sidecar, else run/'s; split */
 enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		       struct qerror *err);
 
-/* fs/status.c: render status (text) or status.json into a malloc'd buffer */
-char *qfs_status_text(struct qfs *fs, size_t *len);
-char *qfs_status_json(struct qfs *fs, size_t *len);
+/* fs/status.c: render status (text) or status.json into a malloc'd
+ * buffer, as `reader` may see it (others' arguments hidden) */
+char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len);
+char *qfs_status_json(struct qfs *fs, uid_t reader, size_t *len);
+
+/* fs/owner.c: who may see and set what */
+int qfs_sees_all(const struct qfs *fs, uid_t reader);
+int qfs_owns_run(const struct qfs *fs, uid_t uid);
+int qfs_sidecar_counts(const struct qfile *prog, const struct qfile *side);
 
 /* fs/ops.c */
 extern const struct fuse_lowlevel_ops qfs_ops;

@@ -61,13 +61,24 @@ static void show(const struct qjob_info *j, struct shown *s)
 	qesc_str(j->detail, s->detail, sizeof s->detail);
 }
 
+struct render {
+	void *out; /* FILE *, or the JSON array */
+	uid_t reader;
+	int all; /* the reader sees every job's arguments */
+};
+
+#define HIDDEN "(hidden)"
+
 static void row(void *ctx, const struct qjob_info *j)
 {
-	FILE *f = ctx;
+	struct render *r = ctx;
+	FILE *f = r->out;
 	struct shown s;
 	char t[16];
 
 	show(j, &s);
+	if (!r->all && j->uid != r->reader && s.args[0])
+		snprintf(s.args, sizeof s.args, HIDDEN);
 	fmt_time(j->t_state_ms, "%H:%M:%S", t, sizeof t);
 	fprintf(f, "%-5llu %-9s %-10s %-24s %7zu  %s  %s\n",
 		(unsigned long long)j->id, qjob_state_name(j->state), s.user,
@@ -77,8 +88,9 @@ static void row(void *ctx, const struct qjob_info *j)
 		fprintf(f, "      %s\n", s.detail);
 }
 
-char *qfs_status_text(struct qfs *fs, size_t *len)
+char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len)
 {
+	struct render r = {NULL, reader, qfs_sees_all(fs, reader)};
 	struct snapshot s;
 	char *buf = NULL, since[40];
 	FILE *f = open_memstream(&buf, len);
@@ -117,7 +129,8 @@ char *qfs_status_text(struct qfs *fs, size_t *len)
 		s.sum.held_bytes + s.writing_bytes, fs->o.max_bytes);
 	fprintf(f, "%-5s %-9s %-10s %-24s %7s  %-8s  %s\n", "ID", "STATE",
 		"USER", "NAME", "SIZE", "TIME", "ARGS");
-	qjobs_foreach(fs->jobs, row, f);
+	r.out = f;
+	qjobs_foreach(fs->jobs, row, &r);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -141,9 +154,11 @@ static void add_int(json_object *o, const char *k, int64_t v)
  * of a name, so the document stays valid JSON (json-c copies bytes). */
 static void json_row(void *ctx, const struct qjob_info *j)
 {
+	struct render *r = ctx;
 	json_object *o = json_object_new_object();
 	struct shown s;
 	char t[40];
+	int hide = !r->all && j->uid != r->reader;
 
 	show(j, &s);
 
@@ -153,18 +168,22 @@ static void json_row(void *ctx, const struct qjob_info *j)
 	add_str(o, "user", s.user);
 	add_str(o, "name", s.name);
 	add_int(o, "size", (int64_t)j->size);
-	add_str(o, "args", s.args);
+	if (hide) /* another user's: null, whether or not there were any */
+		json_object_object_add(o, "args", NULL);
+	else
+		add_str(o, "args", s.args);
 	iso(j->t_launch_ms, t, sizeof t);
 	add_str(o, "launched", t);
 	iso(j->t_state_ms, t, sizeof t);
 	add_str(o, "changed", t);
 	add_str(o, "code", qerr_name(j->code));
 	add_str(o, "detail", s.detail);
-	json_object_array_add(ctx, o);
+	json_object_array_add(r->out, o);
 }
 
-char *qfs_status_json(struct qfs *fs, size_t *len)
+char *qfs_status_json(struct qfs *fs, uid_t reader, size_t *len)
 {
+	struct render r = {NULL, reader, qfs_sees_all(fs, reader)};
 	struct snapshot s;
 	json_object *root = json_object_new_object(), *o;
 	char t[40];
@@ -202,7 +221,8 @@ char *qfs_status_json(struct qfs *fs, size_t *len)
 	add_int(root, "spool_problems", s.sum.spool_problems);
 
 	o = json_object_new_array();
-	qjobs_foreach(fs->jobs, json_row, o);
+	r.out = o;
+	qjobs_foreach(fs->jobs, json_row, &r);
 	json_object_object_add(root, "jobs", o);
 
 	const char *txt = json_object_to_json_string_ext(

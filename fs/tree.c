@@ -115,11 +115,26 @@ static void touch_run(struct qfs *fs)
 	clock_gettime(CLOCK_REALTIME, &fs->run_mtime);
 }
 
+/* Bytes a file holds (its data's capacity, its xattrs) count for questfs
+ * and for the file's owner. */
+static void count_held(struct qfs *fs, struct qfile *f, long d)
+{
+	fs->writing_bytes += (size_t)d;
+	qquota_add(qjobs_quota(fs->jobs), f->uid, 0, d, 0, 0);
+}
+
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid)
 {
+	struct qerror e;
 	struct qfile *f;
 
+	if (qjobs_room_file(fs->jobs, uid, &e) != QE_OK) {
+		qfs_log(fs, LOG_NOTICE, "run/%s: %s", name, e.msg);
+		errno = EAGAIN; /* never ENOSPC (§6) */
+		return NULL;
+	}
+	errno = ENOMEM;
 	if (fs->nfiles >= 2 * fs->nbuckets && grow(fs) < 0 && !fs->nbuckets)
 		return NULL;
 	f = calloc(1, sizeof *f);
@@ -127,6 +142,7 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 		free(f);
 		return NULL;
 	}
+	qquota_add(qjobs_quota(fs->jobs), uid, 1, 0, 0, 0);
 	f->ino = fs->next_ino++;
 	f->mode = mode & 07777;
 	f->uid = uid;
@@ -170,7 +186,7 @@ void qfs_refusal(struct qerror **slot, const struct qerror *why)
 
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
-	fs->writing_bytes -= f->cap;
+	count_held(fs, f, -(long)f->cap);
 	free(f->data);
 	f->data = NULL;
 	f->cap = 0;
@@ -178,6 +194,8 @@ void qfs_drop_data(struct qfs *fs, struct qfile *f)
 
 void qfs_detach(struct qfs *fs, struct qfile *f)
 {
+	if (f->name)
+		qquota_add(qjobs_quota(fs->jobs), f->uid, -1, 0, 0, 0);
 	qfs_set_name(fs, f, NULL);
 	/* nobody can launch it now: its bytes stop counting as held once no
 	 * writer needs them */
@@ -199,6 +217,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	qfs_refusal(&f->flush_err, NULL);
 	qfs_refusal(&f->args_err, NULL);
 	qfs_xattr_free(&f->xattrs);
+	count_held(fs, f, -(long)f->xattr_bytes);
 	free(f->head);
 	free(f);
 }
@@ -215,6 +234,28 @@ ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off)
 		n = f->head_len - (size_t)off;
 	memcpy(buf, f->head + off, n);
 	return (ssize_t)n;
+}
+
+void qfs_set_owner(struct qfs *fs, struct qfile *f, uid_t uid)
+{
+	long bytes = (long)(f->cap + f->xattr_bytes), files = f->name ? 1 : 0;
+
+	qquota_add(qjobs_quota(fs->jobs), f->uid, -files, -bytes, 0, 0);
+	qquota_add(qjobs_quota(fs->jobs), uid, files, bytes, 0, 0);
+	f->uid = uid;
+}
+
+/* A file nobody has open that will not launch as it is (a name that
+ * never launches, or one that never got data), unchanged for linger: it
+ * would hold a name and memory for ever. */
+static int never_launches(struct qfs *fs, struct qfile *f, int64_t now_ms)
+{
+	int64_t changed =
+	    (int64_t)f->ctime.tv_sec * 1000 + f->ctime.tv_nsec / 1000000;
+
+	if (qname_launches(f->name) && (f->dirty || f->job_id))
+		return 0;
+	return changed + (int64_t)fs->o.linger * 1000 <= now_ms;
 }
 
 void qfs_expire(struct qfs *fs, int soon)
@@ -235,6 +276,12 @@ void qfs_expire(struct qfs *fs, int soon)
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
 		next = f->next;
+		if (f->name && !f->opens && never_launches(fs, f, now_ms)) {
+			qfs_notify_gone(fs, f->ino, f->name);
+			qfs_detach(fs, f);
+			qfs_maybe_free(fs, f);
+			continue;
+		}
 		if (!f->name || !f->job_id || f->data || f->dirty || f->opens)
 			continue;
 		/* a job no longer kept, or ended more than linger ago */
@@ -266,11 +313,11 @@ static int reserve(struct qfs *fs, struct qfile *f, size_t size)
 		cap = max;
 	/* the doubling is ours: near the limit, hold only what was written */
 	if (cap > size &&
-	    qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), NULL) !=
-		QE_OK)
+	    qjobs_room_for(fs->jobs, f->uid, cap - f->cap,
+			   fs->writing_bytes + (cap - f->cap), NULL) != QE_OK)
 		cap = size;
-	if (qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), &e) !=
-	    QE_OK) {
+	if (qjobs_room_for(fs->jobs, f->uid, cap - f->cap,
+			   fs->writing_bytes + (cap - f->cap), &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
 			e.msg);
 		return EAGAIN;
@@ -278,7 +325,7 @@ static int reserve(struct qfs *fs, struct qfile *f, size_t size)
 	uint8_t *p = realloc(f->data, cap);
 	if (!p)
 		return ENOMEM;
-	fs->writing_bytes += cap - f->cap;
+	count_held(fs, f, (long)(cap - f->cap));
 	f->data = p;
 	f->cap = cap;
 	return 0;
@@ -399,7 +446,7 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 		memcpy(f->head, image, f->head_len);
 	else
 		f->head_len = 0;
-	fs->writing_bytes -= f->cap;
+	count_held(fs, f, -(long)f->cap);
 	f->data = NULL;
 	f->cap = 0;
 	if (f->args_err) {
@@ -410,9 +457,8 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	}
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
-		f->job_id =
-		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, f->uid,
-					 &e);
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
+						 f->uid, &e);
 		return 0;
 	}
 	if (!image)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <syslog.h>
 
 #include "names.h"
 #include "questfs.h"
@@ -82,6 +83,63 @@ void qfs_xattr_free(struct xattr **list)
 		qfs_xattr_remove(list, (*list)->name);
 }
 
+/* What an xattr costs: its name and value (a 64 KiB value on each of many
+ * files took questfs from 2.4 to 195 MB before they counted). */
+static size_t cost(const char *name, size_t size)
+{
+	return strlen(name) + 1 + size;
+}
+
+static void count(struct qfs *fs, struct qfile *f, long d)
+{
+	fs->writing_bytes += (size_t)d;
+	if (f) {
+		f->xattr_bytes += (size_t)d;
+		qquota_add(qjobs_quota(fs->jobs), f->uid, 0, d, 0, 0);
+	}
+}
+
+int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
+		      const char *name, const void *v, size_t size, int flags)
+{
+	struct xattr **list = f ? &f->xattrs : &fs->run_xattrs;
+	const struct xattr *old = qfs_xattr_get(list, name);
+	size_t was = old ? cost(name, old->size) : 0, now = cost(name, size);
+	struct qerror e;
+	int err;
+
+	/* The file's owner pays, whoever sets it; run/'s are questfs's.
+	 * EDQUOT, not EAGAIN: measured (Linux 6.18), the kernel turns EAGAIN
+	 * from SETXATTR into EOPNOTSUPP, which cp --preserve=xattr skips in
+	 * silence; and never ENOSPC (§6). */
+	if (now > was &&
+	    qjobs_room_for(fs->jobs, f ? f->uid : uid, now - was,
+			   fs->writing_bytes + (now - was), &e) != QE_OK) {
+		qfs_log(fs, LOG_NOTICE, "run/%s: %s: %s",
+			f && f->name ? f->name : "", name, e.msg);
+		/* a program must not run without the arguments asked for */
+		if (f && !strcmp(name, ARGS_XATTR))
+			qfs_refusal(&f->args_err, &e);
+		return EDQUOT;
+	}
+	err = qfs_xattr_set(list, name, v, size, flags);
+	if (!err)
+		count(fs, f, (long)now - (long)was);
+	return err;
+}
+
+int qfs_xattr_remove_for(struct qfs *fs, struct qfile *f, const char *name)
+{
+	struct xattr **list = f ? &f->xattrs : &fs->run_xattrs;
+	const struct xattr *old = qfs_xattr_get(list, name);
+	size_t was = old ? cost(name, old->size) : 0;
+	int err = qfs_xattr_remove(list, name);
+
+	if (!err)
+		count(fs, f, -(long)was);
+	return err;
+}
+
 enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		       struct qerror *err)
 {
@@ -96,7 +154,21 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		len = x->size;
 	} else if (qname_sidecar_of(f->name, side, sizeof side) == 0) {
 		struct qfile *s = qfs_find(fs, side);
-		if (s && s->data) {
+		if (s && !qfs_sidecar_counts(f, s)) {
+			/* another user's: planted, never the program's */
+			qjobs_log(fs->jobs,
+				  "run/%s of uid %lu ignored for run/%s of uid "
+				  "%lu: a sidecar counts only for its owner's "
+				  "programs",
+				  side, (unsigned long)s->uid, f->name,
+				  (unsigned long)f->uid);
+		} else if (s && s->writers > s->closing) {
+			return qerr_set(err, QE_USAGE,
+					"its arguments file %s is still open "
+					"for writing; launch it again once "
+					"that is closed",
+					side);
+		} else if (s && s->data) {
 			src = (const char *)s->data;
 			len = s->size;
 		}

@@ -321,8 +321,8 @@ int main(int argc, char **argv)
 			printf("%s: #%lu %s: %u bytes, argv [%s], entry 0x%x: "
 			       "%s%s\n",
 			       prog, n, shown_name, pv.binary_size, shown_args,
-			       info.entry,
-			       why[0] ? "refused: " : "accepted", why);
+			       info.entry, why[0] ? "refused: " : "accepted",
+			       why);
 		}
 		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) !=
 		    QE_OK)

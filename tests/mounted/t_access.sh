@@ -44,7 +44,7 @@ case_run_group_members_only() {
 	chmod 755 "$T" # the mount point lies inside
 	start_sim
 	start_qfs -o "allow_other,default_permissions,run_mode=0770,run_gid=$gid"
-	expect_eq "run/" "drwxrwx--- root $g" "$(stat -c '%A %U %G' "$MNT/run")"
+	expect_eq "run/" "drwxrwx--T root $g" "$(stat -c '%A %U %G' "$MNT/run")"
 
 	local out rc=0
 	out=$(as "$outsider" cp "$TOP/examples/hello" "$MNT/run/theirs" 2>&1) || rc=$?

@@ -204,3 +204,166 @@ j = names["caf\\xff\\xfe"]
 assert j["args"].startswith("a\\x1b[31mred"), j["args"]
 PY
 }
+
+# run/ shared by a group (run_mode=0770): a member cannot remove or rename
+# another's file (run/ is sticky), set run/'s default arguments (root or
+# run/'s owner only), or plant NAME.args for another's program (a sidecar
+# counts only for its owner's programs); others' arguments are hidden
+# from him in status, status.json and log; a sidecar still open for
+# writing is never used half-written.
+case_group_members_cannot_act_for_each_other() {
+	local g=qfsg$KEY a=qfsd$KEY b=qfse$KEY gid out rc
+	groupadd "$g" || fail "groupadd $g"
+	chain_groupdel() { groupdel "$g" 2>/dev/null; }
+	new_user "$a" -G "$g"
+	new_user "$b" -G "$g"
+	local prev
+	prev=$(trap -p EXIT)
+	prev=${prev#trap -- \'}
+	prev=${prev%\' EXIT}
+	# shellcheck disable=SC2064
+	trap "$prev; groupdel $g 2>/dev/null" EXIT
+	gid=$(getent group "$g" | cut -d: -f3)
+	chmod 755 "$T"
+	start_sim
+	start_qfs -o "allow_other,default_permissions,run_mode=0770,run_gid=$gid"
+	expect_eq "run/" "drwxrwx--T" "$(stat -c %A "$MNT/run")"
+
+	as_user "$a" cp "$TOP/examples/hello" "$MNT/run/p" || fail "$a cannot launch"
+	wait_saved 1
+	rc=0
+	out=$(as_user "$b" rm -f "$MNT/run/p" 2>&1) || rc=$?
+	expect_match "rm by $b" "Operation not permitted" "$out"
+	rc=0
+	out=$(as_user "$b" mv "$MNT/run/p" "$MNT/run/q" 2>&1) || rc=$?
+	expect_match "mv by $b" "Operation not permitted" "$out"
+	[ -e "$MNT/run/p" ] || fail "$b removed $a's file"
+
+	rc=0
+	out=$(as_user "$b" setfattr -n user.quest.args -v evil "$MNT/run" 2>&1) || rc=$?
+	expect_match "setfattr on run/ by $b" "Operation not permitted" "$out"
+	setfattr -n user.quest.args -v "by root" "$MNT/run" || fail "root cannot set run/'s arguments"
+	setfattr -x user.quest.args "$MNT/run" || fail "root cannot remove run/'s arguments"
+
+	echo evil | as_user "$b" tee "$MNT/run/p2.args" >/dev/null || fail "$b cannot write a sidecar"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p2" || fail "$a cannot launch p2"
+	wait_saved 2
+	expect_eq "argv of p2: the planted sidecar is ignored" p2 "$(argv_of 2)"
+	grep -q "run/p2.args of uid $(id -u "$b") ignored for run/p2" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+
+	echo 'secret words' | as_user "$a" tee "$MNT/run/p3.args" >/dev/null || fail "sidecar p3"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p3" || fail "$a cannot launch p3"
+	wait_saved 3
+	expect_eq "argv of p3" "p3 secret words" "$(argv_of 3)"
+	wait_for "p3 delivered" state_is "$MNT/run/p3" delivered
+	as_user "$b" cat "$MNT/status" >"$T/b.status" || fail "status as $b"
+	as_user "$b" cat "$MNT/log" >"$T/b.log" || fail "log as $b"
+	as_user "$b" cat "$MNT/status.json" >"$T/b.json" || fail "status.json as $b"
+	as_user "$a" cat "$MNT/status" >"$T/a.status" || fail "status as $a"
+	as_user "$a" cat "$MNT/log" >"$T/a.log" || fail "log as $a"
+	grep -q secret "$T/b.status" "$T/b.log" "$T/b.json" && fail "$b sees $a's arguments: $(cat "$T/b.status" "$T/b.log")"
+	grep -Eq "^3 +delivered +$a +p3 .*\(hidden\)" "$T/b.status" || fail "status as $b: $(cat "$T/b.status")"
+	grep -q "p3 queued: [0-9]* bytes, args: \*\*\*\*\*\*\*\*\*\*\*\*$" "$T/b.log" || fail "log as $b: $(cat "$T/b.log")"
+	python3 -c 'import json,sys; j=[x for x in json.load(open(sys.argv[1]))["jobs"] if x["name"]=="p3"][0]; assert j["args"] is None, j' "$T/b.json" ||
+		fail "status.json as $b: $(cat "$T/b.json")"
+	grep -q "p3 .*secret words" "$T/a.status" || fail "status as $a: $(cat "$T/a.status")"
+	grep -q "p3 queued: [0-9]* bytes, args: secret words$" "$T/a.log" || fail "log as $a: $(cat "$T/a.log")"
+	grep -q "p3 queued: [0-9]* bytes, args: secret words$" "$MNT/log" || fail "log as root: $(cat "$MNT/log")"
+	expect_eq "log sizes agree" "$(wc -c <"$T/a.log")" "$(wc -c <"$T/b.log")"
+
+	# a sidecar its writer still holds open is not used half-written
+	mkfifo "$T/go"
+	chmod 666 "$T/go"
+	timeout 30 setpriv --reuid="$a" --regid="$(id -g "$a")" --init-groups -- \
+		/usr/bin/python3 -c "
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'half')
+open(sys.argv[2]).read()
+os.write(fd, b' done')
+os.close(fd)
+" "$MNT/run/p4.args" "$T/go" &
+	local wp=$!
+	half_written() { test "$(stat -c %s "$MNT/run/p4.args" 2>/dev/null)" = 4; }
+	wait_for "half a sidecar" half_written || fail "the sidecar's writer did not start"
+	as_user "$a" cp "$TOP/examples/hello_argvs" "$MNT/run/p4" || fail "$a cannot launch p4"
+	wait_for "p4 refused" state_is "$MNT/run/p4" refused || fail "p4: $(cat "$MNT/status")"
+	expect_match "p4's reason" "p4.args is still open for writing" "$(xattr "$MNT/run/p4" user.quest.error)"
+	echo go >"$T/go"
+	wait "$wp"
+	expect_eq "received" 3 "$(saved_count)"
+}
+
+# rss_kb: questfs's resident memory
+rss_kb() { ps -o rss= -p "$qfs_pid" | tr -d ' '; }
+
+# eagain_count USER N PREFIX: USER creates N empty files PREFIX1..N in
+# run/; prints how many got "Resource temporarily unavailable"
+eagain_count() {
+	: >"$T/eagain.$1"
+	chmod 666 "$T/eagain.$1"
+	as_user "$1" bash -c '
+		n=0
+		for ((i = 1; i <= $1; i++)); do
+			{ : >"$2$i"; } 2>>"$3" || n=$((n + 1))
+		done
+		echo $n' _ "$2" "$MNT/run/$3" "$T/eagain.$1"
+}
+
+# One user cannot starve the others: per-user queue, bytes and file
+# limits answer him EAGAIN while another user still launches; hidden
+# files that never launch count and expire after linger; xattr bytes
+# count; 10,000 empty files leave questfs's memory bounded.
+case_per_user_limits() {
+	local a=qfsf$KEY b=qfsh$KEY c=qfsi$KEY out rc i
+	new_user "$a"
+	new_user "$b"
+	new_user "$c"
+	chmod 755 "$T"
+	mkdir "$T/src"
+	for i in 1 2 3 4 5 6; do "$MKELF" --seed "$i" --size 20000 "$T/src/p$i" || fail mkelf; done
+	chmod -R a+rX "$T/src"
+	# no Quest side: everything stays queued
+	start_qfs -o "allow_other,default_permissions,run_mode=0777,linger=2,user_max_queue=5,user_max_bytes=300000,user_max_files=1000"
+	for i in 1 2 3 4 5; do
+		as_user "$a" cp "$T/src/p$i" "$MNT/run/a$i" || fail "$a's program $i"
+	done
+	rc=0
+	out=$(as_user "$a" cp "$T/src/p6" "$MNT/run/a6" 2>&1) || rc=$?
+	expect_match "$a's sixth" "Resource temporarily unavailable" "$out"
+	as_user "$b" cp "$T/src/p6" "$MNT/run/b1" || fail "$b cannot launch while $a is at his limit"
+	expect_eq "queued" 6 "$(json_count queued)"
+	grep -q "user_max_queue" "$T/qfs.log" || fail "no reason logged: $(cat "$T/qfs.log")"
+
+	# bytes of files that never launch count (with b's queued program),
+	# then expire after linger
+	rc=0
+	out=$(as_user "$b" dd if=/dev/zero of="$MNT/run/.hidden" bs=100000 count=3 2>&1) || rc=$?
+	expect_match "$b's hidden file past user_max_bytes" "Resource temporarily unavailable" "$out"
+	grep -q "user_max_bytes" "$T/qfs.log" || fail "no reason logged: $(cat "$T/qfs.log")"
+	gone() { ! ls -A "$MNT/run" | grep -q '^\.hidden$'; }
+	wait_for "the hidden file expires" gone || fail "still there: $(ls -la "$MNT/run")"
+
+	# xattr bytes count toward the same limit
+	as_user "$b" touch "$MNT/run/.x" || fail "touch"
+	local v
+	v=$(head -c 60000 /dev/zero | tr '\0' a)
+	rc=0
+	for i in 1 2 3 4 5 6 7 8; do
+		as_user "$b" setfattr -n "user.big$i" -v "$v" "$MNT/run/.x" 2>"$T/setfattr.err" || { rc=$i; break; }
+	done
+	[ "$rc" -gt 1 ] || fail "no xattr limit, or none allowed (rc $rc)"
+	expect_match "setfattr past user_max_bytes" "Disk quota exceeded" "$(cat "$T/setfattr.err")"
+
+	# 10,000 empty files: EAGAIN past user_max_files, memory bounded
+	local before after n
+	before=$(rss_kb)
+	n=$(eagain_count "$c" 10000 e)
+	after=$(rss_kb)
+	echo "RSS with 10,000 empty files tried: ${before} kB before, ${after} kB after ($n refused)"
+	expect_eq "refused past user_max_files" 9000 "$n"
+	grep -q "Resource temporarily unavailable" "$T/eagain.$c" || fail "not EAGAIN: $(head -3 "$T/eagain.$c")"
+	grep -q "user_max_files" "$T/qfs.log" || fail "no reason logged"
+	[ $((after - before)) -lt 20000 ] || fail "questfs grew by $((after - before)) kB"
+	as_user "$b" touch "$MNT/run/still" || fail "$b cannot create a file while $c is at his limit"
+}

@@ -217,8 +217,7 @@ static unsigned wait_packets(struct fx *f, unsigned n, int ms)
 	return got;
 }
 
-static uint64_t begin_as(struct fx *f, const char *name, size_t size,
-			 uid_t uid)
+static uint64_t begin_as(struct fx *f, const char *name, size_t size, uid_t uid)
 {
 	struct mkelf_img im = mkelf_sized(size, 1, 3);
 	struct qargv a;
