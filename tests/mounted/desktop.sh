@@ -103,20 +103,34 @@ start_desktop() {
 }
 
 # Thunar may still hold a file of the mount (its copy job, a thumbnail
-# read) when the case ends: it goes first, so that the unmount every case
-# ends with is not busy.
+# read) when the case ends, and questfs-notify opens the log now and then:
+# they go first, so that the unmount every case ends with is not busy.
+# (A case that unmounts and goes on uses stop_qfs_followed.)
 thunar_pid=""
+notify_pid=""
 if declare -F stop_qfs >/dev/null; then # lib.sh's, when a case runs
 	eval "mounted_$(declare -f stop_qfs)"
 	stop_qfs() {
-		if [ -n "$thunar_pid" ]; then
-			kill -TERM "$thunar_pid" 2>/dev/null
-			wait "$thunar_pid" 2>/dev/null
-			thunar_pid=""
-		fi
+		local p
+		for p in $thunar_pid $notify_pid; do
+			kill -TERM "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		done
+		thunar_pid="" notify_pid=""
 		mounted_stop_qfs
 	}
 fi
+
+# stop_qfs_followed: stop_qfs while questfs-notify follows the log. Its
+# look at the log opens it for a moment, and an unmount at that moment is
+# busy (as with any reader): the unmount is tried again until the deadline.
+stop_qfs_followed() {
+	local rc=0
+	wait_for "the unmount of $MNT" fusermount3 -u "$MNT" || fail "unmount of $MNT failed"
+	wait "$qfs_pid" || rc=$?
+	qfs_pid=""
+	expect_eq "questfs exit status" 0 "$rc"
+}
 
 # thunar_call METHOD ARGS...: a method of org.xfce.FileManager
 thunar_call() {

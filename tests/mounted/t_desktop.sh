@@ -230,7 +230,7 @@ case_notify_survives_remount() {
 	start_notify
 	cp "$FX/x86-64" "$MNT/run/one" 2>/dev/null
 	wait_for "first notification" note_with "one refused" >/dev/null
-	stop_qfs
+	stop_qfs_followed
 	wait_for "questfs-notify saw it go" grep -q "is gone" "$D/notify.log" ||
 		fail "notify log: $(cat "$D/notify.log")"
 	kill -0 "$notify_pid" || fail "questfs-notify exited: $(cat "$D/notify.log")"
@@ -342,7 +342,7 @@ case_notify_under_valgrind() {
 	cp "$FX/x86-64" "$MNT/run/a" 2>/dev/null && fail "a was not refused"
 	cp "$FX/valid" "$MNT/run/b" || fail "cp b"
 	DEADLINE=60 wait_for "two notifications" notes_at_least 2 || fail "notes: $(cat "$NOTES")"
-	stop_qfs
+	stop_qfs_followed
 	DEADLINE=60 wait_for "the mount gone" grep -q "is gone" "$T/vg.log" || fail "valgrind: $(cat "$T/vg.log")"
 	kill -TERM "$vp"
 	wait "$vp" || rc=$?
