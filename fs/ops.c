@@ -509,6 +509,10 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		memcpy(buf, f->data + off, n);
 	} else if (f && f->job_id) {
 		ssize_t r = qjobs_read(fs->jobs, f->job_id, buf, size, off);
+		if (r < 0) /* the job has let go: what the head still has */
+			r = qfs_file_read_head(f, buf, size, off);
+		if (r < 0)
+			err = ENODATA;
 		n = r > 0 ? (size_t)r : 0;
 	}
 	pthread_mutex_unlock(&fs->lock);

@@ -22,6 +22,8 @@ enum {
 	INO_FIRST_FILE = 16,
 };
 
+#define QFS_HEAD_MAX 4096 /* bytes of a launched file kept: struct qfile */
+
 struct xattr {
 	char *name;
 	void *value;
@@ -46,6 +48,11 @@ struct qfile {
 	uint8_t *data;
 	size_t size, cap;
 	uint64_t job_id; /* last launch, 0: never */
+	/* the first bytes of the last launch, kept while the file is listed
+	 * so that a file manager still sees the program once the job has
+	 * let go of it */
+	uint8_t *head;
+	size_t head_len;
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
@@ -122,6 +129,9 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
 int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 		   off_t off);
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st);
+/* a launched file's bytes from its head once its job has let go of them:
+ * how many, or -1 where they are gone */
+ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off);
 /* A finished file's bytes become a job (lock held): its id, for
  * qfs_commit once the lock is released (and the request answered), which
  * checks and spools it; 0: nothing to commit (refused, or out of memory) */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "names.h"
+#include "packet.h"
 #include "program.h"
 #include "questfs.h"
 
@@ -217,7 +218,22 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	qfs_refusal(&f->args_err, NULL);
 	qfs_xattr_free(&f->xattrs);
 	count_held(fs, f, -(long)f->xattr_bytes);
+	free(f->head);
 	free(f);
+}
+
+ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off)
+{
+	if (off < 0)
+		return -1;
+	if ((size_t)off >= f->size)
+		return 0;
+	if ((size_t)off >= f->head_len)
+		return -1;
+	if (n > f->head_len - (size_t)off)
+		n = f->head_len - (size_t)off;
+	memcpy(buf, f->head + off, n);
+	return (ssize_t)n;
 }
 
 void qfs_set_owner(struct qfs *fs, struct qfile *f, uid_t uid)
@@ -321,7 +337,29 @@ static void detach_from_job(struct qfile *f)
 	if (f->job_id && !f->data) {
 		f->job_id = 0;
 		f->size = 0;
+		free(f->head);
+		f->head = NULL;
+		f->head_len = 0;
 	}
+}
+
+/* A file grown past the largest program can never launch: refused as one
+ * refused at FLUSH is, so that it is recorded (the user hears why) and
+ * removed at RELEASE. Thunar leaves the empty file its copy made behind. */
+static int too_big(struct qfs *fs, struct qfile *f, uint64_t end)
+{
+	struct qerror e;
+	size_t max = fs->jcfg.prof.max_size;
+
+	if (f->name && qname_launches(f->name) && !f->flush_err) {
+		qerr_set(
+		    &e, QE_ELF_TOO_BIG,
+		    "program is more than %zu bytes (a write reached byte "
+		    "%llu); the largest that fits the %zu-byte slot is %zu",
+		    max, (unsigned long long)end, max + QPKT_HDR_SIZE, max);
+		qfs_refusal(&f->flush_err, &e);
+	}
+	return EFBIG;
 }
 
 int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
@@ -330,7 +368,7 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 
 	detach_from_job(f);
 	if (size > fs->jcfg.prof.max_size)
-		return EFBIG;
+		return too_big(fs, f, size);
 	if (size > f->size) {
 		if ((err = reserve(fs, f, (size_t)size)))
 			return err;
@@ -350,8 +388,10 @@ int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 	int err;
 
 	detach_from_job(f);
-	if (off < 0 || (uint64_t)off + n > fs->jcfg.prof.max_size)
+	if (off < 0)
 		return EFBIG;
+	if ((uint64_t)off + n > fs->jcfg.prof.max_size)
+		return too_big(fs, f, (uint64_t)off + n);
 	if ((err = reserve(fs, f, (size_t)off + n)))
 		return err;
 	if ((size_t)off > f->size)
@@ -367,22 +407,16 @@ int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
 
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 {
-	enum qjob_state state;
-	int64_t t_state;
-
+	(void)fs;
 	memset(st, 0, sizeof *st);
 	st->st_ino = f->ino;
 	st->st_mode = S_IFREG | f->mode;
 	st->st_nlink = f->name ? 1 : 0;
 	st->st_uid = f->uid;
 	st->st_gid = f->gid;
+	/* a launched file keeps its program's size: a file manager shows
+	 * what was dropped, not an empty text file */
 	st->st_size = (off_t)f->size;
-	/* a launched file reads as its program while the job holds it, and
-	 * as empty once the job has ended */
-	if (f->job_id && !f->data &&
-	    (qjobs_state(fs->jobs, f->job_id, &state, &t_state) < 0 ||
-	     state >= QJ_DELIVERED))
-		st->st_size = 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_atim = f->atime;
@@ -404,6 +438,14 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	size_t len = f->size;
 
 	f->dirty = 0;
+	/* what file managers read to tell a file's type (GIO sniffs 4 KiB) */
+	free(f->head);
+	f->head_len = len < QFS_HEAD_MAX ? len : QFS_HEAD_MAX;
+	f->head = f->head_len ? malloc(f->head_len) : NULL;
+	if (f->head)
+		memcpy(f->head, image, f->head_len);
+	else
+		f->head_len = 0;
 	count_held(fs, f, -(long)f->cap);
 	f->data = NULL;
 	f->cap = 0;
@@ -448,6 +490,7 @@ void qfs_free_all(struct qfs *fs)
 		fs->files = f->next;
 		free(f->name);
 		free(f->data);
+		free(f->head);
 		qfs_xattr_free(&f->xattrs);
 		qfs_refusal(&f->flush_err, NULL);
 		qfs_refusal(&f->args_err, NULL);

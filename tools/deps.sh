@@ -28,6 +28,19 @@ need_cmd python3 python3
 need_cmd valgrind valgrind
 need_cmd clang clang
 need_pkg unicorn libunicorn-dev
+# the desktop: questfs-notify (libnotify), the tests' notification
+# service (GIO), and Thunar under Xvfb on a private session bus
+need_pkg libnotify libnotify-dev
+need_pkg gio-2.0 libglib2.0-dev
+need_cmd notify-send libnotify-bin
+need_cmd zenity zenity
+need_cmd thunar thunar
+need_cmd Xvfb xvfb
+need_cmd dbus-daemon dbus
+need_cmd xdotool xdotool
+need_cmd import imagemagick
+need_cmd xwd x11-apps
+need_cmd file file
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] ||
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
 	missing="$missing libclang-rt-dev"

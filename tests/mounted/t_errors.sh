@@ -17,6 +17,9 @@ case_efbig_too_large() {
 	up
 	"$MKELF" --size 393129 "$T/over" 2>/dev/null || head -c 393129 /dev/zero >"$T/over"
 	run_fails "cp of 393129 bytes" "error writing .*File too large" cp "$T/over" "$MNT/run/over"
+	# refused, recorded and removed, not left cut short in run/
+	wait_for "run/over removed" eval '! test -e "$MNT/run/over"' || fail "run/over is still listed"
+	grep -q " over refused: program is more than 393128 bytes" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 	"$MKELF" --size 393128 "$T/largest" || fail mkelf
 	cp "$T/largest" "$MNT/run/largest" || fail "the largest program must copy"
 	wait_saved 1

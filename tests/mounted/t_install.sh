@@ -10,11 +10,13 @@ TIA=$TOP/mount-helper/thunar-install-actions
 
 up() { start_sim; start_qfs; }
 
-EXPECTED_USR="usr/bin/quest-emu
+EXPECTED_USR="etc/xdg/autostart/questfs-notify.desktop
+usr/bin/quest-emu
 usr/bin/quest-run
 usr/bin/quest-sim
 usr/bin/questbinloader
 usr/bin/questfs
+usr/bin/questfs-notify
 usr/lib/systemd/system/quest-sim.service
 usr/lib/systemd/system/questfs.service
 usr/sbin/mount.fuse.questfs
@@ -25,6 +27,7 @@ usr/share/man/man1/quest-emu.1
 usr/share/man/man1/quest-run.1
 usr/share/man/man1/quest-sim.1
 usr/share/man/man1/questbinloader.1
+usr/share/man/man1/questfs-notify.1
 usr/share/man/man8/mount.questfs.8
 usr/share/man/man8/questfs.8
 usr/share/questfs/thunar-install-actions
@@ -142,7 +145,8 @@ case_install_file_list_and_uninstall() {
 	local root=$T/root v f
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed files" "$EXPECTED_USR" "$(tree_of "$root")"
-	expect_eq "nothing outside usr/" "usr" "$(ls "$root")"
+	# the autostart entry goes where sessions look for it
+	expect_eq "nothing outside usr/ but the autostart entry" "etc usr" "$(ls "$root" | tr '\n' ' ' | sed 's/ $//')"
 	expect_eq "mount.fuse.questfs" "mount.questfs" "$(readlink "$root/usr/sbin/mount.fuse.questfs")"
 	for f in bin/questfs bin/questbinloader bin/quest-sim bin/quest-run sbin/mount.questfs share/questfs/thunar-install-actions; do
 		[ -x "$root/usr/$f" ] || fail "usr/$f is not executable"
@@ -164,7 +168,7 @@ case_install_file_list_and_uninstall() {
 	grep -qx 'ExecStart=/usr/bin/quest-sim $QUEST_SIM_OPTIONS' \
 		"$root/usr/lib/systemd/system/quest-sim.service" || fail "quest-sim.service: $(grep Exec "$root/usr/lib/systemd/system/quest-sim.service")"
 	v=$("$B/questfs" --version | head -1 | cut -d' ' -f2)
-	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man8/mount.questfs.8 man8/questfs.8; do
+	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man1/questfs-notify.1 man8/mount.questfs.8 man8/questfs.8; do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
 	$XRUN "$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
@@ -310,7 +314,7 @@ case_install_quest_run_as_thunar() {
 	expect_eq "programs received" 2 "$(saved_count)"
 	expect_eq "argv of the first" "prog" "$(argv_of 1)"
 	expect_eq "argv of the second" "hello" "$(argv_of 2)"
-	grep -q "^-u normal -i dialog-information prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
+	grep -q "^-u normal -t 10000 -i dialog-information prog runs on Quest taken by the Quest side$" "$T/notify-send.log" ||
 		fail "no notification of success: $(cat "$T/notify-send.log")"
 	# a name with a space cannot be argv[0] of Quest's command line: the
 	# refusal says why, on stderr and in the notification
@@ -343,7 +347,7 @@ case_install_quest_run_arguments() {
 	expect_eq "argv" "hello_argvs lorem ipsum dolor" "$(argv_of 1)"
 	# one command line: a single NUL, after the last word
 	expect_eq "NULs in argv" 1 "$(tr -cd '\0' <"$SAVE/000001.argv" | wc -c)"
-	grep -q -- "--entry .*hello_argvs" "$T/zenity.log" || fail "zenity was asked: $(cat "$T/zenity.log")"
+	grep -q -- "--entry .*hello__argvs" "$T/zenity.log" || fail "zenity was asked: $(cat "$T/zenity.log")"
 	[ ! -e "$MNT/run/hello_argvs.args" ] || fail "the sidecar was left in run/"
 
 	# cancelled: nothing is copied
@@ -374,7 +378,7 @@ case_install_quest_run_arguments() {
 	PATH=$(bare_path) "$QR" --mount "$MNT" --ask "$EX/hello_argvs" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without zenity" 2 "$rc"
 	grep -q "zenity is not installed" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
-	grep -q "^-u critical -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
+	grep -q "^-u normal -t 10000 -i dialog-error Run on Quest cannot ask for arguments: zenity is not installed" "$T/notify-send.log" ||
 		fail "not notified: $(cat "$T/notify-send.log")"
 	expect_eq "programs without zenity" 2 "$(saved_count)"
 }
@@ -388,7 +392,7 @@ refused() {
 	PATH="$T/fake:$PATH" "$QR" --mount "$MNT" "$@" "$f" 2>"$T/qr.err" || rc=$?
 	expect_eq "status of $f" 1 "$rc"
 	grep -Eq "$re" "$T/qr.err" || fail "stderr for $f: '$(cat "$T/qr.err")' does not match /$re/"
-	grep -Eq "^-u critical -i dialog-error .*$re" "$T/notify-send.log" ||
+	grep -Eq "^-u normal -t 10000 -i dialog-error .*$re" "$T/notify-send.log" ||
 		fail "notification for $f: '$(cat "$T/notify-send.log")' does not match /$re/"
 }
 
