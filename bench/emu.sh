@@ -30,7 +30,7 @@ startup() {
 	local i
 	for i in $(seq 21); do
 		s=$(date +%s%N)
-		"$EMU" examples/hello >/dev/null
+		"$EMU" "$B/examples/hello" >/dev/null
 		e=$(date +%s%N)
 		echo $(((e - s) / 1000))
 	done | sort -n | sed -n 11p

@@ -60,7 +60,7 @@ endif
 .PHONY: bench-emu
 bench: bench-emu
 bench-emu: deps
-	$(MAKE) $(BUILD)/quest-emu examples/hello
+	$(MAKE) $(BUILD)/quest-emu $(BUILD)/examples/hello
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/emu.sh
 

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 EMU=$(realpath "$BUILD/quest-emu")
 MKELF=$(realpath "$BUILD/tests/mkelf")
+EXB=$(realpath "$BUILD/examples") # hello and hello_argvs
 CASES=${CASES:-.}
 src=tests/emu/progs
 tmp=$(mktemp -d /tmp/quest-emu-test.XXXXXX)
@@ -99,10 +100,10 @@ for p in master galileo; do
 	E=("$EMU" --profile "$p")
 	B=$tmp/$p
 	check "$p/examples-hello" 0 "Hello from Quest!$nl" "" -- \
-		"${E[@]}" examples/hello
+		"${E[@]}" "$EXB"/hello
 	if [ $p = master ]; then arg="(no argument)"; else arg=lorem; fi
 	check "$p/examples-hello_argvs" 0 "Hello, $arg$nl" "" -- \
-		"${E[@]}" examples/hello_argvs lorem ipsum
+		"${E[@]}" "$EXB"/hello_argvs lorem ipsum
 	check "$p/hello" 0 "Hello from C on Quest$nl" "" -- "${E[@]}" "$B/hello"
 	if [ $p = master ]; then
 		check "$p/args" 1 "argc=1 argv[0]=args lorem ipsum argv[1]=NULL$nl" "" -- \
