@@ -37,8 +37,7 @@ struct qjobs {
 	struct qchan *ch;
 	struct qspool *sp;
 	pthread_mutex_t lock;
-	pthread_cond_t work; /* a job was queued, or stop */
-	pthread_cond_t log_grew;
+	pthread_cond_t work;	  /* a job was queued, or stop */
 	pthread_cond_t committed; /* the last commit in flight ended */
 	pthread_t sender;
 	int stopping, stopped;
@@ -122,7 +121,6 @@ static void log_append_locked(struct qjobs *q, const char *line, size_t n)
 	}
 	memcpy(q->log + q->log_len, line, n);
 	q->log_len += n;
-	pthread_cond_broadcast(&q->log_grew);
 }
 
 static void vlog_locked(struct qjobs *q, const char *fmt, va_list ap)
@@ -188,28 +186,6 @@ size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off)
 			n = len;
 		memcpy(buf, q->log + off, n);
 	}
-	pthread_mutex_unlock(&q->lock);
-	return n;
-}
-
-size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms)
-{
-	struct timespec dl;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&q->lock);
-	while (q->log_len == size && !q->stopping)
-		if (pthread_cond_timedwait(&q->log_grew, &q->lock, &dl) ==
-		    ETIMEDOUT)
-			break;
-	n = q->log_len;
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
@@ -738,7 +714,6 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err)
 {
 	struct qjobs *q = calloc(1, sizeof *q);
-	pthread_condattr_t ca;
 	enum qerr rc;
 
 	*out = NULL;
@@ -753,10 +728,6 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->committed, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
-	pthread_cond_init(&q->log_grew, &ca);
-	pthread_condattr_destroy(&ca);
 	rc = qchan_open(q->spec, &cfg->chan, &q->ch, err);
 	if (rc != QE_OK)
 		goto fail;
@@ -797,7 +768,6 @@ void qjobs_stop(struct qjobs *q)
 	}
 	q->stopping = 1;
 	pthread_cond_broadcast(&q->work);
-	pthread_cond_broadcast(&q->log_grew);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->sender, NULL);
 
@@ -807,12 +777,12 @@ void qjobs_stop(struct qjobs *q)
 	pthread_mutex_unlock(&q->lock);
 	if (q->sp)
 		qerr_set(
-		    &why, QE_CHAN_IO,
+		    &why, QE_STOPPED,
 		    "questfs stopped before it was sent; kept in the spool "
 		    "%s for the next mount",
 		    q->cfg.spool);
 	else
-		qerr_set(&why, QE_CHAN_IO,
+		qerr_set(&why, QE_STOPPED,
 			 "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
 	q->stopped = 1;
@@ -838,7 +808,6 @@ void qjobs_free(struct qjobs *q)
 	free(q->spool);
 	pthread_cond_destroy(&q->work);
 	pthread_cond_destroy(&q->committed);
-	pthread_cond_destroy(&q->log_grew);
 	pthread_mutex_destroy(&q->lock);
 	free(q->log);
 	free(q->spec);

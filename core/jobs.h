@@ -134,9 +134,4 @@ size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
 void qjobs_log(struct qjobs *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Block until the log has grown past `size` or timeout_ms passed (the
- * questfs thread that refreshes the kernel's view of the log uses it).
- * Returns the log's size. */
-size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms);
-
 #endif

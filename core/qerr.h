@@ -52,6 +52,12 @@ enum qerr {
 	QE_CHAN_REFUSED,     /* the Quest side refused (its reason) */
 	QE_CHAN_IO,	     /* I/O error on the channel */
 
+	/* questfs's files and jobs */
+	QE_BUSY,	 /* another writer has the file open */
+	QE_LIMIT,	 /* a soft limit (queue, bytes held): try again */
+	QE_FILE_TOO_BIG, /* a write past the largest program */
+	QE_STOPPED,	 /* questfs stopped before the job was sent */
+
 	QE__COUNT
 };
 

@@ -164,6 +164,8 @@ static int configure(struct qfs *fs)
 	c->prof.user_base = (uint32_t)o->user_base;
 	c->prof.user_limit = (uint32_t)o->user_limit;
 	c->prof.max_size = qpkt_max_binary(o->slot_size);
+	fs->lcfg.prof = &c->prof;
+	fs->lcfg.argv0 = c->argv0;
 	if (!o->max_queue || o->max_bytes < c->prof.max_size) {
 		fprintf(stderr,
 			"questfs: max_queue must be at least 1 and max_bytes "
@@ -214,8 +216,7 @@ static char *default_spool(const char *mountpoint)
 static void report_undelivered(void *ctx, const struct qjob_info *j)
 {
 	struct qfs *fs = ctx;
-	if (j->state == QJ_FAILED && j->code == QE_CHAN_IO &&
-	    strstr(j->detail, "stopped before"))
+	if (j->state == QJ_FAILED && j->code == QE_STOPPED)
 		qfs_log(fs, LOG_WARNING, "job %llu %s was not delivered: %s",
 			(unsigned long long)j->id, j->name, j->detail);
 }

@@ -153,20 +153,6 @@ void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 		hash_name_in(fs, f);
 }
 
-static struct qerror lost_reason = {
-    QE_NOMEM, "refused; the reason was lost (questfs is out of memory)"};
-
-void qfs_refusal(struct qerror **slot, const struct qerror *why)
-{
-	if (*slot != &lost_reason)
-		free(*slot);
-	*slot = NULL;
-	if (why && !(*slot = malloc(sizeof **slot)))
-		*slot = &lost_reason;
-	else if (why)
-		**slot = *why;
-}
-
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	fs->writing_bytes -= f->cap;
@@ -180,14 +166,14 @@ void qfs_detach(struct qfs *fs, struct qfile *f)
 	qfs_set_name(fs, f, NULL);
 	/* nobody can launch it now: its bytes stop counting as held once no
 	 * writer needs them */
-	if (!f->writers)
+	if (!f->ls.writers)
 		qfs_drop_data(fs, f);
 	touch_run(fs);
 }
 
 void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 {
-	if (f->name || f->nlookup || f->opens)
+	if (f->name || f->nlookup || f->ls.opens)
 		return;
 	*(f->prev ? &f->prev->next : &fs->files) = f->next;
 	if (f->next)
@@ -195,8 +181,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	hash_ino_out(fs, f);
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
-	qfs_refusal(&f->flush_err, NULL);
-	qfs_refusal(&f->args_err, NULL);
+	qlaunch_free(&f->ls);
 	qfs_xattr_free(&f->xattrs);
 	free(f);
 }
@@ -219,7 +204,8 @@ void qfs_expire(struct qfs *fs, int soon)
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
 		next = f->next;
-		if (!f->name || !f->job_id || f->data || f->dirty || f->opens)
+		if (!f->name || !f->job_id || f->data || f->ls.dirty ||
+		    f->ls.opens)
 			continue;
 		/* a job no longer kept, or ended more than linger ago */
 		if (qjobs_state(fs->jobs, f->job_id, &state, &t_state) == 0 &&
@@ -232,17 +218,23 @@ void qfs_expire(struct qfs *fs, int soon)
 	}
 }
 
-/* Makes room for `size` bytes; EFBIG past the largest program, EAGAIN past
- * the bytes questfs may hold. */
-static int reserve(struct qfs *fs, struct qfile *f, size_t size)
+/* Makes room for `size` bytes: QE_FILE_TOO_BIG past the largest program,
+ * QE_LIMIT past the bytes questfs may hold, QE_NOMEM; why says which, with
+ * the bytes the file holds and the limit. */
+static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
+			 struct qerror *why)
 {
 	size_t max = fs->jcfg.prof.max_size, cap;
 	struct qerror e;
 
 	if (size > max)
-		return EFBIG;
+		return qerr_set(why, QE_FILE_TOO_BIG,
+				"%zu bytes written; the file would be %llu "
+				"bytes, more than the largest program (%zu "
+				"bytes)",
+				f->size, (unsigned long long)size, max);
 	if (size <= f->cap)
-		return 0;
+		return QE_OK;
 	cap = f->cap ? f->cap : 4096;
 	while (cap < size)
 		cap *= 2;
@@ -252,20 +244,22 @@ static int reserve(struct qfs *fs, struct qfile *f, size_t size)
 	if (cap > size &&
 	    qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), NULL) !=
 		QE_OK)
-		cap = size;
+		cap = (size_t)size;
 	if (qjobs_room(fs->jobs, fs->writing_bytes + (cap - f->cap), &e) !=
 	    QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
 			e.msg);
-		return EAGAIN;
+		return qerr_set(why, QE_LIMIT, "%zu bytes written; %s", f->size,
+				e.msg);
 	}
 	uint8_t *p = realloc(f->data, cap);
 	if (!p)
-		return ENOMEM;
+		return qerr_set(why, QE_NOMEM,
+				"%zu bytes written; out of memory", f->size);
 	fs->writing_bytes += cap - f->cap;
 	f->data = p;
 	f->cap = cap;
-	return 0;
+	return QE_OK;
 }
 
 /* After a launch the bytes belong to the job: writing again starts anew. */
@@ -277,16 +271,15 @@ static void detach_from_job(struct qfile *f)
 	}
 }
 
-int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
+enum qerr qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size,
+			    struct qerror *why)
 {
-	int err;
+	enum qerr rc;
 
 	detach_from_job(f);
-	if (size > fs->jcfg.prof.max_size)
-		return EFBIG;
 	if (size > f->size) {
-		if ((err = reserve(fs, f, (size_t)size)))
-			return err;
+		if ((rc = reserve(fs, f, size, why)) != QE_OK)
+			return rc;
 		memset(f->data + f->size, 0, (size_t)size - f->size);
 	}
 	f->size = (size_t)size;
@@ -294,28 +287,27 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 		qfs_drop_data(fs, f);
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->ctime = f->mtime;
-	return 0;
+	return QE_OK;
 }
 
-int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
-		   off_t off)
+enum qerr qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf,
+			 size_t n, off_t off, struct qerror *why)
 {
-	int err;
+	enum qerr rc;
 
 	detach_from_job(f);
-	if (off < 0 || (uint64_t)off + n > fs->jcfg.prof.max_size)
-		return EFBIG;
-	if ((err = reserve(fs, f, (size_t)off + n)))
-		return err;
+	if (off < 0)
+		return qerr_set(why, QE_FILE_TOO_BIG, "negative offset");
+	if ((rc = reserve(fs, f, (uint64_t)off + n, why)) != QE_OK)
+		return rc;
 	if ((size_t)off > f->size)
 		memset(f->data + f->size, 0, (size_t)off - f->size);
 	memcpy(f->data + off, buf, n);
 	if ((size_t)off + n > f->size)
 		f->size = (size_t)off + n;
-	f->dirty = 1;
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->ctime = f->mtime;
-	return 0;
+	return QE_OK;
 }
 
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
@@ -343,54 +335,89 @@ void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 	st->st_ctim = f->ctime;
 }
 
-int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
-	      struct qerror *err)
+/* The file's bytes leave it (to a job, or to nobody): the file reads as
+ * its job from here on. */
+static uint8_t *take_bytes(struct qfs *fs, struct qfile *f)
 {
-	return qelf_check(f->data, f->size, &fs->jcfg.prof, mode, NULL, err);
-}
-
-uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
-{
-	struct qargv args;
-	struct qerror e;
 	uint8_t *image = f->data;
-	size_t len = f->size;
 
-	f->dirty = 0;
 	fs->writing_bytes -= f->cap;
 	f->data = NULL;
 	f->cap = 0;
-	if (f->args_err) {
-		free(image);
-		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
-						 f->args_err);
-		return 0;
-	}
+	return image;
+}
+
+/* A finished file's bytes become a job, in launch order, committed after
+ * the reply (fs/reply.c). */
+static void launch(struct qfs *fs, struct qfile *f)
+{
+	struct qargv args;
+	struct qerror e;
+	size_t len = f->size;
+	uint8_t *image = take_bytes(fs, f);
+
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
 		f->job_id =
 		    qjobs_record_refusal(fs->jobs, f->name, len, f->ino, &e);
-		return 0;
+		return;
 	}
 	if (!image)
 		image = calloc(1, 1); /* an empty file: refused as too short */
 	f->job_id = qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino);
-	if (!f->job_id)
+	if (f->job_id)
+		qfs_commit_later(fs, f->job_id);
+	else
 		qfs_log(fs, LOG_ERR, "run/%s: out of memory: not launched",
 			f->name);
-	return f->job_id;
 }
 
-void qfs_commit(struct qfs *fs, uint64_t id)
+/* A refusal recorded for the file: a refused job (status, log, its
+ * user.quest.* xattrs), or for a sidecar, which is no program, a log line. */
+static void record(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 {
-	struct qerror e;
-	enum qerr rc = id ? qjobs_commit(fs->jobs, id, &e) : QE_OK;
+	if (d->sidecar)
+		qjobs_log(fs->jobs, "%s %s: %s", f->name,
+			  d->act == QL_REMOVE ? "removed" : "refused",
+			  d->why.msg);
+	else
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, f->size,
+						 f->ino, &d->why);
+}
 
-	/* a refusal is the user's, in status and log; a spool that cannot
-	 * be written is the operator's to hear of too */
-	if (rc == QE_SYS || rc == QE_NOMEM)
-		qfs_log(fs, LOG_ERR, "job %llu not queued: %s",
-			(unsigned long long)id, e.msg);
+int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
+{
+	switch (d->act) {
+	case QL_NONE:
+		break;
+	case QL_LAUNCH:
+		launch(fs, f);
+		break;
+	case QL_REFUSE:
+		free(take_bytes(fs, f));
+		record(fs, f, d);
+		break;
+	case QL_RECORD:
+		qjobs_record_refusal(fs->jobs, d->name, f->size, f->ino,
+				     &d->why);
+		break;
+	case QL_REMOVE:
+		/* gone, so that a retry finds no file */
+		record(fs, f, d);
+		qfs_notify_gone(fs, f->ino, f->name);
+		qfs_detach(fs, f);
+		break;
+	case QL_DROP:
+		qfs_drop_data(fs, f);
+		break;
+	}
+	if (d->rc != QE_OK && d->rc != QE_BUSY)
+		qfs_log(fs, LOG_INFO, "run/%s refused: %s",
+			d->act == QL_RECORD ? d->name
+			: f->name	    ? f->name
+					    : "?",
+			d->why.msg);
+	return qfs_errno(d->rc);
 }
 
 void qfs_free_all(struct qfs *fs)
@@ -401,8 +428,7 @@ void qfs_free_all(struct qfs *fs)
 		free(f->name);
 		free(f->data);
 		qfs_xattr_free(&f->xattrs);
-		qfs_refusal(&f->flush_err, NULL);
-		qfs_refusal(&f->args_err, NULL);
+		qlaunch_free(&f->ls);
 		free(f);
 	}
 	free(fs->by_name);
