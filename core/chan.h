@@ -10,7 +10,8 @@
 
 #include "qerr.h"
 
-#define QCHAN_SPEC_DEFAULT "shm:1001"
+#define QCHAN_SPEC_DEFAULT     "shm:1001"
+#define QCHAN_KICK_CMD_DEFAULT "proc_creat"
 
 struct qchan_opts {
 	size_t slot_size;     /* bytes of the single slot (393216) */

@@ -89,11 +89,11 @@ void qjobs_cfg_default(struct qjobs_cfg *c)
 	c->spec = QCHAN_SPEC_DEFAULT;
 	qchan_opts_default(&c->chan);
 	qelf_profile_default(&c->prof);
-	c->send_timeout_ms = 5000;
-	c->max_queue = 1000;
-	c->max_bytes = 64u << 20;
-	c->history = 200;
-	c->log_max = 1u << 20;
+	c->send_timeout_ms = QJOBS_SEND_TIMEOUT_MS_DEFAULT;
+	c->max_queue = QJOBS_MAX_QUEUE_DEFAULT;
+	c->max_bytes = QJOBS_MAX_BYTES_DEFAULT;
+	c->history = QJOBS_HISTORY_DEFAULT;
+	c->log_max = QJOBS_LOG_MAX_DEFAULT;
 	c->argv0 = 1;
 }
 

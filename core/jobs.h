@@ -40,6 +40,14 @@ struct qjob_info {
 	char detail[QERR_MSG_MAX];
 };
 
+/* The defaults of qjobs_cfg_default, which questfs's option table
+ * (fs/options.c) shows and the man page states. */
+#define QJOBS_SEND_TIMEOUT_MS_DEFAULT 5000
+#define QJOBS_MAX_QUEUE_DEFAULT	      1000u
+#define QJOBS_MAX_BYTES_DEFAULT	      (64ul << 20)
+#define QJOBS_HISTORY_DEFAULT	      200u
+#define QJOBS_LOG_MAX_DEFAULT	      (1ul << 20)
+
 struct qjobs_cfg {
 	const char *spec; /* channel spec */
 	struct qchan_opts chan;

@@ -87,3 +87,13 @@ enum qerr qpkt_parse(const uint8_t *pkt, size_t len, struct qpkt_view *v,
 	v->binary = pkt + QPKT_HDR_SIZE;
 	return QE_OK;
 }
+
+enum qerr qpkt_slot_check(size_t slot_size, struct qerror *err)
+{
+	if (slot_size >= QPKT_SLOT_MIN && slot_size <= QPKT_SLOT_MAX)
+		return QE_OK;
+	return qerr_set(err, QE_USAGE,
+			"slot size %zu is out of range (%u to %u bytes: the "
+			"%u-byte header and at least one byte of program)",
+			slot_size, QPKT_SLOT_MIN, QPKT_SLOT_MAX, QPKT_HDR_SIZE);
+}

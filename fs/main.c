@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "packet.h"
 #include "questfs.h"
 
@@ -29,46 +30,6 @@ void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 	}
 	va_end(ap);
 }
-
-#define OPTION(t, p)                                                           \
-	{                                                                      \
-		t, offsetof(struct qfs_opts, p), 1                             \
-	}
-static const struct fuse_opt qfs_opts_spec[] = {
-    OPTION("channel=%s", channel),
-    OPTION("slot_size=%lu", slot_size),
-    OPTION("argv0=%s", argv0),
-    OPTION("user_base=%li", user_base),
-    OPTION("user_limit=%li", user_limit),
-    OPTION("kick=%s", kick),
-    OPTION("kick_cmd=%s", kick_cmd),
-    OPTION("max_queue=%u", max_queue),
-    OPTION("max_bytes=%lu", max_bytes),
-    OPTION("history=%u", history),
-    OPTION("linger=%u", linger),
-    OPTION("send_timeout=%u", send_timeout),
-    OPTION("log_max=%lu", log_max),
-    OPTION("run_mode=%o", run_mode),
-    OPTION("run_uid=%d", run_uid),
-    OPTION("run_gid=%d", run_gid),
-    OPTION("spool=%s", spool),
-    OPTION("spool_sync", spool_sync),
-    OPTION("-h", show_help),
-    OPTION("--help", show_help),
-    OPTION("-V", show_version),
-    OPTION("--version", show_version),
-    /* mount(8) and fstab noise */
-    FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("x-systemd.", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_END,
-};
 
 /* Keeps the positional arguments back: mount.fuse3 runs
  * `questfs SOURCE MOUNTPOINT -o ...`, and the SOURCE means nothing to us. */
@@ -90,40 +51,11 @@ static int opt_proc(void *data, const char *arg, int key,
 
 static void usage(const char *prog)
 {
-	printf(
-	    "Usage: %s [options] MOUNTPOINT\n"
-	    "Launch i386 programs on Quest by copying them into "
-	    "MOUNTPOINT/run/.\n"
-	    "\n"
-	    "questfs options (-o name=value,...):\n"
-	    "    channel=SPEC         shm:KEY or dev:PATH (%s)\n"
-	    "    slot_size=N          channel slot in bytes (%u)\n"
-	    "    argv0=name|none      argv[0] is the file's name, or left out "
-	    "(name)\n"
-	    "    user_base=ADDR       Quest's user window start (0x%x)\n"
-	    "    user_limit=ADDR      Quest's user window end (0x%x)\n"
-	    "    kick=PATH            write kick_cmd to PATH before each "
-	    "program\n"
-	    "    kick_cmd=CMD         (proc_creat)\n"
-	    "    max_queue=N          programs waiting for the Quest side "
-	    "(1000)\n"
-	    "    max_bytes=N          program bytes held in memory (67108864)\n"
-	    "    history=N            finished jobs listed in status (200)\n"
-	    "    linger=SEC           a launched file stays listed this long "
-	    "(30)\n"
-	    "    send_timeout=MS      one send to the Quest side (5000)\n"
-	    "    log_max=N            bytes of /log kept (1048576)\n"
-	    "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, "
-	    "run_gid=N\n"
-	    "    spool=DIR|none       queued programs kept on disk across a "
-	    "crash\n"
-	    "                         (/var/lib/questfs/MOUNT as root, else\n"
-	    "                         $XDG_STATE_HOME/questfs/MOUNT)\n"
-	    "    spool_sync           fsync the spool: survive machine crashes "
-	    "too\n"
-	    "\n",
-	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
-	    QELF_USER_LIMIT_DEFAULT);
+	printf("Usage: %s [options] MOUNTPOINT\n"
+	       "Launch i386 programs on Quest by copying them into "
+	       "MOUNTPOINT/run/.\n\n",
+	       prog);
+	qfs_opts_usage(stdout);
 	printf("FUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -148,13 +80,9 @@ static int configure(struct qfs *fs)
 		return -1;
 	}
 	c->argv0 = !strcmp(o->argv0, "name");
-	if (o->slot_size <= QPKT_HDR_SIZE || o->slot_size > (1ul << 30)) {
-		fprintf(stderr,
-			"questfs: slot_size must be between %u and %lu\n",
-			QPKT_HDR_SIZE + 1, 1ul << 30);
+	if (qfs_opts_check(o) < 0)
 		return -1;
-	}
-	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffUL) {
+	if (o->user_base >= o->user_limit) {
 		fprintf(stderr,
 			"questfs: user window [0x%lx, 0x%lx) is empty or too "
 			"large\n",
@@ -166,10 +94,10 @@ static int configure(struct qfs *fs)
 	c->prof.max_size = qpkt_max_binary(o->slot_size);
 	fs->lcfg.prof = &c->prof;
 	fs->lcfg.argv0 = c->argv0;
-	if (!o->max_queue || o->max_bytes < c->prof.max_size) {
+	if (o->max_bytes < c->prof.max_size) {
 		fprintf(stderr,
-			"questfs: max_queue must be at least 1 and max_bytes "
-			"at least %zu (one program)\n",
+			"questfs: max_bytes must be at least %zu (one "
+			"program)\n",
 			c->prof.max_size);
 		return -1;
 	}
@@ -230,23 +158,9 @@ int main(int argc, char *argv[])
 	struct qerror e;
 	int ret = 1;
 
-	fs->o = (struct qfs_opts){
-	    .channel = strdup(QCHAN_SPEC_DEFAULT),
-	    .argv0 = strdup("name"),
-	    .slot_size = QPKT_SLOT_DEFAULT,
-	    .user_base = QELF_USER_BASE_DEFAULT,
-	    .user_limit = QELF_USER_LIMIT_DEFAULT,
-	    .max_queue = 1000,
-	    .max_bytes = 64ul << 20,
-	    .history = 200,
-	    .linger = 30,
-	    .send_timeout = 5000,
-	    .log_max = 1ul << 20,
-	    .run_mode = 0755,
-	    .run_uid = -1,
-	    .run_gid = -1,
-	};
-	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
+	if (qfs_opts_init(&fs->o) < 0)
+		goto err_args;
+	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec(), opt_proc) == -1)
 		goto err_args;
 	if (fs->o.nonopts &&
 	    fuse_opt_add_arg(&args, fs->o.nonopt[fs->o.nonopts - 1]) == -1)
@@ -363,10 +277,6 @@ err_args:
 	qfs_free_all(fs);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
-	free(fs->o.channel);
-	free(fs->o.argv0);
-	free(fs->o.kick);
-	free(fs->o.kick_cmd);
-	free(fs->o.spool);
+	qfs_opts_free(&fs->o);
 	return ret;
 }

@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 			spec = optarg;
 			break;
 		case O_SLOT:
-			if (num("--slot-size", optarg, 1u << 30, &slot) < 0)
+			if (num("--slot-size", optarg, QPKT_SLOT_MAX, &slot) <
+			    0)
 				goto out;
 			break;
 		case 's':
@@ -242,9 +243,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (slot <= QPKT_HDR_SIZE) {
-		fprintf(stderr, "%s: --slot-size must be more than %u\n", prog,
-			QPKT_HDR_SIZE);
+	if (qpkt_slot_check((size_t)slot, &e) != QE_OK) {
+		fprintf(stderr, "%s: --slot-size: %s\n", prog, e.msg);
 		goto out;
 	}
 	if (save && mkdir(save, 0755) < 0 && errno != EEXIST) {
