@@ -1,4 +1,4 @@
-/* The generic channel layer (§5): picks a backend by spec, checks the
+/* The generic channel layer (DESIGN.md §5): picks a backend by spec, checks the
  * packet against the slot, writes the optional kick line, and holds the
  * write helpers the backends share. */
 #include "chan.h"

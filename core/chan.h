@@ -1,5 +1,5 @@
-/* The channel to the Quest side (§5): one interface, backends behind a
- * vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
+/* The channel to the Quest side (DESIGN.md §5): one interface, backends behind
+ * a vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
 #ifndef QUEST_CHAN_H
 #define QUEST_CHAN_H
 

@@ -1,5 +1,5 @@
-/* The shm:KEY channel backend (§5): a POSIX shared-memory object with a
- * control header and one slot, guarded by a robust process-shared mutex and
+/* The shm:KEY channel backend (DESIGN.md §5): a POSIX shared-memory object with
+ * a control header and one slot, guarded by a robust process-shared mutex and
  * two futex event counters; sender and receiver sides. docs/PROTOCOL.md
  * describes the layout and the rules, and must keep matching this file. */
 #include "chan.h"
@@ -61,6 +61,9 @@ struct shm_hdr {
 	uint32_t reserved0;
 	uint8_t reserved1[32];
 
+	/* Robust, process-shared: guards the slot's state and the fields
+	 * after it; taken with no other lock held and never held while
+	 * waiting (DESIGN.md §10). */
 	union {
 		pthread_mutex_t m;
 		uint8_t pad[64];

@@ -36,6 +36,10 @@ struct qjobs {
 	char *spec, *spool;
 	struct qchan *ch;
 	struct qspool *sp;
+	/* Guards every field below and every struct job. Taken after
+	 * questfs's tree lock, never before it; takes no other lock.
+	 * Released across a channel send, a spool call, a commit's checks
+	 * and malloc_trim (DESIGN.md §10). */
 	pthread_mutex_t lock;
 	pthread_cond_t work;	  /* a job was queued, or stop */
 	pthread_cond_t committed; /* the last commit in flight ended */

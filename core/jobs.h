@@ -76,8 +76,9 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 
 /* Stops the sender (a send under way finishes or times out), waits for the
- * commits under way, and marks every job not sent as failed ("questfs stopped
- * before it was sent"), logged; the jobs stay readable until qjobs_free. */
+ * commits under way, and marks every job not sent as failed with code
+ * QE_STOPPED ("questfs stopped before it was sent"), logged; the jobs stay
+ * readable until qjobs_free. */
 void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 
@@ -85,7 +86,7 @@ void qjobs_free(struct qjobs *q);
  * order and takes `image` (malloc'd; it passes to the job in every case):
  * quick, for a caller holding a lock of its own. It shows as queued, but
  * neither it nor any job after it is sent before qjobs_commit, which
- * checks it (§4, argv: `args` are the user's words; argv[0] is added
+ * checks it (DESIGN.md §4, argv: `args` are the user's words; argv[0] is added
  * unless argv0=none) and spools it: call it soon, without that lock and
  * once whoever waits on the caller has been answered, for when nothing
  * else is being sent and the Quest side answered the last packet, commit

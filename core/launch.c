@@ -33,6 +33,7 @@ static enum qerr decide(struct qlaunch_dec *d, enum qlaunch_act act,
 	d->rc = rc;
 	d->name = NULL;
 	d->sidecar = 0;
+	d->refused = 0;
 	if (why)
 		d->why = *why;
 	else
@@ -46,7 +47,9 @@ static enum qerr refuse_now(struct qlaunch *s, struct qlaunch_dec *d,
 {
 	if (!s->why)
 		set_reason(&s->why, why);
-	return decide(d, QL_NONE, why->code, why);
+	decide(d, QL_NONE, why->code, why);
+	d->refused = 1;
+	return why->code;
 }
 
 /* The file is finished under a name that launches: a job, or a refused one
@@ -246,6 +249,7 @@ enum qerr qlaunch_rename(struct qlaunch *s, const struct qlaunch_file *f,
 		return launch(s, d);
 	decide(d, QL_RECORD, e.code, &e);
 	d->name = newname;
+	d->refused = 1;
 	return e.code;
 }
 
@@ -258,7 +262,9 @@ enum qerr qlaunch_set_args(struct qlaunch *s, const char *fname,
 
 	if (s)
 		set_reason(&s->args_why, rc == QE_OK ? NULL : &e);
-	return decide(d, QL_NONE, rc, rc == QE_OK ? NULL : &e);
+	decide(d, QL_NONE, rc, rc == QE_OK ? NULL : &e);
+	d->refused = rc != QE_OK;
+	return rc;
 }
 
 void qlaunch_clear_args(struct qlaunch *s)

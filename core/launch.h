@@ -1,4 +1,4 @@
-/* The launch rule of run/ as one state machine (docs/DESIGN.md §5): the
+/* The launch rule of run/ as one state machine (docs/DESIGN.md §7): the
  * events a file goes through between its first open for writing and its last
  * release, and what each one decides. No FUSE here: fs/ translates each
  * request into one event, carries out the decision and answers with its
@@ -31,9 +31,10 @@ struct qlaunch_dec {
 	enum qerr rc;	   /* the request's outcome: QE_OK or why it failed */
 	struct qerror why; /* rc's message; the refusal of QL_REFUSE/RECORD/
 			    * REMOVE (rc may be QE_OK then: decided earlier) */
-	const char
-	    *name;   /* QL_RECORD: the name the refusal is recorded under */
+	/* QL_RECORD: the name the refusal is recorded under */
+	const char *name;
 	int sidecar; /* QL_REMOVE: a sidecar (logged, no job) */
+	int refused; /* this event refused the file or its arguments */
 };
 
 /* Per file of run/, guarded by the caller's lock (questfs: the tree lock). */

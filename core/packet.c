@@ -1,5 +1,6 @@
-/* The §3 wire format: fields written byte by byte in little-endian order so
- * that the packet is the same whatever the host's endianness or word size. */
+/* The DESIGN.md §3 wire format: fields written byte by byte in little-endian
+ * order so that the packet is the same whatever the host's endianness or word
+ * size. */
 #include "packet.h"
 
 #include <assert.h>

@@ -1,4 +1,4 @@
-/* The wire format of §3 (the seed's program_t), with fixed widths and
+/* The wire format of DESIGN.md §3 (the seed's program_t), with fixed widths and
  * little-endian fields on every host. */
 #ifndef QUEST_PACKET_H
 #define QUEST_PACKET_H

@@ -21,7 +21,8 @@ enum qerr {
 	QE_PKT_TOO_BIG,	  /* 88 + binary does not fit the slot */
 	QE_PKT_MALFORMED, /* a packet that cannot be parsed */
 
-	/* ELF checks (§4); one code per rule, message says what was found */
+	/* ELF checks (DESIGN.md §4); one code per rule, message says what was
+	   found */
 	QE_ELF_SHORT,	/* smaller than an ELF header */
 	QE_ELF_MAGIC,	/* no \x7fELF */
 	QE_ELF_CLASS,	/* not ELFCLASS32 */

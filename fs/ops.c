@@ -1013,7 +1013,7 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, const char *name,
 		qlaunch_set_args(f ? &f->ls : NULL, f ? f->name : NULL, value,
 				 size, &fs->lcfg, &d);
 		err = f ? qfs_apply(fs, f, &d) : qfs_errno(d.rc);
-		if (err && !f)
+		if (d.refused && !f)
 			qfs_log(fs, LOG_INFO,
 				"run/: " ARGS_XATTR " refused: %s", d.why.msg);
 	}

@@ -1,5 +1,5 @@
-/* questfs: the FUSE glue. The tree of §6 (run/, status, status.json, log),
- * the files in run/ and the state shared by the request handlers. Every
+/* questfs: the FUSE glue. The tree of DESIGN.md §6 (run/, status, status.json,
+ * log), the files in run/ and the state shared by the request handlers. Every
  * rule about programs, names and jobs lives in core/. */
 #ifndef QUESTFS_H
 #define QUESTFS_H

@@ -411,7 +411,7 @@ int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 		qfs_drop_data(fs, f);
 		break;
 	}
-	if (d->rc != QE_OK && d->rc != QE_BUSY)
+	if (d->refused)
 		qfs_log(fs, LOG_INFO, "run/%s refused: %s",
 			d->act == QL_RECORD ? d->name
 			: f->name	    ? f->name

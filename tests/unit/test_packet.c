@@ -1,4 +1,5 @@
-/* The §3 wire format: golden bytes of the header, the size limit, parsing. */
+/* The DESIGN.md §3 wire format: golden bytes of the header, the size limit,
+ * parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
