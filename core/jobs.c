@@ -478,8 +478,9 @@ static enum qerr mark_sending(struct qjobs *q, struct job *j,
 }
 
 /* Sends j, the next job in launch order, and records how it went (lock
- * held, released during the send; q->sending set by the caller). The
- * image of a sending job is freed by its sender alone: safe unlocked. */
+ * held; released during the send, and once more for the spool and a
+ * trim; q->sending set by the caller). The image of a sending job is
+ * freed by its sender alone: safe unlocked. */
 static void send_one_locked(struct qjobs *q, struct job *j)
 {
 	struct iovec iov[2] = {{j->hdr, sizeof j->hdr}, {j->image, j->len}};
@@ -510,26 +511,27 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 		set_state_locked(q, j, QJ_FAILED, &e);
 		break;
 	}
-	/* j may be gone (history): only its id from here on */
-	if (q->sp) {
-		pthread_mutex_unlock(&q->lock);
-		if (r == QE_CHAN_NO_RECEIVER)
-			qspool_unmark(q->sp, id);
-		else
-			qspool_done(q->sp, id);
-		pthread_mutex_lock(&q->lock);
-	}
 	/* A queue of many programs, drained: malloc keeps what it freed
 	 * among the small blocks allocated meanwhile (a burst of 56 MB left
 	 * questfs at 28-43 MB); give it back. */
-	if (!q->active &&
-	    (q->held_peak >= TRIM_AT || q->active_peak >= TRIM_JOBS)) {
+	int trim = !q->active &&
+		   (q->held_peak >= TRIM_AT || q->active_peak >= TRIM_JOBS);
+	if (trim) {
 		q->held_peak = 0;
 		q->active_peak = 0;
-		pthread_mutex_unlock(&q->lock);
-		malloc_trim(0);
-		pthread_mutex_lock(&q->lock);
 	}
+	if (!q->sp && !trim)
+		return;
+	/* j may be gone (history): only its id from here on. The lock is
+	 * dropped a second time, once, for the spool and the trim. */
+	pthread_mutex_unlock(&q->lock);
+	if (q->sp && r == QE_CHAN_NO_RECEIVER)
+		qspool_unmark(q->sp, id);
+	else if (q->sp)
+		qspool_done(q->sp, id);
+	if (trim)
+		malloc_trim(0);
+	pthread_mutex_lock(&q->lock);
 }
 
 /* The sender thread sends whatever its committer did not: every job while

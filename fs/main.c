@@ -1,5 +1,7 @@
 /* questfs main: options, then the libfuse ladder (session, signals, mount,
- * daemonize, loop) and its unwinding in reverse. */
+ * daemonize, loop) and its unwinding in reverse. The -o options, their
+ * defaults and --help are one table in fs/options.c: a new option is a
+ * row there; configure() below turns them into the core's settings. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>

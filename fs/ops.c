@@ -72,13 +72,31 @@ static struct handle *H(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-/* Attributes of the fixed inodes; status files report the size of a fresh
- * rendering (reads use the snapshot taken at open, with direct I/O). */
-static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
+/* status, status.json and log: the size of a fresh rendering (reads use
+ * the snapshot taken at open, with direct I/O), changed now. */
+static void live_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 {
 	size_t len = 0;
 	char *txt;
 
+	if (ino == INO_LOG) {
+		len = qjobs_log_size(fs->jobs);
+	} else {
+		txt = ino == INO_STATUS ? qfs_status_text(fs, &len)
+					: qfs_status_json(fs, &len);
+		free(txt);
+	}
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = (off_t)len;
+	st->st_blocks = (st->st_size + 511) / 512;
+	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+	st->st_ctim = st->st_mtim;
+}
+
+/* Attributes of the fixed inodes. */
+static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
+{
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
@@ -102,23 +120,12 @@ static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 		return 0;
 	case INO_STATUS:
 	case INO_STATUS_JSON:
-		txt = ino == INO_STATUS ? qfs_status_text(fs, &len)
-					: qfs_status_json(fs, &len);
-		free(txt);
-		break;
 	case INO_LOG:
-		len = qjobs_log_size(fs->jobs);
-		break;
+		live_stat(fs, ino, st);
+		return 0;
 	default:
 		return ENOENT;
 	}
-	st->st_mode = S_IFREG | 0444;
-	st->st_nlink = 1;
-	st->st_size = (off_t)len;
-	st->st_blocks = (st->st_size + 511) / 512;
-	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
-	st->st_ctim = st->st_mtim;
-	return 0;
 }
 
 /* stat of any inode; call without the tree lock */
