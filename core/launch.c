@@ -34,6 +34,7 @@ static enum qerr decide(struct qlaunch_dec *d, enum qlaunch_act act,
 	d->name = NULL;
 	d->sidecar = 0;
 	d->refused = 0;
+	d->begins = 0;
 	if (why)
 		d->why = *why;
 	else
@@ -125,7 +126,9 @@ enum qerr qlaunch_open(struct qlaunch *s, const struct qlaunch_file *f, int wr,
 	 * RELEASE. Every writer has closed: that copy is finished now. */
 	if (s->writers)
 		return finished(s, f, 0, d);
-	return decide(d, QL_NONE, QE_OK, NULL);
+	decide(d, QL_NONE, QE_OK, NULL);
+	d->begins = qname_launches(f->name ? f->name : "");
+	return QE_OK;
 }
 
 void qlaunch_attach(struct qlaunch *s, struct qlaunch_handle *h, int wr)

@@ -35,6 +35,8 @@ struct qlaunch_dec {
 	const char *name;
 	int sidecar; /* QL_REMOVE: a sidecar (logged, no job) */
 	int refused; /* this event refused the file or its arguments */
+	int begins;  /* open: the first writer of a name that launches; the
+		      * caller's queue and memory limits apply (EAGAIN) */
 };
 
 /* Per file of run/, guarded by the caller's lock (questfs: the tree lock). */

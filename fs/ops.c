@@ -323,8 +323,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 	qlaunch_open(&f->ls, &facts, wr, &fs->lcfg, &d);
 	if ((err = qfs_apply(fs, f, &d)))
 		return err;
-	if (wr && !f->ls.writers && qname_launches(f->name ? f->name : "") &&
-	    qjobs_room(fs->jobs, 0, &e) != QE_OK) {
+	if (d.begins && qjobs_room(fs->jobs, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
 		return EAGAIN;
 	}
