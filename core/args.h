@@ -1,5 +1,6 @@
-/* Program arguments: splitting a user's string into words (§6) and packing
- * them, with argv[0], into the 80-byte argv buffer of the wire format (§3). */
+/* Program arguments: splitting a user's string into words (DESIGN.md §6) and
+ * packing them, with argv[0], into the 80-byte argv buffer of the wire format
+ * (DESIGN.md §3). */
 #ifndef QUEST_ARGS_H
 #define QUEST_ARGS_H
 

@@ -1,4 +1,4 @@
-/* The generic channel layer (§5): picks a backend by spec, checks the
+/* The generic channel layer (DESIGN.md §5): picks a backend by spec, checks the
  * packet against the slot, writes the optional kick line, and holds the
  * write helpers the backends share. */
 #include "chan.h"
@@ -20,7 +20,6 @@
 	") or dev:PATH (e.g. dev:/dev/qSB1)"
 
 /* Slots beyond this are a typo, not a channel (shm: maps them whole). */
-#define SLOT_MAX (1u << 30)
 
 static const struct qchan_ops *const backends[] = {
     &qchan_shm_ops,
@@ -60,11 +59,8 @@ enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
 	if (!ops)
 		return qerr_set(err, QE_CHAN_SPEC, "unknown channel \"%s\"; %s",
 				spec, SPEC_FORMS);
-	if (o->slot_size < QPKT_HDR_SIZE || o->slot_size > SLOT_MAX)
-		return qerr_set(
-		    err, QE_USAGE,
-		    "slot size %zu is out of range (%u to %u bytes)",
-		    o->slot_size, QPKT_HDR_SIZE, SLOT_MAX);
+	if ((rc = qpkt_slot_check(o->slot_size, err)) != QE_OK)
+		return rc;
 
 	rc = ops->open(&c, spec + strlen(ops->prefix), o, err);
 	if (rc != QE_OK)
@@ -75,7 +71,8 @@ enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
 	c->kick_cmd = NULL;
 	if (o->kick && *o->kick) {
 		c->kick = strdup(o->kick);
-		c->kick_cmd = strdup(o->kick_cmd ? o->kick_cmd : "proc_creat");
+		c->kick_cmd =
+		    strdup(o->kick_cmd ? o->kick_cmd : QCHAN_KICK_CMD_DEFAULT);
 		if (!c->kick || !c->kick_cmd) {
 			qchan_close(c);
 			return qerr_set(err, QE_NOMEM, "out of memory");

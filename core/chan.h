@@ -1,5 +1,5 @@
-/* The channel to the Quest side (§5): one interface, backends behind a
- * vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
+/* The channel to the Quest side (DESIGN.md §5): one interface, backends behind
+ * a vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
 #ifndef QUEST_CHAN_H
 #define QUEST_CHAN_H
 
@@ -10,7 +10,8 @@
 
 #include "qerr.h"
 
-#define QCHAN_SPEC_DEFAULT "shm:1001"
+#define QCHAN_SPEC_DEFAULT     "shm:1001"
+#define QCHAN_KICK_CMD_DEFAULT "proc_creat"
 
 struct qchan_opts {
 	size_t slot_size;     /* bytes of the single slot (393216) */

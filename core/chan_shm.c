@@ -1,5 +1,5 @@
-/* The shm:KEY channel backend (§5): a POSIX shared-memory object with a
- * control header and one slot, guarded by a robust process-shared mutex and
+/* The shm:KEY channel backend (DESIGN.md §5): a POSIX shared-memory object with
+ * a control header and one slot, guarded by a robust process-shared mutex and
  * two futex event counters; sender and receiver sides. docs/PROTOCOL.md
  * describes the layout and the rules, and must keep matching this file. */
 #include "chan.h"
@@ -28,7 +28,6 @@
 #define SHM_MAGIC      0x31534651u /* "QFS1" in memory */
 #define SHM_VERSION    1u
 #define SHM_HDR_SIZE   4096u /* the slot starts page-aligned */
-#define SHM_SLOT_MAX   (1u << 30)
 #define SHM_REASON_MAX 256
 
 /* Longest a waiter sleeps before it looks at the other side again: the
@@ -63,6 +62,9 @@ struct shm_hdr {
 	uint32_t reserved0;
 	uint8_t reserved1[32];
 
+	/* Robust, process-shared: guards the slot's state and the fields
+	 * after it; taken with no other lock held and never held while
+	 * waiting (DESIGN.md §10). */
 	union {
 		pthread_mutex_t m;
 		uint8_t pad[64];
@@ -276,7 +278,8 @@ static enum qerr check_hdr(struct shm *s, const struct shm_hdr *h,
 		    "slot_size on both sides, or remove the segment "
 		    "with quest-sim --unlink)",
 		    s->spec, h->slot_size, want);
-	if (h->slot_size < QPKT_HDR_SIZE || h->slot_size > SHM_SLOT_MAX ||
+	if (h->slot_size > QPKT_SLOT_MAX ||
+	    qpkt_slot_check((size_t)h->slot_size, NULL) != QE_OK ||
 	    (uint64_t)file_size != SHM_HDR_SIZE + h->slot_size)
 		return qerr_set(err, QE_CHAN_VERSION,
 				"%s is %lld bytes for a slot of %" PRIu64
@@ -959,12 +962,8 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 	rc = parse_key(spec + 4, &key, err);
 	if (rc != QE_OK)
 		return rc;
-	if (slot_size &&
-	    (slot_size < QPKT_HDR_SIZE || slot_size > SHM_SLOT_MAX))
-		return qerr_set(
-		    err, QE_USAGE,
-		    "slot size %zu is out of range (%u to %u bytes)", slot_size,
-		    QPKT_HDR_SIZE, SHM_SLOT_MAX);
+	if (slot_size && (rc = qpkt_slot_check(slot_size, err)) != QE_OK)
+		return rc;
 	rx = calloc(1, sizeof *rx);
 	if (!rx)
 		return qerr_set(err, QE_NOMEM, "out of memory");

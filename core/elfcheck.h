@@ -1,5 +1,6 @@
-/* The Quest loader profile (§4): checks an i386 ELF image, with libelf,
- * before it may reach the channel. Each refusal is one distinct message. */
+/* The Quest loader profile (DESIGN.md §4): checks an i386 ELF image, with
+ * libelf, before it may reach the channel. Each refusal is one distinct
+ * message. */
 #ifndef QUEST_ELFCHECK_H
 #define QUEST_ELFCHECK_H
 

@@ -43,9 +43,13 @@ struct qjobs {
 	struct qchan *ch;
 	struct qspool *sp;
 	struct qquota *quota;
+	/* Guards every field below and every struct job. Taken after
+	 * questfs's tree lock, never before it; takes no other lock but
+	 * the quota's (core/quota.c), a leaf.
+	 * Released across a channel send, a spool call, a commit's checks
+	 * and malloc_trim (DESIGN.md §10). */
 	pthread_mutex_t lock;
-	pthread_cond_t work; /* a job was queued, or stop */
-	pthread_cond_t log_grew;
+	pthread_cond_t work;	  /* a job was queued, or stop */
 	pthread_cond_t committed; /* the last commit in flight ended */
 	pthread_t sender;
 	int stopping, stopped;
@@ -102,16 +106,15 @@ void qjobs_cfg_default(struct qjobs_cfg *c)
 	c->spec = QCHAN_SPEC_DEFAULT;
 	qchan_opts_default(&c->chan);
 	qelf_profile_default(&c->prof);
-	c->send_timeout_ms = 5000;
-	c->max_queue = 1000;
-	c->max_bytes = 64u << 20;
-	/* a quarter each: four users at their limits still leave room */
-	c->user_max_queue = 250;
-	c->user_max_bytes = 16u << 20;
-	c->user_max_files = 1000;
+	c->send_timeout_ms = QJOBS_SEND_TIMEOUT_MS_DEFAULT;
+	c->max_queue = QJOBS_MAX_QUEUE_DEFAULT;
+	c->max_bytes = QJOBS_MAX_BYTES_DEFAULT;
+	c->history = QJOBS_HISTORY_DEFAULT;
+	c->log_max = QJOBS_LOG_MAX_DEFAULT;
+	c->user_max_queue = QJOBS_USER_MAX_QUEUE_DEFAULT;
+	c->user_max_bytes = QJOBS_USER_MAX_BYTES_DEFAULT;
+	c->user_max_files = QJOBS_USER_MAX_FILES_DEFAULT;
 	c->admin = 0;
-	c->history = 200;
-	c->log_max = 1u << 20;
 	c->argv0 = 1;
 }
 
@@ -148,7 +151,6 @@ static int log_append_locked(struct qjobs *q, const char *line, size_t n)
 	}
 	memcpy(q->log + q->log_len, line, n);
 	q->log_len += n;
-	pthread_cond_broadcast(&q->log_grew);
 	return 0;
 }
 
@@ -289,28 +291,6 @@ size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
 			       : (size_t)off + n;
 		memset((char *)buf + (a - (size_t)off), '*', b - a);
 	}
-	pthread_mutex_unlock(&q->lock);
-	return n;
-}
-
-size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms)
-{
-	struct timespec dl;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&q->lock);
-	while (q->log_len == size && !q->stopping)
-		if (pthread_cond_timedwait(&q->log_grew, &q->lock, &dl) ==
-		    ETIMEDOUT)
-			break;
-	n = q->log_len;
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
@@ -665,8 +645,9 @@ static enum qerr mark_sending(struct qjobs *q, struct job *j,
 }
 
 /* Sends j, the next job in launch order, and records how it went (lock
- * held, released during the send; q->sending set by the caller). The
- * image of a sending job is freed by its sender alone: safe unlocked. */
+ * held; released during the send, and once more for the spool and a
+ * trim; q->sending set by the caller). The image of a sending job is
+ * freed by its sender alone: safe unlocked. */
 static void send_one_locked(struct qjobs *q, struct job *j)
 {
 	struct iovec iov[2] = {{j->hdr, sizeof j->hdr}, {j->image, j->len}};
@@ -697,26 +678,27 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 		set_state_locked(q, j, QJ_FAILED, &e);
 		break;
 	}
-	/* j may be gone (history): only its id from here on */
-	if (q->sp) {
-		pthread_mutex_unlock(&q->lock);
-		if (r == QE_CHAN_NO_RECEIVER)
-			qspool_unmark(q->sp, id);
-		else
-			qspool_done(q->sp, id);
-		pthread_mutex_lock(&q->lock);
-	}
 	/* A queue of many programs, drained: malloc keeps what it freed
 	 * among the small blocks allocated meanwhile (a burst of 56 MB left
 	 * questfs at 28-43 MB); give it back. */
-	if (!q->active &&
-	    (q->held_peak >= TRIM_AT || q->active_peak >= TRIM_JOBS)) {
+	int trim = !q->active &&
+		   (q->held_peak >= TRIM_AT || q->active_peak >= TRIM_JOBS);
+	if (trim) {
 		q->held_peak = 0;
 		q->active_peak = 0;
-		pthread_mutex_unlock(&q->lock);
-		malloc_trim(0);
-		pthread_mutex_lock(&q->lock);
 	}
+	if (!q->sp && !trim)
+		return;
+	/* j may be gone (history): only its id from here on. The lock is
+	 * dropped a second time, once, for the spool and the trim. */
+	pthread_mutex_unlock(&q->lock);
+	if (q->sp && r == QE_CHAN_NO_RECEIVER)
+		qspool_unmark(q->sp, id);
+	else if (q->sp)
+		qspool_done(q->sp, id);
+	if (trim)
+		malloc_trim(0);
+	pthread_mutex_lock(&q->lock);
 }
 
 /* The sender thread sends whatever its committer did not: every job while
@@ -945,7 +927,6 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err)
 {
 	struct qjobs *q = calloc(1, sizeof *q);
-	pthread_condattr_t ca;
 	enum qerr rc;
 
 	*out = NULL;
@@ -966,10 +947,6 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->committed, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
-	pthread_cond_init(&q->log_grew, &ca);
-	pthread_condattr_destroy(&ca);
 	rc = qchan_open(q->spec, &cfg->chan, &q->ch, err);
 	if (rc != QE_OK)
 		goto fail;
@@ -1011,7 +988,6 @@ void qjobs_stop(struct qjobs *q)
 	}
 	q->stopping = 1;
 	pthread_cond_broadcast(&q->work);
-	pthread_cond_broadcast(&q->log_grew);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->sender, NULL);
 
@@ -1021,12 +997,12 @@ void qjobs_stop(struct qjobs *q)
 	pthread_mutex_unlock(&q->lock);
 	if (q->sp)
 		qerr_set(
-		    &why, QE_CHAN_IO,
+		    &why, QE_STOPPED,
 		    "questfs stopped before it was sent; kept in the spool "
 		    "%s for the next mount",
 		    q->cfg.spool);
 	else
-		qerr_set(&why, QE_CHAN_IO,
+		qerr_set(&why, QE_STOPPED,
 			 "questfs stopped before it was sent");
 	pthread_mutex_lock(&q->lock);
 	q->stopped = 1;
@@ -1052,7 +1028,6 @@ void qjobs_free(struct qjobs *q)
 	free(q->spool);
 	pthread_cond_destroy(&q->work);
 	pthread_cond_destroy(&q->committed);
-	pthread_cond_destroy(&q->log_grew);
 	pthread_mutex_destroy(&q->lock);
 	free(q->log);
 	free(q->spans);

@@ -45,6 +45,18 @@ struct qjob_info {
 	char detail[QERR_MSG_MAX];
 };
 
+/* The defaults of qjobs_cfg_default, which questfs's option table
+ * (fs/options.c) shows and the man page states. */
+#define QJOBS_SEND_TIMEOUT_MS_DEFAULT 5000
+#define QJOBS_MAX_QUEUE_DEFAULT	      1000u
+#define QJOBS_MAX_BYTES_DEFAULT	      (64ul << 20)
+#define QJOBS_HISTORY_DEFAULT	      200u
+#define QJOBS_LOG_MAX_DEFAULT	      (1ul << 20)
+/* a quarter each: four users at their limits still leave room */
+#define QJOBS_USER_MAX_QUEUE_DEFAULT 250u
+#define QJOBS_USER_MAX_BYTES_DEFAULT (16ul << 20)
+#define QJOBS_USER_MAX_FILES_DEFAULT 1000u
+
 struct qjobs_cfg {
 	const char *spec; /* channel spec */
 	struct qchan_opts chan;
@@ -80,8 +92,9 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 		    struct qerror *err);
 
 /* Stops the sender (a send under way finishes or times out), waits for the
- * commits under way, and marks every job not sent as failed ("questfs stopped
- * before it was sent"), logged; the jobs stay readable until qjobs_free. */
+ * commits under way, and marks every job not sent as failed with code
+ * QE_STOPPED ("questfs stopped before it was sent"), logged; the jobs stay
+ * readable until qjobs_free. */
 void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 
@@ -89,7 +102,7 @@ void qjobs_free(struct qjobs *q);
  * order and takes `image` (malloc'd; it passes to the job in every case):
  * quick, for a caller holding a lock of its own. It shows as queued, but
  * neither it nor any job after it is sent before qjobs_commit, which
- * checks it (§4, argv: `args` are the user's words; argv[0] is added
+ * checks it (DESIGN.md §4, argv: `args` are the user's words; argv[0] is added
  * unless argv0=none) and spools it: call it soon, without that lock and
  * once whoever waits on the caller has been answered, for when nothing
  * else is being sent and the Quest side answered the last packet, commit
@@ -162,10 +175,5 @@ size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
  * newline. */
 void qjobs_log(struct qjobs *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* Block until the log has grown past `size` or timeout_ms passed (the
- * questfs thread that refreshes the kernel's view of the log uses it).
- * Returns the log's size. */
-size_t qjobs_log_wait(struct qjobs *q, size_t size, int timeout_ms);
 
 #endif

@@ -1,5 +1,5 @@
-/* Which names in run/ launch (§6): hidden, temporary, backup and swap files
- * never do, nor sidecars holding another file's arguments. */
+/* Which names in run/ launch (DESIGN.md §6): hidden, temporary, backup and swap
+ * files never do, nor sidecars holding another file's arguments. */
 #ifndef QUEST_NAMES_H
 #define QUEST_NAMES_H
 

@@ -1,5 +1,6 @@
-/* The §3 wire format: fields written byte by byte in little-endian order so
- * that the packet is the same whatever the host's endianness or word size. */
+/* The DESIGN.md §3 wire format: fields written byte by byte in little-endian
+ * order so that the packet is the same whatever the host's endianness or word
+ * size. */
 #include "packet.h"
 
 #include <assert.h>
@@ -92,4 +93,14 @@ enum qerr qpkt_parse(const uint8_t *pkt, size_t len, struct qpkt_view *v,
 	v->binary_size = bsz;
 	v->binary = pkt + QPKT_HDR_SIZE;
 	return QE_OK;
+}
+
+enum qerr qpkt_slot_check(size_t slot_size, struct qerror *err)
+{
+	if (slot_size >= QPKT_SLOT_MIN && slot_size <= QPKT_SLOT_MAX)
+		return QE_OK;
+	return qerr_set(err, QE_USAGE,
+			"slot size %zu is out of range (%u to %u bytes: the "
+			"%u-byte header and at least one byte of program)",
+			slot_size, QPKT_SLOT_MIN, QPKT_SLOT_MAX, QPKT_HDR_SIZE);
 }

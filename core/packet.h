@@ -1,4 +1,4 @@
-/* The wire format of §3 (the seed's program_t), with fixed widths and
+/* The wire format of DESIGN.md §3 (the seed's program_t), with fixed widths and
  * little-endian fields on every host. */
 #ifndef QUEST_PACKET_H
 #define QUEST_PACKET_H
@@ -14,12 +14,22 @@
 #define QPKT_OFF_ARGV	     4u
 #define QPKT_OFF_BINARY_SIZE 84u
 #define QPKT_SLOT_DEFAULT    393216u /* 384 KiB, the seed's channel */
+/* The slot sizes every side accepts: the header and at least one byte of
+ * program, up to 1 GiB */
+#define QPKT_SLOT_MIN (QPKT_HDR_SIZE + 1u)
+#define QPKT_SLOT_MAX (1u << 30)
 
 /* Largest ELF image a slot of slot_size bytes can carry. */
 static inline size_t qpkt_max_binary(size_t slot_size)
 {
 	return slot_size > QPKT_HDR_SIZE ? slot_size - QPKT_HDR_SIZE : 0;
 }
+
+/* QE_OK when slot_size is within [QPKT_SLOT_MIN, QPKT_SLOT_MAX], else
+ * QE_USAGE with a message that gives the range. Every side checks a slot
+ * size here: questfs, its tools, the channel and a segment found in
+ * /dev/shm. */
+enum qerr qpkt_slot_check(size_t slot_size, struct qerror *err);
 
 /* Write the 88-byte header for `argv` and an image of binary_size bytes. */
 void qpkt_header(uint8_t hdr[QPKT_HDR_SIZE], const struct qargv *argv,

@@ -1,6 +1,7 @@
 /* A program ready for the channel: an ELF image that passed every check of
- * §4 and the 88-byte header that goes in front of it. Shared by questfs and
- * questbinloader so that both judge and pack a program the same way. */
+ * DESIGN.md §4 and the 88-byte header that goes in front of it. Shared by
+ * questfs and questbinloader so that both judge and pack a program the same
+ * way. */
 #ifndef QUEST_PROGRAM_H
 #define QUEST_PROGRAM_H
 

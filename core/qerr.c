@@ -44,6 +44,10 @@ static const char *const names[QE__COUNT] = {
     [QE_CHAN_GONE] = "receiver-gone",
     [QE_CHAN_REFUSED] = "refused",
     [QE_CHAN_IO] = "channel-io",
+    [QE_BUSY] = "busy",
+    [QE_LIMIT] = "limit",
+    [QE_FILE_TOO_BIG] = "file-too-big",
+    [QE_STOPPED] = "stopped",
 };
 
 const char *qerr_name(enum qerr code)

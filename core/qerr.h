@@ -22,7 +22,8 @@ enum qerr {
 	QE_PKT_TOO_BIG,	  /* 88 + binary does not fit the slot */
 	QE_PKT_MALFORMED, /* a packet that cannot be parsed */
 
-	/* ELF checks (§4); one code per rule, message says what was found */
+	/* ELF checks (DESIGN.md §4); one code per rule, message says what was
+	   found */
 	QE_ELF_SHORT,	/* smaller than an ELF header */
 	QE_ELF_MAGIC,	/* no \x7fELF */
 	QE_ELF_CLASS,	/* not ELFCLASS32 */
@@ -54,6 +55,12 @@ enum qerr {
 	QE_CHAN_GONE,	     /* the Quest side vanished mid-packet */
 	QE_CHAN_REFUSED,     /* the Quest side refused (its reason) */
 	QE_CHAN_IO,	     /* I/O error on the channel */
+
+	/* questfs's files and jobs */
+	QE_BUSY,	 /* another writer has the file open */
+	QE_LIMIT,	 /* a soft limit (queue, bytes held): try again */
+	QE_FILE_TOO_BIG, /* a write past the largest program */
+	QE_STOPPED,	 /* questfs stopped before the job was sent */
 
 	QE__COUNT
 };

@@ -67,6 +67,8 @@ struct live {
 };
 
 struct qspool {
+	/* Guards every field below; taken with no other lock held (the
+	 * jobs lock is released before each call; DESIGN.md §10). */
 	pthread_mutex_t lock;
 	int dirfd, fd; /* fd: the journal file appended to, or -1 */
 	int sync;

@@ -1,5 +1,7 @@
 /* questfs main: options, then the libfuse ladder (session, signals, mount,
- * daemonize, loop) and its unwinding in reverse. */
+ * daemonize, loop) and its unwinding in reverse. The -o options, their
+ * defaults and --help are one table in fs/options.c: a new option is a
+ * row there; configure() below turns them into the core's settings. */
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "options.h"
 #include "packet.h"
 #include "qload.h"
 #include "questfs.h"
@@ -37,52 +40,6 @@ void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)
 		syslog(prio, "%s", msg);
 }
 
-#define OPTION(t, p)                                                           \
-	{                                                                      \
-		t, offsetof(struct qfs_opts, p), 1                             \
-	}
-static const struct fuse_opt qfs_opts_spec[] = {
-    OPTION("channel=%s", channel),
-    OPTION("slot_size=%lu", slot_size),
-    OPTION("argv0=%s", argv0),
-    OPTION("user_base=%li", user_base),
-    OPTION("user_limit=%li", user_limit),
-    OPTION("kick=%s", kick),
-    OPTION("quest_profile=%s", quest_profile),
-    OPTION("argv_format=%s", argv_format),
-    OPTION("kick_cmd=%s", kick_cmd),
-    OPTION("max_queue=%u", max_queue),
-    OPTION("max_bytes=%lu", max_bytes),
-    OPTION("history=%u", history),
-    OPTION("linger=%u", linger),
-    OPTION("send_timeout=%u", send_timeout),
-    OPTION("log_max=%lu", log_max),
-    OPTION("run_mode=%o", run_mode),
-    OPTION("run_uid=%d", run_uid),
-    OPTION("run_gid=%d", run_gid),
-    OPTION("run_sticky=%u", run_sticky),
-    OPTION("user_max_queue=%u", user_max_queue),
-    OPTION("user_max_bytes=%lu", user_max_bytes),
-    OPTION("user_max_files=%u", user_max_files),
-    OPTION("spool=%s", spool),
-    OPTION("spool_sync", spool_sync),
-    OPTION("-h", show_help),
-    OPTION("--help", show_help),
-    OPTION("-V", show_version),
-    OPTION("--version", show_version),
-    /* mount(8) and fstab noise */
-    FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_KEY("x-systemd.", FUSE_OPT_KEY_DISCARD),
-    FUSE_OPT_END,
-};
-
 /* Keeps the positional arguments back: mount.fuse3 runs
  * `questfs SOURCE MOUNTPOINT -o ...`, and the SOURCE means nothing to us. */
 static int opt_proc(void *data, const char *arg, int key,
@@ -103,52 +60,11 @@ static int opt_proc(void *data, const char *arg, int key,
 
 static void usage(const char *prog)
 {
-	printf(
-	    "Usage: %s [options] MOUNTPOINT\n"
-	    "Launch i386 programs on Quest by copying them into "
-	    "MOUNTPOINT/run/.\n"
-	    "\n"
-	    "questfs options (-o name=value,...):\n"
-	    "    channel=SPEC         shm:KEY or dev:PATH (%s)\n"
-	    "    slot_size=N          channel slot in bytes (%u)\n"
-	    "    argv0=name|none      argv[0] is the file's name, or left out "
-	    "(name)\n"
-	    "    quest_profile=P      Quest kernel(s) to load right on: "
-	    "master,\n"
-	    "                         galileo or both (both)\n"
-	    "    argv_format=F        line (Quest's command line) or strings\n"
-	    "                         (NUL-separated words) (line)\n"
-	    "    user_base=ADDR       Quest's user window start (0x%x; the\n"
-	    "                         profile's by default)\n"
-	    "    user_limit=ADDR      Quest's user window end (0x%x)\n"
-	    "    kick=PATH            write kick_cmd to PATH before each "
-	    "program\n"
-	    "    kick_cmd=CMD         (proc_creat)\n"
-	    "    max_queue=N          programs waiting for the Quest side "
-	    "(1000)\n"
-	    "    max_bytes=N          program bytes held in memory (67108864)\n"
-	    "    history=N            finished jobs listed in status (200)\n"
-	    "    linger=SEC           a launched file stays listed this long "
-	    "(30)\n"
-	    "    send_timeout=MS      one send to the Quest side (5000)\n"
-	    "    log_max=N            bytes of /log kept (1048576)\n"
-	    "    run_mode=OCTAL       mode of run/ (0755); run_uid=N, "
-	    "run_gid=N\n"
-	    "    run_sticky=0|1       the sticky bit on run/ (1)\n"
-	    "    user_max_queue=N     max_queue for each user but root "
-	    "(250)\n"
-	    "    user_max_bytes=N     max_bytes for each user (16777216)\n"
-	    "    user_max_files=N     files one user may have in run/ "
-	    "(1000)\n"
-	    "    spool=DIR|none       queued programs kept on disk across a "
-	    "crash\n"
-	    "                         (/var/lib/questfs/MOUNT as root, else\n"
-	    "                         $XDG_STATE_HOME/questfs/MOUNT)\n"
-	    "    spool_sync           fsync the spool: survive machine crashes "
-	    "too\n"
-	    "\n",
-	    prog, QCHAN_SPEC_DEFAULT, QPKT_SLOT_DEFAULT, QELF_USER_BASE_DEFAULT,
-	    QELF_USER_LIMIT_DEFAULT);
+	printf("Usage: %s [options] MOUNTPOINT\n"
+	       "Launch i386 programs on Quest by copying them into "
+	       "MOUNTPOINT/run/.\n\n",
+	       prog);
+	qfs_opts_usage(stdout);
 	printf("FUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -173,12 +89,8 @@ static int configure(struct qfs *fs)
 		return -1;
 	}
 	c->argv0 = !strcmp(o->argv0, "name");
-	if (o->slot_size <= QPKT_HDR_SIZE || o->slot_size > (1ul << 30)) {
-		fprintf(stderr,
-			"questfs: slot_size must be between %u and %lu\n",
-			QPKT_HDR_SIZE + 1, 1ul << 30);
+	if (qfs_opts_check(o) < 0)
 		return -1;
-	}
 	unsigned mask;
 	enum qargv_format fmt;
 	struct qerror e;
@@ -204,20 +116,18 @@ static int configure(struct qfs *fs)
 	c->prof.user_base = (uint32_t)o->user_base;
 	c->prof.user_limit = (uint32_t)o->user_limit;
 	c->prof.max_size = qpkt_max_binary(o->slot_size);
-	if (!o->max_queue || o->max_bytes < c->prof.max_size) {
+	fs->lcfg.prof = &c->prof;
+	fs->lcfg.argv0 = c->argv0;
+	fs->lcfg.argv_format = c->argv_format;
+	if (o->max_bytes < c->prof.max_size) {
 		fprintf(stderr,
-			"questfs: max_queue must be at least 1 and max_bytes "
-			"at least %zu (one program)\n",
+			"questfs: max_bytes must be at least %zu (one "
+			"program)\n",
 			c->prof.max_size);
 		return -1;
 	}
 	c->max_queue = o->max_queue;
 	c->max_bytes = o->max_bytes;
-	if (!o->user_max_queue || !o->user_max_files || !o->user_max_bytes) {
-		fprintf(stderr, "questfs: user_max_queue, user_max_bytes and "
-				"user_max_files must be at least 1\n");
-		return -1;
-	}
 	c->user_max_queue = o->user_max_queue;
 	c->user_max_bytes = o->user_max_bytes;
 	c->user_max_files = o->user_max_files;
@@ -267,8 +177,7 @@ static char *default_spool(const char *mountpoint)
 static void report_undelivered(void *ctx, const struct qjob_info *j)
 {
 	struct qfs *fs = ctx;
-	if (j->state == QJ_FAILED && j->code == QE_CHAN_IO &&
-	    strstr(j->detail, "stopped before"))
+	if (j->state == QJ_FAILED && j->code == QE_STOPPED)
 		qfs_log(fs, LOG_WARNING, "job %llu %s was not delivered: %s",
 			(unsigned long long)j->id, j->name, j->detail);
 }
@@ -282,29 +191,9 @@ int main(int argc, char *argv[])
 	struct qerror e;
 	int ret = 1;
 
-	fs->o = (struct qfs_opts){
-	    .channel = strdup(QCHAN_SPEC_DEFAULT),
-	    .argv0 = strdup("name"),
-	    .slot_size = QPKT_SLOT_DEFAULT,
-	    .user_base = ULONG_MAX,
-	    .user_limit = ULONG_MAX,
-	    .quest_profile = strdup("both"),
-	    .argv_format = strdup("line"),
-	    .max_queue = 1000,
-	    .max_bytes = 64ul << 20,
-	    .history = 200,
-	    .linger = 30,
-	    .send_timeout = 5000,
-	    .log_max = 1ul << 20,
-	    .run_mode = 0755,
-	    .run_uid = -1,
-	    .run_gid = -1,
-	    .run_sticky = 1,
-	    .user_max_queue = 250,
-	    .user_max_bytes = 16ul << 20,
-	    .user_max_files = 1000,
-	};
-	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec, opt_proc) == -1)
+	if (qfs_opts_init(&fs->o) < 0)
+		goto err_args;
+	if (fuse_opt_parse(&args, &fs->o, qfs_opts_spec(), opt_proc) == -1)
 		goto err_args;
 	if (fs->o.nonopts &&
 	    fuse_opt_add_arg(&args, fs->o.nonopt[fs->o.nonopts - 1]) == -1)
@@ -426,12 +315,6 @@ err_args:
 	qfs_free_all(fs);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
-	free(fs->o.channel);
-	free(fs->o.argv0);
-	free(fs->o.quest_profile);
-	free(fs->o.argv_format);
-	free(fs->o.kick);
-	free(fs->o.kick_cmd);
-	free(fs->o.spool);
+	qfs_opts_free(&fs->o);
 	return ret;
 }

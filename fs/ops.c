@@ -1,6 +1,10 @@
-/* The FUSE low-level handlers. Each replies exactly once, at `out`. The
- * tree lock is held while a handler looks at files; nothing here waits on
- * the channel (the sender thread of core/jobs.c does). */
+/* The FUSE low-level handlers: glue. Each translates its request into an
+ * event of the launch rule (core/launch.c) or a look at the tree, carries
+ * the decision out (qfs_apply) and replies exactly once, at its end,
+ * through fs/reply.c, which then commits what the request launched. The
+ * tree lock is held while a handler looks at files, never across the
+ * reply. No request waits on the channel; after its reply, the worker that
+ * committed a job may send it itself (core/jobs.c, commit_sends). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -15,6 +19,13 @@
 
 #include "names.h"
 #include "questfs.h"
+
+/* Replies go through fs/reply.c (qfs_reply_*), which commits the launch a
+ * request decided: a direct reply here would skip it. */
+#pragma GCC poison fuse_reply_err fuse_reply_none fuse_reply_entry
+#pragma GCC poison fuse_reply_create fuse_reply_attr fuse_reply_open
+#pragma GCC poison fuse_reply_write fuse_reply_buf fuse_reply_xattr
+#pragma GCC poison fuse_reply_statfs fuse_reply_data fuse_reply_iov
 
 #define ARGS_XATTR	   "user.quest.args"
 #define QUEST_XATTR_PREFIX "user.quest."
@@ -43,9 +54,8 @@ enum hkind { H_FILE, H_SNAPSHOT, H_LOG, H_DIR };
 
 struct handle {
 	enum hkind kind;
-	int writer, wrote;
-	int closed; /* FLUSH came: its user closed it; RELEASE may lag */
-	char *buf;  /* H_SNAPSHOT: the rendered text */
+	struct qlaunch_handle lh; /* H_FILE: the launch rule's view */
+	char *buf;		  /* H_SNAPSHOT: the rendered text */
 	size_t len;
 	struct dent *dents; /* H_DIR */
 	size_t ndents;
@@ -62,13 +72,31 @@ static struct handle *H(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-/* Attributes of the fixed inodes; status files report the size of a fresh
- * rendering (reads use the snapshot taken at open, with direct I/O). */
-static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
+/* status, status.json and log: the size of a fresh rendering (reads use
+ * the snapshot taken at open, with direct I/O), changed now. */
+static void live_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 {
 	size_t len = 0;
 	char *txt;
 
+	if (ino == INO_LOG) {
+		len = qjobs_log_size(fs->jobs);
+	} else {
+		txt = ino == INO_STATUS ? qfs_status_text(fs, 0, &len)
+					: qfs_status_json(fs, 0, &len);
+		free(txt);
+	}
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = (off_t)len;
+	st->st_blocks = (st->st_size + 511) / 512;
+	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+	st->st_ctim = st->st_mtim;
+}
+
+/* Attributes of the fixed inodes. */
+static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
+{
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
@@ -92,23 +120,12 @@ static int fixed_stat(struct qfs *fs, fuse_ino_t ino, struct stat *st)
 		return 0;
 	case INO_STATUS:
 	case INO_STATUS_JSON:
-		txt = ino == INO_STATUS ? qfs_status_text(fs, 0, &len)
-					: qfs_status_json(fs, 0, &len);
-		free(txt);
-		break;
 	case INO_LOG:
-		len = qjobs_log_size(fs->jobs);
-		break;
+		live_stat(fs, ino, st);
+		return 0;
 	default:
 		return ENOENT;
 	}
-	st->st_mode = S_IFREG | 0444;
-	st->st_nlink = 1;
-	st->st_size = (off_t)len;
-	st->st_blocks = (st->st_size + 511) / 512;
-	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
-	st->st_ctim = st->st_mtim;
-	return 0;
 }
 
 /* stat of any inode; call without the tree lock */
@@ -168,10 +185,10 @@ static void qfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (err)
 		goto out;
 	fill_entry(&e, &st);
-	fuse_reply_entry(req, &e);
+	qfs_reply_entry(req, &e);
 	return;
 out:
-	fuse_reply_err(req, err);
+	qfs_reply_err(req, err);
 }
 
 static void forget_one(struct qfs *fs, fuse_ino_t ino, uint64_t n)
@@ -191,7 +208,7 @@ static void qfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	pthread_mutex_lock(&fs->lock);
 	forget_one(fs, ino, nlookup);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_none(req);
+	qfs_reply_none(req);
 }
 
 static void qfs_forget_multi(fuse_req_t req, size_t count,
@@ -203,7 +220,7 @@ static void qfs_forget_multi(fuse_req_t req, size_t count,
 	for (size_t i = 0; i < count; i++)
 		forget_one(fs, forgets[i].ino, forgets[i].nlookup);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_none(req);
+	qfs_reply_none(req);
 }
 
 static void qfs_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -214,18 +231,49 @@ static void qfs_getattr(fuse_req_t req, fuse_ino_t ino,
 
 	(void)fi;
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, S_ISREG(st.st_mode) ? TTL_LIVE : 1.0);
+		qfs_reply_attr(req, &st, S_ISREG(st.st_mode) ? TTL_LIVE : 1.0);
+}
+
+/* The attributes a setattr may change besides the size. */
+static void set_attrs(struct qfs *fs, struct qfile *f, const struct stat *attr,
+		      int to_set, const struct timespec *now)
+{
+	if (to_set & FUSE_SET_ATTR_MODE)
+		f->mode = attr->st_mode & 07777;
+	if (to_set & FUSE_SET_ATTR_UID)
+		qfs_set_owner(fs, f, attr->st_uid);
+	if (to_set & FUSE_SET_ATTR_GID)
+		f->gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_ATIME)
+		f->atime = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		f->atime = *now;
+	if (to_set & FUSE_SET_ATTR_MTIME)
+		f->mtime = attr->st_mtim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		f->mtime = *now;
+	f->ctime = *now;
+}
+
+/* truncate(2), ftruncate(2): an event of the launch rule */
+static int resize(struct qfs *fs, struct qfile *f, uint64_t size)
+{
+	struct qlaunch_dec d;
+	struct qerror e;
+	enum qerr rc = qfs_file_truncate(fs, f, size, &e);
+
+	qlaunch_truncated(&f->ls, size, rc, &e, &d);
+	return qfs_apply(fs, f, &d);
 }
 
 static void qfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			int to_set, struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
-	struct qfile *f;
-	struct stat st;
 	struct timespec now;
+	struct stat st;
 	int err = 0;
 
 	(void)fi;
@@ -235,39 +283,21 @@ static void qfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&fs->lock);
-	f = qfs_by_ino(fs, ino);
-	if (!f) {
+	struct qfile *f = qfs_by_ino(fs, ino);
+	if (!f)
 		err = ENOENT;
-	} else {
-		if (to_set & FUSE_SET_ATTR_SIZE)
-			err = qfs_file_truncate(fs, f, (uint64_t)attr->st_size);
-		if (!err && (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size)
-			f->dirty = 1;
-		if (!err && (to_set & FUSE_SET_ATTR_MODE))
-			f->mode = attr->st_mode & 07777;
-		if (!err && (to_set & FUSE_SET_ATTR_UID))
-			qfs_set_owner(fs, f, attr->st_uid);
-		if (!err && (to_set & FUSE_SET_ATTR_GID))
-			f->gid = attr->st_gid;
-		if (!err && (to_set & FUSE_SET_ATTR_ATIME))
-			f->atime = attr->st_atim;
-		if (!err && (to_set & FUSE_SET_ATTR_ATIME_NOW))
-			f->atime = now;
-		if (!err && (to_set & FUSE_SET_ATTR_MTIME))
-			f->mtime = attr->st_mtim;
-		if (!err && (to_set & FUSE_SET_ATTR_MTIME_NOW))
-			f->mtime = now;
-		if (!err)
-			f->ctime = now;
-		if (!err)
-			qfs_file_stat(fs, f, &st);
+	else if (to_set & FUSE_SET_ATTR_SIZE)
+		err = resize(fs, f, (uint64_t)attr->st_size);
+	if (!err) {
+		set_attrs(fs, f, attr, to_set, &now);
+		qfs_file_stat(fs, f, &st);
 	}
 	pthread_mutex_unlock(&fs->lock);
 out:
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, TTL_LIVE);
+		qfs_reply_attr(req, &st, TTL_LIVE);
 }
 
 /* ---- files in run/ ---- */
@@ -280,58 +310,29 @@ static struct handle *new_handle(enum hkind kind)
 	return h;
 }
 
-/* RELEASE comes after close(2) returns, asynchronously: a script that
- * copies the same name twice opens it again before the first copy's
- * RELEASE. Every writer has closed, so that copy is finished: it launches
- * (or its refusal is recorded) now, as its last RELEASE would have done.
- * The job to commit, or 0. */
-static uint64_t settle(struct qfs *fs, struct qfile *f)
-{
-	if (!f->name)
-		return 0;
-	if (f->flush_err) {
-		if (!qname_is_sidecar(f->name))
-			f->job_id =
-			    qjobs_record_refusal(fs->jobs, f->name, f->size,
-						 f->ino, f->uid, f->flush_err);
-		qfs_refusal(&f->flush_err, NULL);
-	} else if (f->dirty && qname_launches(f->name)) {
-		return qfs_launch(fs, f);
-	}
-	return 0;
-}
-
-/* Opens an existing file of run/ (lock held); *commit: a job that the
- * caller commits once it has answered. */
-static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
-		     uint64_t *commit)
+/* Opens an existing file of run/ (lock held). */
+static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 {
 	int wr = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct qlaunch_file facts = qfs_facts(f);
+	struct qlaunch_dec d;
 	struct handle *h;
 	struct qerror e;
+	int err;
 
-	if (wr && f->writers > f->closing)
-		return EBUSY; /* one writer at a time: two would mix programs */
-	if (wr && f->writers)
-		*commit = settle(fs, f);
-	if (wr && !f->writers && qname_launches(f->name ? f->name : "") &&
-	    qjobs_room_for(fs->jobs, f->uid, 0, 0, &e) != QE_OK) {
+	qlaunch_open(&f->ls, &facts, wr, &fs->lcfg, &d);
+	if ((err = qfs_apply(fs, f, &d)))
+		return err;
+	if (d.begins && qjobs_room_for(fs->jobs, f->uid, 0, 0, &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
 		return EAGAIN;
 	}
 	h = new_handle(H_FILE);
 	if (!h)
 		return ENOMEM;
-	if (wr && (fi->flags & O_TRUNC)) {
-		int err = qfs_file_truncate(fs, f, 0);
-		if (err) {
-			free(h);
-			return err;
-		}
-	}
-	h->writer = wr;
-	f->writers += wr;
-	f->opens++;
+	if (wr && (fi->flags & O_TRUNC))
+		qfs_file_truncate(fs, f, 0, &e); /* to 0 bytes: cannot fail */
+	qlaunch_attach(&f->ls, &h->lh, wr);
 	fi->fh = (uintptr_t)h;
 	/* Bytes go straight to the file, never through the page cache: one
 	 * copy fewer, no cache to drop when the file launches or empties,
@@ -342,63 +343,82 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi,
 	return 0;
 }
 
-static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Opens status, status.json or log: read-only snapshots, rendered for
+ * their reader (others' arguments hidden). */
+static int open_fixed(struct qfs *fs, fuse_ino_t ino, uid_t reader,
+		      struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
-	struct handle *h = NULL;
-	uint64_t commit = 0;
-	int err = 0;
+	struct handle *h;
 
-	if (ino >= INO_FIRST_FILE) {
-		pthread_mutex_lock(&fs->lock);
-		struct qfile *f = qfs_by_ino(fs, ino);
-		err = f ? open_file(fs, f, fi, &commit) : ENOENT;
-		pthread_mutex_unlock(&fs->lock);
-		goto out;
-	}
-	if (ino == INO_ROOT || ino == INO_RUN) {
-		err = EISDIR;
-		goto out;
-	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		err = EACCES;
-		goto out;
-	}
+	if (ino == INO_ROOT || ino == INO_RUN)
+		return EISDIR;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return EACCES;
 	h = new_handle(ino == INO_LOG ? H_LOG : H_SNAPSHOT);
-	if (!h) {
-		err = ENOMEM;
-		goto out;
-	}
-	/* rendered for its reader: others' arguments hidden */
+	if (!h)
+		return ENOMEM;
 	if (ino == INO_STATUS)
-		h->buf = qfs_status_text(fs, fuse_req_ctx(req)->uid, &h->len);
+		h->buf = qfs_status_text(fs, reader, &h->len);
 	else if (ino == INO_STATUS_JSON)
-		h->buf = qfs_status_json(fs, fuse_req_ctx(req)->uid, &h->len);
+		h->buf = qfs_status_json(fs, reader, &h->len);
 	if (h->kind == H_SNAPSHOT && !h->buf) {
 		free(h);
-		err = ENOMEM;
-		goto out;
+		return ENOMEM;
 	}
 	/* the size changes under the reader: bypass the page cache */
 	fi->direct_io = 1;
 	fi->fh = (uintptr_t)h;
-out:
+	return 0;
+}
+
+static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct qfs *fs = FS(req);
+	int err;
+
+	if (ino >= INO_FIRST_FILE) {
+		pthread_mutex_lock(&fs->lock);
+		struct qfile *f = qfs_by_ino(fs, ino);
+		err = f ? open_file(fs, f, fi) : ENOENT;
+		pthread_mutex_unlock(&fs->lock);
+	} else {
+		err = open_fixed(fs, ino, fuse_req_ctx(req)->uid, fi);
+	}
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
-		fuse_reply_open(req, fi);
-	qfs_commit(fs, commit);
+		qfs_reply_open(req, fi);
+}
+
+/* Creates (or opens, without O_EXCL) `name` in run/ (lock held). */
+static int create_file(struct qfs *fs, const char *name, mode_t mode,
+		       const struct fuse_ctx *ctx, struct fuse_file_info *fi,
+		       struct stat *st)
+{
+	struct qfile *f = qfs_find(fs, name);
+	int err;
+
+	if (f && (fi->flags & O_EXCL))
+		return EEXIST;
+	if (!f)
+		f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid);
+	err = f ? open_file(fs, f, fi) : errno; /* EAGAIN: user_max_files */
+	if (!err) {
+		f->nlookup++;
+		qfs_file_stat(fs, f, st);
+	} else if (f && !f->ls.opens && !f->nlookup && !f->job_id && !f->size) {
+		qfs_detach(fs, f); /* refused before anyone saw it */
+		qfs_maybe_free(fs, f);
+	}
+	return err;
 }
 
 static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
-	struct qfile *f;
 	struct stat st;
-	uint64_t commit = 0;
 	int err;
 
 	if (parent != INO_RUN) {
@@ -411,32 +431,15 @@ static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	pthread_mutex_lock(&fs->lock);
 	qfs_expire(fs, 1);
-	f = qfs_find(fs, name);
-	if (f && (fi->flags & O_EXCL)) {
-		err = EEXIST;
-	} else {
-		if (!f)
-			f = qfs_new_file(fs, name, mode, ctx->uid, ctx->gid);
-		err = f ? open_file(fs, f, fi, &commit) : errno;
-		if (!err) {
-			f->nlookup++;
-			qfs_file_stat(fs, f, &st);
-		} else if (f && !f->opens && !f->nlookup && !f->job_id &&
-			   !f->size) {
-			qfs_detach(fs, f); /* refused before anyone saw it */
-			qfs_maybe_free(fs, f);
-		}
-	}
+	err = create_file(fs, name, mode, fuse_req_ctx(req), fi, &st);
 	pthread_mutex_unlock(&fs->lock);
-	if (err)
-		goto out;
-	fill_entry(&e, &st);
-	fuse_reply_create(req, &e, fi);
-	qfs_commit(fs, commit);
-	return;
+	if (!err)
+		fill_entry(&e, &st);
 out:
-	fuse_reply_err(req, err);
-	qfs_commit(fs, commit);
+	if (err)
+		qfs_reply_err(req, err);
+	else
+		qfs_reply_create(req, &e, fi);
 }
 
 static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -462,15 +465,38 @@ static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err) {
 		f->nlookup++;
 		qfs_file_stat(fs, f, &st);
+		fill_entry(&e, &st);
 	}
 	pthread_mutex_unlock(&fs->lock);
 out:
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
+	if (err)
+		qfs_reply_err(req, err);
+	else
+		qfs_reply_entry(req, &e);
+}
+
+/* Up to size bytes of a file of run/ at off into buf (lock held): its
+ * bytes while it is written, its job's while the job holds them, then
+ * what its head still has; *n of them, or ENODATA where they are gone. */
+static int read_file(struct qfs *fs, struct qfile *f, char *buf, size_t size,
+		     off_t off, size_t *n)
+{
+	*n = 0;
+	if (f->data) {
+		if (off >= 0 && (size_t)off < f->size)
+			*n = f->size - (size_t)off < size
+				 ? f->size - (size_t)off
+				 : size;
+		memcpy(buf, f->data + off, *n);
+	} else if (f->job_id) {
+		ssize_t r = qjobs_read(fs->jobs, f->job_id, buf, size, off);
+		if (r < 0) /* the job has let go: what the head still has */
+			r = qfs_file_read_head(f, buf, size, off);
+		if (r < 0)
+			return ENODATA;
+		*n = (size_t)r;
 	}
-	fill_entry(&e, &st);
-	fuse_reply_entry(req, &e);
+	return 0;
 }
 
 static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -478,6 +504,7 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct qfs *fs = FS(req);
 	struct handle *h = H(fi);
+	const char *src = NULL;
 	char *buf = NULL;
 	size_t n = 0;
 	int err = 0;
@@ -486,165 +513,109 @@ static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (off >= 0 && (size_t)off < h->len)
 			n = h->len - (size_t)off < size ? h->len - (size_t)off
 							: size;
-		fuse_reply_buf(req, n ? h->buf + off : NULL, n);
-		return;
-	}
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		err = ENOMEM;
+		src = n ? h->buf + off : NULL;
 		goto out;
 	}
-	if (h->kind == H_LOG) {
+	src = buf = malloc(size ? size : 1);
+	if (!buf) {
+		err = ENOMEM;
+	} else if (h->kind == H_LOG) {
 		uid_t reader = fuse_req_ctx(req)->uid;
 		n = qjobs_log_read_as(fs->jobs, reader,
 				      qfs_sees_all(fs, reader), buf, size, off);
-		goto out;
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		struct qfile *f = qfs_by_ino(fs, ino);
+		if (f)
+			err = read_file(fs, f, buf, size, off, &n);
+		pthread_mutex_unlock(&fs->lock);
 	}
-	pthread_mutex_lock(&fs->lock);
-	struct qfile *f = qfs_by_ino(fs, ino);
-	if (f && f->data) {
-		if (off >= 0 && (size_t)off < f->size)
-			n = f->size - (size_t)off < size ? f->size - (size_t)off
-							 : size;
-		memcpy(buf, f->data + off, n);
-	} else if (f && f->job_id) {
-		ssize_t r = qjobs_read(fs->jobs, f->job_id, buf, size, off);
-		if (r < 0) /* the job has let go: what the head still has */
-			r = qfs_file_read_head(f, buf, size, off);
-		if (r < 0)
-			err = ENODATA;
-		n = r > 0 ? (size_t)r : 0;
-	}
-	pthread_mutex_unlock(&fs->lock);
 out:
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
-		fuse_reply_buf(req, buf, n);
+		qfs_reply_buf(req, src, n);
 	free(buf);
+}
+
+/* One write into a file of run/ (lock held): an event of the launch rule,
+ * whatever storing the bytes gave. */
+static int write_file(struct qfs *fs, struct qfile *f, struct handle *h,
+		      const char *buf, size_t size, off_t off, uid_t uid)
+{
+	struct qlaunch_dec d;
+	struct qerror e;
+	enum qerr rc;
+
+	if (qlaunch_write_may(&f->ls, &h->lh, &d) != QE_OK)
+		return qfs_apply(fs, f, &d);
+	rc = qfs_file_write(fs, f, buf, size, off, &e);
+	qlaunch_wrote(&f->ls, &h->lh, rc, &e, &d);
+	/* what the kernel does for a write through the page cache: a set-id
+	 * file written by someone else than root loses its set-id bits */
+	if (rc == QE_OK && uid != 0)
+		f->mode &=
+		    ~(mode_t)(S_ISUID | (f->mode & S_IXGRP ? S_ISGID : 0));
+	return qfs_apply(fs, f, &d);
 }
 
 static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		      size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
-	struct handle *h = H(fi);
-	int err;
+	int err = ENOENT;
 
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	err = !f ? ENOENT : !h->writer ? EBADF : 0;
-	/* A copy of a closed descriptor (fork, dup) writes on: fine, unless
-	 * the file has a newer writer since, whose program it would spoil. */
-	if (!err && h->closed && f->writers - f->closing > 0)
-		err = EBUSY;
-	else if (!err && h->closed) {
-		h->closed = 0;
-		f->closing--;
-	}
-	if (!err)
-		err = qfs_file_write(fs, f, buf, size, off);
-	if (!err)
-		h->wrote = 1;
-	/* what the kernel does for a write through the page cache: a set-id
-	 * file written by someone else than root loses its set-id bits */
-	if (!err && fuse_req_ctx(req)->uid != 0)
-		f->mode &=
-		    ~(mode_t)(S_ISUID | (f->mode & S_IXGRP ? S_ISGID : 0));
+	if (f)
+		err = write_file(fs, f, H(fi), buf, size, off,
+				 fuse_req_ctx(req)->uid);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
-		fuse_reply_write(req, size);
-}
-
-/* A value of user.quest.args, or a sidecar's bytes, must split and fit the
- * argv buffer, with the file's name as argv[0] unless argv0=none (a sidecar
- * passes no name: the program's name is checked at launch). */
-static int check_args_value(struct qfs *fs, const char *fname, const char *v,
-			    size_t size, struct qerror *e)
-{
-	struct qargv a;
-
-	size = qargs_trim(v, size);
-	qargs_init(&a, NULL, NULL);
-	if (fname && fs->jcfg.argv0 && qargs_add(&a, fname, e) != QE_OK)
-		return E2BIG;
-	switch (qargs_split(v, size, &a, NULL, e)) {
-	case QE_OK:
-		/* a word of the value the command line cannot carry is refused
-		 * as a syntax error; the name is judged at launch */
-		qargs_init(&a, NULL, NULL);
-		a.format = (enum qargv_format)fs->jcfg.argv_format;
-		qargs_split(v, size, &a, NULL, NULL);
-		return qargs_check_words(&a, e) == QE_OK ? 0 : EINVAL;
-	case QE_ARGS_TOO_BIG:
-		return E2BIG;
-	default:
-		return EINVAL;
-	}
+		qfs_reply_write(req, size);
 }
 
 static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
 	struct handle *h = H(fi);
-	struct qerror e;
+	struct qlaunch_dec d;
 	int err = 0;
 
-	if (h->kind != H_FILE || !h->writer)
+	if (h->kind != H_FILE)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	if (f && !h->closed) {
-		h->closed = 1;
-		f->closing++;
+	if (f) {
+		struct qlaunch_file facts = qfs_facts(f);
+		qlaunch_flush(&f->ls, &h->lh, &facts, &fs->lcfg, &d);
+		err = qfs_apply(fs, f, &d);
 	}
-	if (!f || !h->wrote || !f->name || f->flush_err)
-		goto unlock;
-	/* Only what more bytes can never fix is refused here: a short file
-	 * may be a copy in progress, judged at launch. */
-	if (qname_is_sidecar(f->name) && f->data)
-		err = check_args_value(fs, NULL, (const char *)f->data, f->size,
-				       &e);
-	else if (qname_launches(f->name) &&
-		 qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK)
-		err = ENOEXEC;
-	if (err) {
-		qfs_refusal(&f->flush_err, &e);
-		qfs_log(fs, LOG_INFO, "run/%s refused: %s", f->name, e.msg);
-	}
-unlock:
 	pthread_mutex_unlock(&fs->lock);
 out:
-	fuse_reply_err(req, err);
+	qfs_reply_err(req, err);
 }
 
-/* fsync says "these bytes are mine": refuse what can never be a program,
- * as FLUSH does, and for temporary names too (GIO fsyncs its temporary
- * file before renaming it over the target). More bytes may still come
- * (dd oflag=sync fsyncs each block), so only the prefix is judged. */
 static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		      struct fuse_file_info *fi)
 {
 	struct qfs *fs = FS(req);
-	struct qerror e;
+	struct qlaunch_dec d;
 	int err = 0;
 
 	(void)datasync;
 	(void)fi;
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
-	if (f && f->name && f->data && !f->flush_err &&
-	    (qname_launches(f->name) || qname_is_temporary(f->name)) &&
-	    qfs_judge(fs, f, QELF_PREFIX, &e) != QE_OK) {
-		err = ENOEXEC;
-		qfs_refusal(&f->flush_err, &e);
-		qfs_log(fs, LOG_INFO, "run/%s refused at fsync: %s", f->name,
-			e.msg);
+	if (f) {
+		struct qlaunch_file facts = qfs_facts(f);
+		qlaunch_fsync(&f->ls, &facts, &fs->lcfg, &d);
+		err = qfs_apply(fs, f, &d);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, err);
+	qfs_reply_err(req, err);
 }
 
 static void qfs_release(fuse_req_t req, fuse_ino_t ino,
@@ -652,50 +623,24 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct qfs *fs = FS(req);
 	struct handle *h = H(fi);
-	uint64_t commit = 0;
+	struct qlaunch_dec d;
 
 	if (h->kind == H_FILE) {
 		pthread_mutex_lock(&fs->lock);
 		struct qfile *f = qfs_by_ino(fs, ino);
 		if (f) {
-			f->opens--;
-			f->writers -= h->writer;
-			f->closing -= h->closed;
-			if (h->writer && !f->writers && f->name) {
-				if (f->flush_err) {
-					/* gone, so that a retry finds no file
-					 */
-					if (!qname_is_sidecar(f->name))
-						f->job_id =
-						    qjobs_record_refusal(
-							fs->jobs, f->name,
-							f->size, f->ino, f->uid,
-							f->flush_err);
-					else
-						qjobs_log(
-						    fs->jobs, "%s removed: %s",
-						    f->name, f->flush_err->msg);
-					qfs_refusal(&f->flush_err, NULL);
-					qfs_notify_gone(fs, f->ino, f->name);
-					qfs_detach(fs, f);
-				} else if (f->dirty &&
-					   qname_launches(f->name)) {
-					commit = qfs_launch(fs, f);
-				}
-			} else if (h->writer && !f->writers) {
-				qfs_drop_data(fs,
-					      f); /* unlinked while written */
-			}
+			struct qlaunch_file facts = qfs_facts(f);
+			qlaunch_release(&f->ls, &h->lh, &facts, &d);
+			qfs_apply(fs, f, &d);
 			qfs_maybe_free(fs, f);
 		}
 		pthread_mutex_unlock(&fs->lock);
 	}
 	free(h->buf);
 	free(h);
-	/* close(2) returned at FLUSH: the check and the spool make no one
-	 * wait, and hold no lock of the tree */
-	fuse_reply_err(req, 0);
-	qfs_commit(fs, commit);
+	/* close(2) returned at FLUSH: the launch's check and spool write
+	 * (fs/reply.c, after this reply) make no one wait */
+	qfs_reply_err(req, 0);
 }
 
 static void qfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -717,7 +662,38 @@ static void qfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	pthread_mutex_unlock(&fs->lock);
 out:
-	fuse_reply_err(req, err);
+	qfs_reply_err(req, err);
+}
+
+/* Renames within run/ (lock held): an event of the launch rule. */
+static int rename_file(struct qfs *fs, const char *name, const char *newname,
+		       unsigned int flags)
+{
+	struct qfile *f = qfs_find(fs, name), *old = qfs_find(fs, newname);
+	struct qlaunch_dec d;
+	char *nn;
+
+	if (!f)
+		return ENOENT;
+	if (old && (flags & RENAME_NOREPLACE))
+		return EEXIST;
+	if (f == old)
+		return 0;
+	if (!(nn = strdup(newname)))
+		return ENOMEM;
+	struct qlaunch_file facts = qfs_facts(f);
+	if (qlaunch_rename(&f->ls, &facts, newname, &fs->lcfg, &d) != QE_OK) {
+		free(nn);
+		return qfs_apply(fs, f, &d);
+	}
+	if (old) {
+		qfs_detach(fs, old);
+		qfs_maybe_free(fs, old);
+	}
+	qfs_set_name(fs, f, nn);
+	clock_gettime(CLOCK_REALTIME, &f->ctime);
+	fs->run_mtime = f->ctime;
+	return qfs_apply(fs, f, &d);
 }
 
 static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -725,87 +701,49 @@ static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       unsigned int flags)
 {
 	struct qfs *fs = FS(req);
-	struct qerror e;
-	uint64_t commit = 0;
 	int err = 0;
 
-	if (parent != INO_RUN || newparent != INO_RUN) {
+	if (parent != INO_RUN || newparent != INO_RUN)
 		err =
 		    parent == INO_ROOT || newparent == INO_ROOT ? EPERM : EXDEV;
-		goto out;
-	}
-	if (flags & RENAME_EXCHANGE) {
+	else if (flags & RENAME_EXCHANGE)
 		err = EINVAL;
-		goto out;
-	}
-	if (strlen(newname) > QJOB_NAME_MAX) {
+	else if (strlen(newname) > QJOB_NAME_MAX)
 		err = ENAMETOOLONG;
+	if (err)
 		goto out;
-	}
 	pthread_mutex_lock(&fs->lock);
-	struct qfile *f = qfs_find(fs, name), *old = qfs_find(fs, newname);
-	char *nn = strdup(newname);
-	if (!f)
-		err = ENOENT;
-	else if (!nn)
-		err = ENOMEM;
-	else if (old && (flags & RENAME_NOREPLACE))
-		err = EEXIST;
-	else if (f == old)
-		err = 0;
-	/* a finished file renamed to a final name launches now: refuse the
-	 * rename of one that could never run, so the tool keeps its copy */
-	else if (!f->writers && f->dirty && qname_launches(newname) &&
-		 qfs_judge(fs, f, QELF_WHOLE, &e) != QE_OK) {
-		err = ENOEXEC;
-		qfs_log(fs, LOG_INFO, "rename of run/%s to %s refused: %s",
-			name, newname, e.msg);
-		qjobs_record_refusal(fs->jobs, newname, f->size, f->ino, f->uid,
-				     &e);
-	} else {
-		if (old) {
-			qfs_detach(fs, old);
-			qfs_maybe_free(fs, old);
-		}
-		qfs_set_name(fs, f, nn);
-		nn = NULL;
-		clock_gettime(CLOCK_REALTIME, &f->ctime);
-		fs->run_mtime = f->ctime;
-		if (!f->writers && f->dirty && qname_launches(f->name))
-			commit = qfs_launch(fs, f);
-	}
-	free(nn);
+	err = rename_file(fs, name, newname, flags);
 	pthread_mutex_unlock(&fs->lock);
 out:
-	fuse_reply_err(req, err);
-	qfs_commit(fs, commit);
+	qfs_reply_err(req, err);
 }
 
 static void qfs_refuse_mkdir(fuse_req_t req, fuse_ino_t parent,
 			     const char *name, mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
-	fuse_reply_err(req, EPERM);
+	qfs_reply_err(req, EPERM);
 }
 
 static void qfs_refuse_symlink(fuse_req_t req, const char *link,
 			       fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
-	fuse_reply_err(req, EPERM);
+	qfs_reply_err(req, EPERM);
 }
 
 static void qfs_refuse_link(fuse_req_t req, fuse_ino_t ino,
 			    fuse_ino_t newparent, const char *newname)
 {
 	(void)ino, (void)newparent, (void)newname;
-	fuse_reply_err(req, EPERM);
+	qfs_reply_err(req, EPERM);
 }
 
 static void qfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	(void)name;
-	fuse_reply_err(req, parent == INO_ROOT ? EPERM : ENOTDIR);
+	qfs_reply_err(req, parent == INO_ROOT ? EPERM : ENOTDIR);
 }
 
 /* ---- directories ---- */
@@ -826,23 +764,18 @@ static int add_dent(struct handle *h, const char *name, fuse_ino_t ino,
 	return 0;
 }
 
-static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
+static void free_dents(struct handle *h)
 {
-	struct qfs *fs = FS(req);
-	struct handle *h;
-	int err = 0;
+	for (size_t i = 0; i < h->ndents; i++)
+		free(h->dents[i].name);
+	free(h->dents);
+}
 
-	if (ino != INO_ROOT && ino != INO_RUN) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	h = new_handle(H_DIR);
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	err = add_dent(h, ".", ino, S_IFDIR);
+/* The entries of / or run/, as they are at opendir. */
+static int fill_dir(struct qfs *fs, struct handle *h, fuse_ino_t ino)
+{
+	int err = add_dent(h, ".", ino, S_IFDIR);
+
 	if (!err)
 		err = add_dent(h, "..", INO_ROOT, S_IFDIR);
 	if (ino == INO_ROOT) {
@@ -852,24 +785,37 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			err = add_dent(
 			    h, root_entries[i].name, root_entries[i].ino,
 			    root_entries[i].ino == INO_RUN ? S_IFDIR : S_IFREG);
-	} else {
-		pthread_mutex_lock(&fs->lock);
-		qfs_expire(fs, 0);
-		for (struct qfile *f = fs->files; !err && f; f = f->next)
-			if (f->name)
-				err = add_dent(h, f->name, f->ino, S_IFREG);
-		pthread_mutex_unlock(&fs->lock);
+		return err;
 	}
-	if (err) {
-		for (size_t i = 0; i < h->ndents; i++)
-			free(h->dents[i].name);
-		free(h->dents);
+	pthread_mutex_lock(&fs->lock);
+	qfs_expire(fs, 0);
+	for (struct qfile *f = fs->files; !err && f; f = f->next)
+		if (f->name)
+			err = add_dent(h, f->name, f->ino, S_IFREG);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct handle *h = NULL;
+	int err = 0;
+
+	if (ino != INO_ROOT && ino != INO_RUN)
+		err = ENOTDIR;
+	else if (!(h = new_handle(H_DIR)))
+		err = ENOMEM;
+	else if ((err = fill_dir(FS(req), h, ino))) {
+		free_dents(h);
 		free(h);
-		fuse_reply_err(req, err);
-		return;
+	} else {
+		fi->fh = (uintptr_t)h;
 	}
-	fi->fh = (uintptr_t)h;
-	fuse_reply_open(req, fi);
+	if (err)
+		qfs_reply_err(req, err);
+	else
+		qfs_reply_open(req, fi);
 }
 
 static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -881,7 +827,7 @@ static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)ino;
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		qfs_reply_err(req, ENOMEM);
 		return;
 	}
 	for (size_t i = (size_t)off; i < h->ndents; i++) {
@@ -894,7 +840,7 @@ static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += n;
 	}
-	fuse_reply_buf(req, buf, used);
+	qfs_reply_buf(req, buf, used);
 	free(buf);
 }
 
@@ -904,11 +850,9 @@ static void qfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = H(fi);
 
 	(void)ino;
-	for (size_t i = 0; i < h->ndents; i++)
-		free(h->dents[i].name);
-	free(h->dents);
+	free_dents(h);
 	free(h);
-	fuse_reply_err(req, 0);
+	qfs_reply_err(req, 0);
 }
 
 static void qfs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -935,7 +879,7 @@ static void qfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_ffree = sv.f_favail =
 	    active < fs->o.max_queue ? fs->o.max_queue - active : 0;
 	sv.f_namemax = QJOB_NAME_MAX;
-	fuse_reply_statfs(req, &sv);
+	qfs_reply_statfs(req, &sv);
 }
 
 static void qfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
@@ -944,7 +888,7 @@ static void qfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 
 	if ((mask & W_OK) && ino != INO_RUN && ino < INO_FIRST_FILE)
 		err = EACCES;
-	fuse_reply_err(req, err);
+	qfs_reply_err(req, err);
 }
 
 /* ---- extended attributes ---- */
@@ -954,22 +898,27 @@ static int is_acl(const char *name)
 	return !strncmp(name, "system.posix_acl_", 17);
 }
 
-/* user.quest.state, .error, .job: computed from the file's last job. */
+/* user.quest.state, .error, .job: computed from the file's last job, or
+ * from a refusal waiting for its release. */
 static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 			  char *dst, size_t n)
 {
-	struct qjob_info j;
+	const struct qerror *why = qlaunch_pending(&f->ls);
 	const char *key = name + strlen(QUEST_XATTR_PREFIX);
+	struct qjob_info j;
 
 	if (strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) ||
 	    (strcmp(key, "state") && strcmp(key, "error") &&
 	     strcmp(key, "job")))
 		return -1;
-	if (f->writers || f->dirty || !f->job_id ||
+	if (why && strcmp(key, "job"))
+		return snprintf(dst, n, "%s",
+				!strcmp(key, "state") ? "refused" : why->msg);
+	if (f->ls.writers || f->ls.dirty || !f->job_id ||
 	    qjobs_get(fs->jobs, f->job_id, &j) < 0) {
-		if (!strcmp(key, "state") && (f->writers || f->dirty))
+		if (!strcmp(key, "state") && (f->ls.writers || f->ls.dirty))
 			return snprintf(dst, n, "%s",
-					f->writers ? "writing" : "written");
+					f->ls.writers ? "writing" : "written");
 		return 0; /* ENODATA */
 	}
 	if (!strcmp(key, "state"))
@@ -984,163 +933,189 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 static void reply_value(fuse_req_t req, const void *v, size_t len, size_t size)
 {
 	if (!size)
-		fuse_reply_xattr(req, len);
+		qfs_reply_xattr(req, len);
 	else if (len > size)
-		fuse_reply_err(req, ERANGE);
+		qfs_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, v, len);
+		qfs_reply_buf(req, v, len);
+}
+
+/* A copy of the value of `name` on ino (lock held): *copy malloc'd. */
+static int get_value(struct qfs *fs, fuse_ino_t ino, const char *name,
+		     void **copy, size_t *len)
+{
+	char val[QERR_MSG_MAX + 64];
+	const struct xattr *x = NULL;
+	int n = -1;
+
+	if (ino == INO_RUN) {
+		x = qfs_xattr_get(&fs->run_xattrs, name);
+	} else if (ino >= INO_FIRST_FILE) {
+		struct qfile *f = qfs_by_ino(fs, ino);
+		if (!f)
+			return ENOENT;
+		if ((n = computed_xattr(fs, f, name, val, sizeof val)) < 0)
+			x = qfs_xattr_get(&f->xattrs, name);
+	}
+	if (n <= 0 && !x)
+		return ENODATA;
+	*len = n > 0 ? ((size_t)n < sizeof val ? (size_t)n : sizeof val - 1)
+		     : x->size;
+	if (!(*copy = malloc(*len ? *len : 1)))
+		return ENOMEM;
+	memcpy(*copy, n > 0 ? val : x->value, *len);
+	return 0;
 }
 
 static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 size_t size)
 {
 	struct qfs *fs = FS(req);
-	char val[QERR_MSG_MAX + 64];
-	const struct xattr *x = NULL;
-	int err = 0, n = -1;
 	void *copy = NULL;
 	size_t len = 0;
+	int err;
 
-	if (is_acl(name)) {
-		err = ENOTSUP;
-		goto out;
-	}
 	/* Only user.* names are ever stored. The kernel asks for
 	 * security.capability before every write and truncate: answered
 	 * without waiting for the tree. */
-	if (strncmp(name, "user.", 5)) {
+	if (is_acl(name)) {
+		err = ENOTSUP;
+	} else if (strncmp(name, "user.", 5)) {
 		err = ENODATA;
-		goto out;
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		err = get_value(fs, ino, name, &copy, &len);
+		pthread_mutex_unlock(&fs->lock);
 	}
-	pthread_mutex_lock(&fs->lock);
-	if (ino == INO_RUN) {
-		x = qfs_xattr_get(&fs->run_xattrs, name);
-	} else if (ino >= INO_FIRST_FILE) {
-		struct qfile *f = qfs_by_ino(fs, ino);
-		if (!f)
-			err = ENOENT;
-		else if ((n = computed_xattr(fs, f, name, val, sizeof val)) < 0)
-			x = qfs_xattr_get(&f->xattrs, name);
-	}
-	if (n > 0) {
-		len = (size_t)n < sizeof val ? (size_t)n : sizeof val - 1;
-		copy = malloc(len);
-		if (copy)
-			memcpy(copy, val, len);
-	} else if (x) {
-		len = x->size;
-		copy = malloc(len ? len : 1);
-		if (copy)
-			memcpy(copy, x->value, len);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (!err && (n > 0 || x) && !copy)
-		err = ENOMEM;
-	else if (!err && !copy)
-		err = ENODATA;
-out:
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
 		reply_value(req, copy, len, size);
 	free(copy);
+}
+
+/* The stored xattrs of ino (lock held): run/'s or a file's (*f). */
+static int xattr_list(struct qfs *fs, fuse_ino_t ino, struct xattr ***list,
+		      struct qfile **f)
+{
+	*f = NULL;
+	if (ino == INO_RUN) {
+		*list = &fs->run_xattrs;
+		return 0;
+	}
+	if (ino < INO_FIRST_FILE)
+		return EPERM;
+	if (!(*f = qfs_by_ino(fs, ino)))
+		return ENOENT;
+	*list = &(*f)->xattrs;
+	return 0;
+}
+
+/* setxattr (lock held): user.quest.args is an event of the launch rule;
+ * state, error and job are questfs's to say; run/'s, defaults for all, its
+ * owner's. */
+static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
+		     const char *name, const char *value, size_t size,
+		     int flags)
+{
+	struct xattr **list;
+	struct qlaunch_dec d;
+	struct qfile *f;
+	int err = xattr_list(fs, ino, &list, &f);
+
+	if (!err && !f && !qfs_owns_run(fs, uid))
+		err = EPERM;
+	if (!err &&
+	    !strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) &&
+	    strcmp(name, ARGS_XATTR))
+		err = EPERM;
+	if (!err && !strcmp(name, ARGS_XATTR)) {
+		qlaunch_set_args(f ? &f->ls : NULL, f ? f->name : NULL, value,
+				 size, &fs->lcfg, &d);
+		err = f ? qfs_apply(fs, f, &d) : qfs_errno(d.rc);
+		if (d.refused && !f)
+			qfs_log(fs, LOG_INFO,
+				"run/: " ARGS_XATTR " refused: %s", d.why.msg);
+	}
+	if (!err) /* counted as bytes held: EAGAIN past the limits */
+		err = qfs_xattr_set_for(fs, f, uid, name, value, size, flags);
+	return err;
 }
 
 static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
 	struct qfs *fs = FS(req);
-	struct qfile *f = NULL;
-	struct qerror e;
-	int err = 0;
+	int err;
 
-	if (is_acl(name)) {
+	if (is_acl(name))
 		err = ENOTSUP; /* cp, mv and install fall back to chmod */
-		goto out;
-	}
-	if (strncmp(name, "user.", 5)) {
+	else if (strncmp(name, "user.", 5))
 		err = ENOTSUP;
-		goto out;
-	}
-	if (size > 65536) {
+	else if (size > 65536)
 		err = E2BIG;
-		goto out;
+	else {
+		pthread_mutex_lock(&fs->lock);
+		err = set_xattr(fs, ino, fuse_req_ctx(req)->uid, name, value,
+				size, flags);
+		pthread_mutex_unlock(&fs->lock);
 	}
-	pthread_mutex_lock(&fs->lock);
-	if (ino == INO_RUN) {
-		if (!qfs_owns_run(fs, fuse_req_ctx(req)->uid))
-			err = EPERM; /* defaults for all: run/'s owner's */
-	} else if (ino >= INO_FIRST_FILE) {
-		f = qfs_by_ino(fs, ino);
-		if (!f)
-			err = ENOENT;
-	} else {
-		err = EPERM;
-	}
-	if (!err &&
-	    !strncmp(name, QUEST_XATTR_PREFIX, strlen(QUEST_XATTR_PREFIX)) &&
-	    strcmp(name, ARGS_XATTR))
-		err = EPERM; /* state, error and job are questfs's to say */
-	if (!err && !strcmp(name, ARGS_XATTR)) {
-		err = check_args_value(fs, f ? f->name : NULL, value, size, &e);
+	qfs_reply_err(req, err);
+}
+
+static const char *const computed_names[] = {
+    "user.quest.state", "user.quest.error", "user.quest.job"};
+#define NCOMPUTED (sizeof computed_names / sizeof *computed_names)
+
+/* The names of ino's xattrs, stored and computed (lock held): *buf
+ * malloc'd. */
+static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
+{
+	struct xattr **list = NULL;
+	struct qfile *f = NULL;
+	char val[8];
+	int have[NCOMPUTED] = {0};
+	size_t o = 0;
+
+	if (ino >= INO_FIRST_FILE || ino == INO_RUN) {
+		int err = xattr_list(fs, ino, &list, &f);
 		if (err)
-			qfs_log(fs, LOG_INFO,
-				"run/%s: " ARGS_XATTR " refused: %s",
-				f && f->name ? f->name : "", e.msg);
-		if (f)
-			qfs_refusal(&f->args_err, err ? &e : NULL);
+			return err;
 	}
-	if (!err) /* counted as bytes held: EAGAIN past the limits */
-		err = qfs_xattr_set_for(fs, f, fuse_req_ctx(req)->uid, name,
-					value, size, flags);
-	pthread_mutex_unlock(&fs->lock);
-out:
-	fuse_reply_err(req, err);
+	*len = 0;
+	for (struct xattr *x = list ? *list : NULL; x; x = x->next)
+		*len += strlen(x->name) + 1;
+	for (size_t i = 0; f && i < NCOMPUTED; i++)
+		if ((have[i] = computed_xattr(fs, f, computed_names[i], val,
+					      sizeof val) > 0))
+			*len += strlen(computed_names[i]) + 1;
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return ENOMEM;
+	for (struct xattr *x = list ? *list : NULL; x; x = x->next) {
+		memcpy(*buf + o, x->name, strlen(x->name) + 1);
+		o += strlen(x->name) + 1;
+	}
+	for (size_t i = 0; i < NCOMPUTED; i++)
+		if (have[i]) {
+			memcpy(*buf + o, computed_names[i],
+			       strlen(computed_names[i]) + 1);
+			o += strlen(computed_names[i]) + 1;
+		}
+	return 0;
 }
 
 static void qfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct qfs *fs = FS(req);
-	char *buf = NULL, val[8];
+	char *buf = NULL;
 	size_t len = 0;
-	int err = 0;
+	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	struct xattr *list = NULL;
-	struct qfile *f = NULL;
-	if (ino == INO_RUN)
-		list = fs->run_xattrs;
-	else if (ino >= INO_FIRST_FILE && (f = qfs_by_ino(fs, ino)))
-		list = f->xattrs;
-	else if (ino >= INO_FIRST_FILE)
-		err = ENOENT;
-	for (struct xattr *x = list; x; x = x->next)
-		len += strlen(x->name) + 1;
-	static const char *const computed[] = {
-	    "user.quest.state", "user.quest.error", "user.quest.job"};
-	int have[3] = {0};
-	for (int i = 0; f && i < 3; i++)
-		if ((have[i] = computed_xattr(fs, f, computed[i], val,
-					      sizeof val) > 0))
-			len += strlen(computed[i]) + 1;
-	if (!err && (buf = malloc(len ? len : 1))) {
-		size_t o = 0;
-		for (struct xattr *x = list; x; x = x->next) {
-			memcpy(buf + o, x->name, strlen(x->name) + 1);
-			o += strlen(x->name) + 1;
-		}
-		for (int i = 0; i < 3; i++)
-			if (have[i]) {
-				memcpy(buf + o, computed[i],
-				       strlen(computed[i]) + 1);
-				o += strlen(computed[i]) + 1;
-			}
-	} else if (!err) {
-		err = ENOMEM;
-	}
+	err = list_names(fs, ino, &buf, &len);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
-		fuse_reply_err(req, err);
+		qfs_reply_err(req, err);
 	else
 		reply_value(req, buf, len, size);
 	free(buf);
@@ -1152,8 +1127,8 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int err = ENODATA;
 
 	if (is_acl(name)) {
-		fuse_reply_err(req, ENOTSUP);
-		return;
+		err = ENOTSUP;
+		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
 	if (ino == INO_RUN && !qfs_owns_run(fs, fuse_req_ctx(req)->uid)) {
@@ -1164,10 +1139,11 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		struct qfile *f = qfs_by_ino(fs, ino);
 		err = f ? qfs_xattr_remove_for(fs, f, name) : ENOENT;
 		if (f && !strcmp(name, ARGS_XATTR))
-			qfs_refusal(&f->args_err, NULL);
+			qlaunch_clear_args(&f->ls);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, err);
+out:
+	qfs_reply_err(req, err);
 }
 
 static void qfs_init(void *userdata, struct fuse_conn_info *conn)

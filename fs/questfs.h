@@ -1,5 +1,5 @@
-/* questfs: the FUSE glue. The tree of §6 (run/, status, status.json, log),
- * the files in run/ and the state shared by the request handlers. Every
+/* questfs: the FUSE glue. The tree of DESIGN.md §6 (run/, status, status.json,
+ * log), the files in run/ and the state shared by the request handlers. Every
  * rule about programs, names and jobs lives in core/. */
 #ifndef QUESTFS_H
 #define QUESTFS_H
@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "args.h"
 #include "jobs.h"
+#include "launch.h"
 
 enum {
 	INO_ROOT = FUSE_ROOT_ID, /* 1 */
@@ -32,19 +34,13 @@ struct xattr {
 };
 
 /* A regular file in run/. Its bytes live here until it launches; then they
- * belong to the job (data == NULL, job_id set). */
+ * belong to the job (data == NULL, job_id set). Every field is guarded by
+ * the tree lock (qfs.lock). */
 struct qfile {
 	fuse_ino_t ino;
-	char *name;	  /* NULL once unlinked (still open or looked up) */
-	uint64_t nlookup; /* the kernel's references */
-	unsigned opens, writers;
-	unsigned closing; /* writers closed by their user, RELEASE pending */
-	int dirty;	  /* got data since it was created or launched */
-	/* why it was refused at FLUSH or fsync; NULL: it was not */
-	struct qerror *flush_err;
-	/* why its user.quest.args was refused; the launch must not go
-	 * without the arguments the user asked for. NULL: none was */
-	struct qerror *args_err;
+	char *name;	   /* NULL once unlinked (still open or looked up) */
+	uint64_t nlookup;  /* the kernel's references */
+	struct qlaunch ls; /* the launch rule's state: opens, writers, ... */
 	uint8_t *data;
 	size_t size, cap;
 	uint64_t job_id; /* last launch, 0: never */
@@ -63,6 +59,12 @@ struct qfile {
 	struct qfile *prev, *next;	    /* fs->files */
 	struct qfile *name_next, *ino_next; /* hash chains */
 };
+
+/* What the launch rule may look at of a file: its name and bytes now. */
+static inline struct qlaunch_file qfs_facts(const struct qfile *f)
+{
+	return (struct qlaunch_file){f->name, f->data, f->size};
+}
 
 struct qfs_opts {
 	char *channel, *argv0, *kick, *kick_cmd, *spool;
@@ -85,26 +87,35 @@ struct qfs_opts {
 struct qfs {
 	struct qfs_opts o;
 	struct qjobs_cfg jcfg;
-	struct qjobs *jobs;
+	struct qlaunch_cfg lcfg; /* the launch rule's view of jcfg */
+	struct qjobs *jobs; /* has its own lock, taken after the tree lock */
 	struct fuse_session *se;
-	pthread_mutex_t lock; /* the tree */
-	struct qfile *files;  /* in run/ and orphans still referenced */
+	/* The tree lock. Guards every field from here to run_mtime, and every
+	 * struct qfile. Lock order: lock, then qjobs's lock (calls into
+	 * qjobs with it held), then nlock (qfs_notify_gone) or the quota's
+	 * (core/quota.c, a leaf); never the reverse. Not held across a reply, a
+	 * commit or a channel send. */
+	pthread_mutex_t lock;
+	struct qfile *files; /* in run/ and orphans still referenced */
 	struct qfile **by_name, **by_ino; /* hash tables of nbuckets */
 	size_t nbuckets, nfiles;
 	int64_t next_expire_ms; /* CLOCK_MONOTONIC */
 	fuse_ino_t next_ino;
-	/* fs/notify.c: names to tell the kernel about, and its thread */
+	size_t writing_bytes; /* bytes held by files not yet launched */
+	struct xattr *run_xattrs;
+	struct timespec run_mtime;
+	/* fs/notify.c: names to tell the kernel about, and its thread. nlock
+	 * guards gone..nstop; it is the innermost lock. */
 	pthread_mutex_t nlock;
 	pthread_cond_t ncv;
 	struct gone *gone, *gone_tail;
 	size_t ngone;
 	pthread_t notifier;
 	int nrunning, nstop;
+	/* set before the session starts, read-only after */
 	long conn; /* the FUSE connection's number, -1: unknown */
 	const char *mountpoint;
-	size_t writing_bytes; /* bytes held by files not yet launched */
-	struct xattr *run_xattrs;
-	struct timespec mount_time, run_mtime;
+	struct timespec mount_time;
 	uid_t uid;
 	gid_t gid;
 	int foreground;
@@ -125,24 +136,22 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f);
 void qfs_expire(struct qfs *fs, int soon);
 /* chown: the file's files and bytes move to the new owner's counts */
 void qfs_set_owner(struct qfs *fs, struct qfile *f, uid_t uid);
-int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size);
-int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
-		   off_t off);
+/* The bytes of a file: QE_OK, or QE_FILE_TOO_BIG (past the largest
+ * program), QE_LIMIT (past the bytes questfs may hold), QE_NOMEM, with why */
+enum qerr qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size,
+			    struct qerror *why);
+enum qerr qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf,
+			 size_t n, off_t off, struct qerror *why);
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st);
 /* a launched file's bytes from its head once its job has let go of them:
  * how many, or -1 where they are gone */
 ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off);
-/* A finished file's bytes become a job (lock held): its id, for
- * qfs_commit once the lock is released (and the request answered), which
- * checks and spools it; 0: nothing to commit (refused, or out of memory) */
-uint64_t qfs_launch(struct qfs *fs, struct qfile *f);
-void qfs_commit(struct qfs *fs, uint64_t id);
-int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
-	      struct qerror *err);
+/* Carries out a decision of the launch rule (core/launch.h) on f, lock
+ * held: a launch begins its job here and is committed (checked, spooled,
+ * perhaps sent) right after the request's reply, by fs/reply.c. Returns
+ * the errno the request answers. */
+int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d);
 void qfs_free_all(struct qfs *fs);
-/* *slot = a copy of why (NULL: none). Out of memory, the refusal stands
- * with a reason that says so. */
-void qfs_refusal(struct qerror **slot, const struct qerror *why);
 
 /* fs/notify.c: the kernel is told, from a thread of its own, that questfs
  * took a name out of run/ (call qfs_notify_gone with the tree lock held,
@@ -178,6 +187,22 @@ int qfs_sidecar_counts(const struct qfile *prog, const struct qfile *side);
 
 /* fs/ops.c */
 extern const struct fuse_lowlevel_ops qfs_ops;
+
+/* fs/reply.c: every reply to a request, then the commit of what it
+ * launched (qfs_commit_later, lock held, by qfs_apply) */
+int qfs_errno(enum qerr rc);
+void qfs_commit_later(struct qfs *fs, uint64_t id);
+void qfs_reply_err(fuse_req_t req, int err);
+void qfs_reply_none(fuse_req_t req);
+void qfs_reply_entry(fuse_req_t req, const struct fuse_entry_param *e);
+void qfs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+		      const struct fuse_file_info *fi);
+void qfs_reply_attr(fuse_req_t req, const struct stat *st, double timeout);
+void qfs_reply_open(fuse_req_t req, const struct fuse_file_info *fi);
+void qfs_reply_write(fuse_req_t req, size_t count);
+void qfs_reply_buf(fuse_req_t req, const void *buf, size_t size);
+void qfs_reply_xattr(fuse_req_t req, size_t count);
+void qfs_reply_statfs(fuse_req_t req, const struct statvfs *st);
 
 /* fs/main.c: syslog, or stderr in the foreground */
 void qfs_log(struct qfs *fs, int prio, const char *fmt, ...)

@@ -170,20 +170,6 @@ void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 		hash_name_in(fs, f);
 }
 
-static struct qerror lost_reason = {
-    QE_NOMEM, "refused; the reason was lost (questfs is out of memory)"};
-
-void qfs_refusal(struct qerror **slot, const struct qerror *why)
-{
-	if (*slot != &lost_reason)
-		free(*slot);
-	*slot = NULL;
-	if (why && !(*slot = malloc(sizeof **slot)))
-		*slot = &lost_reason;
-	else if (why)
-		**slot = *why;
-}
-
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	count_held(fs, f, -(long)f->cap);
@@ -199,14 +185,14 @@ void qfs_detach(struct qfs *fs, struct qfile *f)
 	qfs_set_name(fs, f, NULL);
 	/* nobody can launch it now: its bytes stop counting as held once no
 	 * writer needs them */
-	if (!f->writers)
+	if (!f->ls.writers)
 		qfs_drop_data(fs, f);
 	touch_run(fs);
 }
 
 void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 {
-	if (f->name || f->nlookup || f->opens)
+	if (f->name || f->nlookup || f->ls.opens)
 		return;
 	*(f->prev ? &f->prev->next : &fs->files) = f->next;
 	if (f->next)
@@ -214,8 +200,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	hash_ino_out(fs, f);
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
-	qfs_refusal(&f->flush_err, NULL);
-	qfs_refusal(&f->args_err, NULL);
+	qlaunch_free(&f->ls);
 	qfs_xattr_free(&f->xattrs);
 	count_held(fs, f, -(long)f->xattr_bytes);
 	free(f->head);
@@ -253,7 +238,7 @@ static int never_launches(struct qfs *fs, struct qfile *f, int64_t now_ms)
 	int64_t changed =
 	    (int64_t)f->ctime.tv_sec * 1000 + f->ctime.tv_nsec / 1000000;
 
-	if (qname_launches(f->name) && (f->dirty || f->job_id))
+	if (qname_launches(f->name) && (f->ls.dirty || f->job_id))
 		return 0;
 	return changed + (int64_t)fs->o.linger * 1000 <= now_ms;
 }
@@ -276,13 +261,14 @@ void qfs_expire(struct qfs *fs, int soon)
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
 		next = f->next;
-		if (f->name && !f->opens && never_launches(fs, f, now_ms)) {
+		if (f->name && !f->ls.opens && never_launches(fs, f, now_ms)) {
 			qfs_notify_gone(fs, f->ino, f->name);
 			qfs_detach(fs, f);
 			qfs_maybe_free(fs, f);
 			continue;
 		}
-		if (!f->name || !f->job_id || f->data || f->dirty || f->opens)
+		if (!f->name || !f->job_id || f->data || f->ls.dirty ||
+		    f->ls.opens)
 			continue;
 		/* a job no longer kept, or ended more than linger ago */
 		if (qjobs_state(fs->jobs, f->job_id, &state, &t_state) == 0 &&
@@ -295,17 +281,23 @@ void qfs_expire(struct qfs *fs, int soon)
 	}
 }
 
-/* Makes room for `size` bytes; EFBIG past the largest program, EAGAIN past
- * the bytes questfs may hold. */
-static int reserve(struct qfs *fs, struct qfile *f, size_t size)
+/* Makes room for `size` bytes: QE_FILE_TOO_BIG past the largest program,
+ * QE_LIMIT past the bytes questfs may hold, QE_NOMEM; why says which, with
+ * the bytes the file holds and the limit. */
+static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
+			 struct qerror *why)
 {
 	size_t max = fs->jcfg.prof.max_size, cap;
 	struct qerror e;
 
 	if (size > max)
-		return EFBIG;
+		return qerr_set(why, QE_FILE_TOO_BIG,
+				"%zu bytes written; the file would be %llu "
+				"bytes, more than the largest program (%zu "
+				"bytes)",
+				f->size, (unsigned long long)size, max);
 	if (size <= f->cap)
-		return 0;
+		return QE_OK;
 	cap = f->cap ? f->cap : 4096;
 	while (cap < size)
 		cap *= 2;
@@ -315,20 +307,22 @@ static int reserve(struct qfs *fs, struct qfile *f, size_t size)
 	if (cap > size &&
 	    qjobs_room_for(fs->jobs, f->uid, cap - f->cap,
 			   fs->writing_bytes + (cap - f->cap), NULL) != QE_OK)
-		cap = size;
+		cap = (size_t)size;
 	if (qjobs_room_for(fs->jobs, f->uid, cap - f->cap,
 			   fs->writing_bytes + (cap - f->cap), &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
 			e.msg);
-		return EAGAIN;
+		return qerr_set(why, QE_LIMIT, "%zu bytes written; %s", f->size,
+				e.msg);
 	}
 	uint8_t *p = realloc(f->data, cap);
 	if (!p)
-		return ENOMEM;
+		return qerr_set(why, QE_NOMEM,
+				"%zu bytes written; out of memory", f->size);
 	count_held(fs, f, (long)(cap - f->cap));
 	f->data = p;
 	f->cap = cap;
-	return 0;
+	return QE_OK;
 }
 
 /* After a launch the bytes belong to the job: writing again starts anew. */
@@ -343,35 +337,15 @@ static void detach_from_job(struct qfile *f)
 	}
 }
 
-/* A file grown past the largest program can never launch: refused as one
- * refused at FLUSH is, so that it is recorded (the user hears why) and
- * removed at RELEASE. Thunar leaves the empty file its copy made behind. */
-static int too_big(struct qfs *fs, struct qfile *f, uint64_t end)
+enum qerr qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size,
+			    struct qerror *why)
 {
-	struct qerror e;
-	size_t max = fs->jcfg.prof.max_size;
-
-	if (f->name && qname_launches(f->name) && !f->flush_err) {
-		qerr_set(
-		    &e, QE_ELF_TOO_BIG,
-		    "program is more than %zu bytes (a write reached byte "
-		    "%llu); the largest that fits the %zu-byte slot is %zu",
-		    max, (unsigned long long)end, max + QPKT_HDR_SIZE, max);
-		qfs_refusal(&f->flush_err, &e);
-	}
-	return EFBIG;
-}
-
-int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
-{
-	int err;
+	enum qerr rc;
 
 	detach_from_job(f);
-	if (size > fs->jcfg.prof.max_size)
-		return too_big(fs, f, size);
 	if (size > f->size) {
-		if ((err = reserve(fs, f, (size_t)size)))
-			return err;
+		if ((rc = reserve(fs, f, size, why)) != QE_OK)
+			return rc;
 		memset(f->data + f->size, 0, (size_t)size - f->size);
 	}
 	f->size = (size_t)size;
@@ -379,30 +353,27 @@ int qfs_file_truncate(struct qfs *fs, struct qfile *f, uint64_t size)
 		qfs_drop_data(fs, f);
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->ctime = f->mtime;
-	return 0;
+	return QE_OK;
 }
 
-int qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf, size_t n,
-		   off_t off)
+enum qerr qfs_file_write(struct qfs *fs, struct qfile *f, const char *buf,
+			 size_t n, off_t off, struct qerror *why)
 {
-	int err;
+	enum qerr rc;
 
 	detach_from_job(f);
 	if (off < 0)
-		return EFBIG;
-	if ((uint64_t)off + n > fs->jcfg.prof.max_size)
-		return too_big(fs, f, (uint64_t)off + n);
-	if ((err = reserve(fs, f, (size_t)off + n)))
-		return err;
+		return qerr_set(why, QE_FILE_TOO_BIG, "negative offset");
+	if ((rc = reserve(fs, f, (uint64_t)off + n, why)) != QE_OK)
+		return rc;
 	if ((size_t)off > f->size)
 		memset(f->data + f->size, 0, (size_t)off - f->size);
 	memcpy(f->data + off, buf, n);
 	if ((size_t)off + n > f->size)
 		f->size = (size_t)off + n;
-	f->dirty = 1;
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
 	f->ctime = f->mtime;
-	return 0;
+	return QE_OK;
 }
 
 void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
@@ -424,23 +395,16 @@ void qfs_file_stat(struct qfs *fs, struct qfile *f, struct stat *st)
 	st->st_ctim = f->ctime;
 }
 
-int qfs_judge(struct qfs *fs, struct qfile *f, enum qelf_mode mode,
-	      struct qerror *err)
+/* The file's bytes leave it (to a job, or to nobody): the file reads as
+ * its job from here on. */
+static uint8_t *take_bytes(struct qfs *fs, struct qfile *f)
 {
-	return qelf_check(f->data, f->size, &fs->jcfg.prof, mode, NULL, err);
-}
-
-uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
-{
-	struct qargv args;
-	struct qerror e;
 	uint8_t *image = f->data;
-	size_t len = f->size;
 
-	f->dirty = 0;
-	/* what file managers read to tell a file's type (GIO sniffs 4 KiB) */
+	/* what file managers read to tell a file's type (GIO sniffs 4 KiB):
+	 * a launched file keeps its head while questfs holds it */
 	free(f->head);
-	f->head_len = len < QFS_HEAD_MAX ? len : QFS_HEAD_MAX;
+	f->head_len = f->size < QFS_HEAD_MAX ? f->size : QFS_HEAD_MAX;
 	f->head = f->head_len ? malloc(f->head_len) : NULL;
 	if (f->head)
 		memcpy(f->head, image, f->head_len);
@@ -449,38 +413,81 @@ uint64_t qfs_launch(struct qfs *fs, struct qfile *f)
 	count_held(fs, f, -(long)f->cap);
 	f->data = NULL;
 	f->cap = 0;
-	if (f->args_err) {
-		free(image);
-		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
-						 f->uid, f->args_err);
-		return 0;
-	}
+	return image;
+}
+
+/* A finished file's bytes become a job, in launch order, committed after
+ * the reply (fs/reply.c). */
+static void launch(struct qfs *fs, struct qfile *f)
+{
+	struct qargv args;
+	struct qerror e;
+	size_t len = f->size;
+	uint8_t *image = take_bytes(fs, f);
+
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
 		free(image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
 						 f->uid, &e);
-		return 0;
+		return;
 	}
 	if (!image)
 		image = calloc(1, 1); /* an empty file: refused as too short */
 	f->job_id =
 	    qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino, f->uid);
-	if (!f->job_id)
+	if (f->job_id)
+		qfs_commit_later(fs, f->job_id);
+	else
 		qfs_log(fs, LOG_ERR, "run/%s: out of memory: not launched",
 			f->name);
-	return f->job_id;
 }
 
-void qfs_commit(struct qfs *fs, uint64_t id)
+/* A refusal recorded for the file: a refused job (status, log, its
+ * user.quest.* xattrs), or for a sidecar, which is no program, a log line. */
+static void record(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 {
-	struct qerror e;
-	enum qerr rc = id ? qjobs_commit(fs->jobs, id, &e) : QE_OK;
+	if (d->sidecar)
+		qjobs_log(fs->jobs, "%s %s: %s", f->name,
+			  d->act == QL_REMOVE ? "removed" : "refused",
+			  d->why.msg);
+	else
+		f->job_id = qjobs_record_refusal(fs->jobs, f->name, f->size,
+						 f->ino, f->uid, &d->why);
+}
 
-	/* a refusal is the user's, in status and log; a spool that cannot
-	 * be written is the operator's to hear of too */
-	if (rc == QE_SYS || rc == QE_NOMEM)
-		qfs_log(fs, LOG_ERR, "job %llu not queued: %s",
-			(unsigned long long)id, e.msg);
+int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
+{
+	switch (d->act) {
+	case QL_NONE:
+		break;
+	case QL_LAUNCH:
+		launch(fs, f);
+		break;
+	case QL_REFUSE:
+		free(take_bytes(fs, f));
+		record(fs, f, d);
+		break;
+	case QL_RECORD:
+		qjobs_record_refusal(fs->jobs, d->name, f->size, f->ino, f->uid,
+				     &d->why);
+		break;
+	case QL_REMOVE:
+		/* gone, so that a retry finds no file */
+		record(fs, f, d);
+		qfs_notify_gone(fs, f->ino, f->name);
+		qfs_detach(fs, f);
+		break;
+	case QL_DROP:
+		qfs_drop_data(fs, f);
+		break;
+	}
+	if (d->refused)
+		qfs_log(fs, LOG_INFO, "run/%s refused: %s",
+			d->act == QL_RECORD ? d->name
+			: f->name	    ? f->name
+					    : "?",
+			d->why.msg);
+	return qfs_errno(d->rc);
 }
 
 void qfs_free_all(struct qfs *fs)
@@ -492,8 +499,7 @@ void qfs_free_all(struct qfs *fs)
 		free(f->data);
 		free(f->head);
 		qfs_xattr_free(&f->xattrs);
-		qfs_refusal(&f->flush_err, NULL);
-		qfs_refusal(&f->args_err, NULL);
+		qlaunch_free(&f->ls);
 		free(f);
 	}
 	free(fs->by_name);

@@ -118,8 +118,10 @@ int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s: %s",
 			f && f->name ? f->name : "", name, e.msg);
 		/* a program must not run without the arguments asked for */
-		if (f && !strcmp(name, ARGS_XATTR))
-			qfs_refusal(&f->args_err, &e);
+		if (f && !strcmp(name, ARGS_XATTR)) {
+			struct qlaunch_dec d;
+			qlaunch_args_unstored(&f->ls, &e, &d);
+		}
 		return EDQUOT;
 	}
 	err = qfs_xattr_set(list, name, v, size, flags);
@@ -162,7 +164,7 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 				  "programs",
 				  side, (unsigned long)s->uid, f->name,
 				  (unsigned long)f->uid);
-		} else if (s && s->writers > s->closing) {
+		} else if (s && s->ls.writers > s->ls.closing) {
 			return qerr_set(err, QE_USAGE,
 					"its arguments file %s is still open "
 					"for writing; launch it again once "

@@ -1,6 +1,7 @@
-/* libFuzzer target for the argument splitter (§6): qargs_split on arbitrary
- * bytes must either refuse them or produce a well-formed packed argv (§3), and
- * what qargs_format renders from it must split back to the same argv. */
+/* libFuzzer target for the argument splitter (DESIGN.md §6): qargs_split on
+ * arbitrary bytes must either refuse them or produce a well-formed packed argv
+ * (DESIGN.md §3), and what qargs_format renders from it must split back to the
+ * same argv. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,8 @@ static void violation(const char *what, const struct qerror *e)
 	abort();
 }
 
-/* The packed form of §3: size <= 80, strings NUL-terminated back to back,
- * argc strings, zeros after size. */
+/* The packed form of DESIGN.md §3: size <= 80, strings NUL-terminated back to
+ * back, argc strings, zeros after size. */
 static void check_packed(const struct qargv *a)
 {
 	int nuls = 0;

@@ -1,8 +1,9 @@
-/* libFuzzer target for the ELF checks (§4): every input is judged in whole-file
- * mode and in prefix mode, and the two must agree. Prefix mode is what questfs
- * uses at FLUSH to refuse a copy early; it may only refuse bytes that no
- * appended bytes can ever make valid, so it may never refuse a buffer (or a
- * prefix of a buffer) that whole mode accepts. Any disagreement aborts. */
+/* libFuzzer target for the ELF checks (DESIGN.md §4): every input is judged in
+ * whole-file mode and in prefix mode, and the two must agree. Prefix mode is
+ * what questfs uses at FLUSH to refuse a copy early; it may only refuse bytes
+ * that no appended bytes can ever make valid, so it may never refuse a buffer
+ * (or a prefix of a buffer) that whole mode accepts. Any disagreement aborts.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* libFuzzer target for the wire format (§3): qpkt_parse on arbitrary bytes
- * (what quest-sim receives); whatever it accepts, qpkt_build must rebuild
+/* libFuzzer target for the wire format (DESIGN.md §3): qpkt_parse on arbitrary
+ * bytes (what quest-sim receives); whatever it accepts, qpkt_build must rebuild
  * byte for byte, so the format has exactly one encoding per packet. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -257,7 +257,8 @@ int main(int argc, char **argv)
 			spec = optarg;
 			break;
 		case O_SLOT:
-			if (num("--slot-size", optarg, 1u << 30, &slot) < 0)
+			if (num("--slot-size", optarg, QPKT_SLOT_MAX, &slot) <
+			    0)
 				goto out;
 			break;
 		case 's':
@@ -390,9 +391,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (slot <= QPKT_HDR_SIZE) {
-		fprintf(stderr, "%s: --slot-size must be more than %u\n", prog,
-			QPKT_HDR_SIZE);
+	if (qpkt_slot_check((size_t)slot, &e) != QE_OK) {
+		fprintf(stderr, "%s: --slot-size: %s\n", prog, e.msg);
 		goto out;
 	}
 #ifdef QUEST_EMU
@@ -483,11 +483,12 @@ int main(int argc, char **argv)
 			qesc_str(name, shown_name, sizeof shown_name);
 			qesc_str(args, shown_args, sizeof shown_args);
 			qesc_str(seen, shown_seen, sizeof shown_seen);
-			printf("%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
-			       "%s%s\n",
-			       prog, n, shown_name, pv.binary_size, shown_args,
-			       shown_seen, info.entry,
-			       why[0] ? "refused: " : "accepted", why);
+			printf(
+			    "%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
+			    "%s%s\n",
+			    prog, n, shown_name, pv.binary_size, shown_args,
+			    shown_seen, info.entry,
+			    why[0] ? "refused: " : "accepted", why);
 		}
 		/* the slot is the sender's again after the answer: what is
 		 * run is a copy */

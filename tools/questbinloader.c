@@ -235,12 +235,13 @@ int main(int argc, char **argv)
 			argv0 = !strcmp(optarg, "name");
 			break;
 		case O_SLOT:
-			if (qnum_parse(optarg, 1u << 30, &v) < 0 ||
-			    v <= QPKT_HDR_SIZE) {
-				fprintf(stderr,
-					"%s: bad --slot-size '%s' (bytes, more "
-					"than %u)\n",
-					prog, optarg, QPKT_HDR_SIZE);
+			if (qnum_parse(optarg, QPKT_SLOT_MAX, &v) < 0 ||
+			    qpkt_slot_check((size_t)v, NULL) != QE_OK) {
+				fprintf(
+				    stderr,
+				    "%s: bad --slot-size '%s' (bytes, %u to "
+				    "%u)\n",
+				    prog, optarg, QPKT_SLOT_MIN, QPKT_SLOT_MAX);
 				goto out;
 			}
 			copts.slot_size = (size_t)v;

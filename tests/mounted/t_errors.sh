@@ -1,4 +1,4 @@
-# The error table of §6: each refusal reaches the user as the errno their
+# The error table of DESIGN.md §6: each refusal reaches the user as the errno their
 # tool prints, and nothing is lost.
 # shellcheck shell=bash
 

@@ -1,4 +1,5 @@
-/* The §3 wire format: golden bytes of the header, the size limit, parsing. */
+/* The DESIGN.md §3 wire format: golden bytes of the header, the size limit,
+ * parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -236,6 +237,22 @@ static void test_parse_malformed(void **state)
 	assert_int_equal(qpkt_parse(p, 92, &v, NULL), QE_OK);
 }
 
+/* One range of slot sizes for every side: a slot must carry the header
+ * and at least one byte of program. */
+static void test_slot_bounds(void **state)
+{
+	struct qerror e;
+
+	(void)state;
+	assert_int_equal(qpkt_slot_check(QPKT_HDR_SIZE, &e), QE_USAGE);
+	assert_non_null(strstr(e.msg, "89 to 1073741824"));
+	assert_int_equal(qpkt_slot_check(QPKT_HDR_SIZE + 1, &e), QE_OK);
+	assert_int_equal(qpkt_slot_check(QPKT_SLOT_DEFAULT, &e), QE_OK);
+	assert_int_equal(qpkt_slot_check(1u << 30, &e), QE_OK);
+	assert_int_equal(qpkt_slot_check((1u << 30) + 1, NULL), QE_USAGE);
+	assert_int_equal(qpkt_slot_check(0, NULL), QE_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +265,7 @@ int main(void)
 	    cmocka_unit_test(test_one_byte_over),
 	    cmocka_unit_test(test_parse_round_trip),
 	    cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_slot_bounds),
 	};
 	return cmocka_run_group_tests_name("packet", tests, setup, teardown);
 }
