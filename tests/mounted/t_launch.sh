@@ -3,12 +3,12 @@
 # with the reason in status, log and (while it is open) its xattrs.
 # shellcheck shell=bash
 
-# big_program FILE SIZE: examples/hello padded with zeros to SIZE bytes; its
+# big_program FILE SIZE: $EX/hello padded with zeros to SIZE bytes; its
 # first 262144 bytes are a valid program too
 big_program() {
 	{
-		cat "$TOP/examples/hello"
-		head -c $(($2 - $(stat -c %s "$TOP/examples/hello"))) /dev/zero
+		cat "$EX/hello"
+		head -c $(($2 - $(stat -c %s "$EX/hello"))) /dev/zero
 	} >"$1"
 }
 
@@ -29,9 +29,9 @@ case_efbig_cp_nothing_partial_launches() {
 	grep -q "393128" "$MNT/status" || fail "status lacks the reason: $(cat "$MNT/status")"
 	[ ! -e "$MNT/run/big" ] || fail "the refused file stays in run/ ($(stat -c %s "$MNT/run/big") bytes)"
 	# the same name copies again without "File exists" or a stale file
-	cp "$TOP/examples/hello" "$MNT/run/big" || fail "a retry under the same name failed"
+	cp "$EX/hello" "$MNT/run/big" || fail "a retry under the same name failed"
 	wait_saved 1
-	cmp "$TOP/examples/hello" "$SAVE/000001.elf" || fail "the retry's bytes differ"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "the retry's bytes differ"
 	expect_eq "programs received (no partial one)" 1 "$(saved_count)"
 	expect_eq "jobs delivered" 1 "$(json_count delivered)"
 }
