@@ -290,12 +290,15 @@ static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
 	size_t max = fs->jcfg.prof.max_size, cap;
 	struct qerror e;
 
+	/* the words file managers show the user (Thunar's dialog, the
+	 * desktop notification): the limit first, then why it is one */
 	if (size > max)
 		return qerr_set(why, QE_FILE_TOO_BIG,
-				"%zu bytes written; the file would be %llu "
-				"bytes, more than the largest program (%zu "
-				"bytes)",
-				f->size, (unsigned long long)size, max);
+				"program is more than %zu bytes (%zu bytes "
+				"written; the file would be %llu bytes); the "
+				"largest that fits the %zu-byte slot is %zu",
+				max, f->size, (unsigned long long)size,
+				max + QPKT_HDR_SIZE, max);
 	if (size <= f->cap)
 		return QE_OK;
 	cap = f->cap ? f->cap : 4096;
