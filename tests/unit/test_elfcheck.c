@@ -342,6 +342,17 @@ static void test_prefix_model(void **state)
 		       &err, "PT_LOAD 1: its file bytes end on a page edge");
 	assert_refused(check(im.b, im.len, QELF_WHOLE, &err), QE_ELF_MISLOAD,
 		       &err, "copies 0 bytes of its last page");
+	/* an entry in the zero-filled part: the program would start on zeros */
+	{
+		struct mkelf_img b = loads(edge, 2, 0x5900);
+		memset(b.b + 0x1000, 0, 0x1000);
+		put32(&b, PH(1, p_filesz), 0x800);
+		assert_refused(check(b.b, b.len, QELF_WHOLE, &err),
+			       QE_ELF_ENTRY, &err,
+			       "entry point 0x5900 is in the zero-filled part "
+			       "of PT_LOAD 1 (past its file bytes)");
+		free(b.b);
+	}
 	/* zeros there are what Quest gives: accepted */
 	memset(im.b + 0x1000, 0, 0x1000);
 	assert_refused(check(im.b, im.len, QELF_WHOLE, &err), QE_OK, &err, "");
