@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -288,10 +289,18 @@ int main(int argc, char **argv)
 	if (stats) {
 		double s = (double)(t1.tv_sec - t0.tv_sec) +
 			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		struct rusage ru;
+		double cpu = 0;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			cpu = (double)ru.ru_utime.tv_sec +
+			      (double)ru.ru_utime.tv_usec / 1e6 +
+			      (double)ru.ru_stime.tv_sec +
+			      (double)ru.ru_stime.tv_usec / 1e6;
 		fprintf(stderr,
-			"%s: %llu instructions, %u tasks, %llu out, %.6f s\n",
+			"%s: %llu instructions, %u tasks, %llu out, %.6f s, "
+			"%.6f s CPU\n",
 			prog, (unsigned long long)r->insns, r->tasks,
-			(unsigned long long)r->outs, s);
+			(unsigned long long)r->outs, s, cpu);
 	}
 	if (r->end != EMU_EXITED)
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], r->msg);

@@ -437,6 +437,13 @@ int main(int argc, char **argv)
 		const char *name;
 		struct timespec taken;
 
+#ifdef QUEST_EMU
+		if (exec) {
+			simx_wait_slot(&xo, &stop);
+			if (stop)
+				break;
+		}
+#endif
 		enum qerr r = qchan_rx_take(rx, &pkt, &len, 250, &e);
 		if (r == QE_CHAN_TIMEOUT)
 			continue;

@@ -182,6 +182,19 @@ void simx_reap(int wait_all)
 	}
 }
 
+void simx_wait_slot(const struct simx_opts *o,
+		    const volatile sig_atomic_t *stop)
+{
+	simx_reap(0);
+	while (running >= o->jobs && !*stop) {
+		pid_t w = waitpid(-1, NULL, 0);
+		if (w > 0)
+			running--;
+		else if (errno != EINTR)
+			running = 0;
+	}
+}
+
 int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
 	       const uint8_t *elf, size_t len, const char *argv, size_t size)
 {
@@ -197,11 +210,6 @@ int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
 	}
 	line[k] = '\0';
 	simx_reap(0);
-	while (running >= o->jobs) {
-		pid_t w = waitpid(-1, NULL, 0);
-		if (w > 0 || (w < 0 && errno != EINTR))
-			running = w > 0 ? running - 1 : 0;
-	}
 	fflush(stdout);
 	p = fork();
 	if (p < 0) {

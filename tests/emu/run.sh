@@ -189,6 +189,8 @@ check "master/getchar-stdin" 0 "<a><b>${nl}end of input: -1$nl" "" -- \
 	"$EMU" --profile master --stdin <(printf ab) "$tmp/master/getchar"
 check "master/getchar-no-input" 0 "${nl}end of input: -1$nl" "" -- \
 	"$EMU" --profile master "$tmp/master/getchar" </dev/null
+check "galileo/read-stdin" 0 "(3)(2) end: 0$nl" "" -- \
+	"$EMU" --profile galileo --stdin <(printf 'ab\ncd') "$tmp/galileo/readin"
 check "master/vga" 0 "stored to VGA memory${nl}second line$nl" "" -- \
 	"$EMU" --profile master --vga "$tmp/screen" "$tmp/master/vga"
 if [[ master/vga-screen =~ $CASES ]]; then

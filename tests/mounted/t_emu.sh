@@ -45,3 +45,21 @@ case_exec_fault_and_limit_reported() {
 	grep -q '^quest-sim: #2 ill: fault 123, .*task 1: invalid opcode at EIP 0x' "$T/sim.1.log" ||
 		fail "ill: $(cat "$T/sim.1.log")"
 }
+
+case_exec_jobs_bound() {
+	# one program at a time: the second packet is taken only once the
+	# first program has ended (here by its time limit)
+	start_sim --exec --exec-jobs 1 --exec-timeout 1
+	start_qfs
+	printf '.code32\n.globl _start\n_start: jmp _start\n' >"$T/loop.s"
+	as --32 -o "$T/loop.o" "$T/loop.s" &&
+		ld -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o "$T/loop" "$T/loop.o" ||
+		fail "cannot build loop"
+	cp "$T/loop" "$MNT/run/one" && cp "$T/loop" "$MNT/run/two" || fail "cp failed"
+	wait_for "two result lines" results_at_least 2 || fail "result lines: $(cat "$T/sim.1.log")"
+	local first_end second_taken
+	first_end=$(grep -n '^quest-sim: #1 one: limit 124' "$T/sim.1.log" | cut -d: -f1)
+	second_taken=$(grep -n '^quest-sim: #2 two: .*accepted' "$T/sim.1.log" | cut -d: -f1)
+	[ -n "$first_end" ] && [ -n "$second_taken" ] && [ "$first_end" -lt "$second_taken" ] ||
+		fail "#2 taken while #1 ran: $(cat "$T/sim.1.log")"
+}
