@@ -40,6 +40,8 @@ if [ -n "$EXEC" ]; then
 	# has its own build of it, the tests use that one (1600 emulator starts
 	# cost minutes), once it is shown to write the same files as the i386 one.
 	host_mkelf=$TOP/build/tests/mkelf
+	# Likewise the loader whose verdicts a case compares questfs's with.
+	[ -x "$TOP/build/questbinloader" ] && export QUESTFS_ORACLE=$TOP/build/questbinloader
 	if [ -x "$host_mkelf" ]; then
 		d=$(mktemp -d)
 		"$RUN/tests/mkelf" "$d/i386" >/dev/null && "$host_mkelf" "$d/host" >/dev/null &&

@@ -268,7 +268,7 @@ case_thousand_malformed_files() {
 	expect_eq "files" 1000 "$(ls "$T/bad" | wc -l)"
 	echo "generated 1000 files in $((SECONDS - start)) s"
 	# the loader's verdict on each, worked out while the copies go on
-	find "$T/bad" -type f -exec "$LOADER" --check {} \; -fprintf "$T/valid.list" '%f\n' >/dev/null 2>&1 &
+	find "$T/bad" -type f -exec "$ORACLE" --check {} \; -fprintf "$T/valid.list" '%f\n' >/dev/null 2>&1 &
 	local finder=$!
 
 	# warm up (worker threads and their buffers, libelf, the log), with
