@@ -180,8 +180,11 @@ case_names_and_args_escaped() {
 	cp "$EX/hello" "$T/h"
 	setfattr -n user.quest.args -v $'a\e[31mred \xff\\b' "$T/h" || fail setfattr
 	cp --preserve=xattr "$T/h" "$MNT/run/$bad" || fail "cp 4"
-	wait_saved 4
-	wait_for "four delivered" grep -q '"delivered": 4' "$MNT/status.json"
+	# a quoted newline inside an argument
+	printf "'one\n2026-12-01T00:00:00.000Z job 98 uid=0 z delivered'" >"$MNT/run/nl.args"
+	cp "$TOP/examples/hello" "$MNT/run/nl" || fail "cp 5"
+	wait_saved 5
+	wait_for "five delivered" grep -q '"delivered": 5' "$MNT/status.json"
 	cat "$MNT/status" >"$T/status.out"
 	cat "$MNT/log" >"$T/log.out"
 	local f
@@ -190,7 +193,9 @@ case_names_and_args_escaped() {
 		LC_ALL=C grep -q $'[\x80-\xff]' "$f" && fail "bytes that are not ASCII in $f: $(cat -v "$f")"
 	done
 	grep -q "^42 " "$T/status.out" && fail "a forged status line: $(cat "$T/status.out")"
-	grep -q '^2026-12-01T00:00:00.000Z job 99' "$T/log.out" && fail "a forged log line: $(cat "$T/log.out")"
+	grep -q '^2026-12-01T00:00:00.000Z job 9[89]' "$T/log.out" && fail "a forged log line: $(cat "$T/log.out")"
+	grep -qF "nl queued: 568 bytes, args: 'one\n2026-12-01T00:00:00.000Z job 98 uid=0 z delivered'" "$T/log.out" ||
+		fail "newline in args: $(cat -v "$T/log.out")"
 	grep -qF 'x\n42    delivered forged' "$T/status.out" || fail "status: $(cat -v "$T/status.out")"
 	grep -qF 'y\n2026-12-01T00:00:00.000Z job 99 uid=0 forged delivered delivered' "$T/log.out" ||
 		fail "log: $(cat -v "$T/log.out")"
