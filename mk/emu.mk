@@ -3,11 +3,21 @@
 # quest-sim (for --exec) do. Without Unicorn for the target (pkg-config
 # finds none, as in a cross build lacking libunicorn-dev:i386), quest-emu is
 # not built and quest-sim is built without --exec.
+# WITH_EMU=no leaves them out whatever is installed (a Yocto image: Unicorn
+# is a build host's tool there); WITH_EMU=yes fails without Unicorn.
 #   make check-emu   the emulator's tests (tests/emu/run.sh), also run by
 #                    make check
 
+WITH_EMU ?= auto
 EMU_PKG_CONFIG ?= $(or $(PKG_CONFIG),pkg-config)
+ifeq ($(WITH_EMU),no)
+EMU_HAVE_UC :=
+else
 EMU_HAVE_UC := $(shell $(EMU_PKG_CONFIG) --exists unicorn 2>/dev/null && echo 1)
+ifeq ($(WITH_EMU)$(EMU_HAVE_UC),yes)
+$(error WITH_EMU=yes: library 'unicorn' not found by '$(EMU_PKG_CONFIG)': install libunicorn-dev)
+endif
+endif
 EMU_SRC     := $(wildcard emu/*.c)
 EMU_OBJ     := $(EMU_SRC:%.c=$(BUILD)/%.o)
 UC_CFLAGS   := $(shell $(EMU_PKG_CONFIG) --cflags unicorn 2>/dev/null)

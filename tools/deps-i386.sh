@@ -24,7 +24,7 @@ if [ -n "${VM:-}" ]; then # make check-i386-vm
 	need_cmd qemu-system-i386 qemu-system-x86
 	need_cmd cpio cpio
 fi
-for p in libc6-dev libfuse3-dev libelf-dev libjson-c-dev zlib1g-dev libcmocka-dev; do
+for p in libc6-dev libfuse3-dev libelf-dev libjson-c-dev zlib1g-dev libcmocka-dev libunicorn-dev; do
 	need_deb "$p:i386"
 done
 

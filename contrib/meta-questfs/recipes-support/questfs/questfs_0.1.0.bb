@@ -32,12 +32,16 @@ SYSTEMD_AUTO_ENABLE = "disable"
 # to ${B}, never into the source tree. -Werror is for questfs's own CI: a
 # newer compiler's new warning must not stop an image build. mount(8) finds
 # helpers in /sbin only, so mount.questfs goes to ${base_sbindir}.
+# quest-emu needs Unicorn, a build host's tool that the image does not
+# carry; questfs-notify needs libnotify: an image with a desktop builds it
+# in a bbappend (README, "i386 and Yocto").
 EXTRA_OEMAKE = "\
     'CC=${CC}' 'AS=${AS}' 'LD=${LD}' 'AR=${AR}' 'PKG_CONFIG=pkg-config' \
     'CFLAGS=${CFLAGS}' 'CPPFLAGS=${CPPFLAGS}' 'LDFLAGS=${LDFLAGS}' \
     'WERROR=' 'BUILD=${B}' 'PREFIX=${prefix}' 'BINDIR=${bindir}' \
     'MOUNTHELPERDIR=${base_sbindir}' 'SYSTEMDUNITDIR=${systemd_system_unitdir}' \
     'DATADIR=${datadir}' 'MANDIR=${mandir}' 'DOCDIR=${docdir}/questfs' \
+    'WITH_EMU=no' 'WITH_NOTIFY=no' \
 "
 
 do_compile() {
