@@ -364,9 +364,10 @@ case_per_user_limits() {
 	expect_match "setfattr past user_max_bytes" "Disk quota exceeded" "$(cat "$T/setfattr.err")"
 
 	# 10,000 empty files: EAGAIN past user_max_files, memory bounded
-	# (linger back to 30 s: none of them may expire during the loop)
+	# (a linger of an hour: none of them may expire during the loop, however
+	# slow the machine is)
 	stop_qfs
-	start_qfs -o "allow_other,default_permissions,run_mode=0777,user_max_files=1000"
+	start_qfs -o "allow_other,default_permissions,run_mode=0777,linger=3600,user_max_files=1000"
 	local before after n
 	before=$(rss_kb)
 	n=$(eagain_count "$c" 10000 e)
