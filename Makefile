@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # questfs — build, test, install.  `make run` and `make check` are the two
 # commands of the README; both first install what is missing (make deps).
 # `make all` and `make install` never install anything nor reach the
@@ -101,6 +102,7 @@ check: deps
 	$(MAKE) check-emu
 	$(MAKE) check-valgrind
 	$(MAKE) fuzz-smoke
+	$(MAKE) check-spdx
 
 check-unit: $(UNIT_BIN) $(TEST_TOOLS) $(PROGS) $(EXAMPLES)
 	@sh tests/run-unit.sh $(UNIT_BIN)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The launch benchmark (`make bench`, docs/PERFORMANCE.md): how fast a
  * program reaches the Quest side by each path, all against one quest-sim
  * --quiet --stamps in the same run: the channel alone, questbinloader,

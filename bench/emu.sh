@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make bench's quest-emu rows: guest instructions per second on a tight
 # loop and on a putchar-heavy program, and the wall time of a whole run of
 # examples/hello (the median of 21), as quest-emu --stats reports them.

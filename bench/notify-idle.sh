@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # CPU time questfs-notify (and the questfs it polls) use over an idle
 # minute: a fresh questfs with nothing launched, questfs-notify following
 # its log at the default interval, utime+stime from /proc/PID/stat before

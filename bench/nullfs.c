@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nullfs: the FUSE floor of the benchmark. A do-nothing filesystem with
  * questfs's shape (a run/ directory), libfuse, mount options, thread model
  * and timeouts: a file written into run/ keeps its bytes until its last

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: runs bench/bench on a scratch directory and a fresh channel
 # key, and whatever happens (failure, Ctrl-C, a hung run killed by the time
 # limit) unmounts, stops the daemons it started and removes the segment.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Thunar's drop to the Quest side: the time from Thunar's CopyInto (what a
 # drag-and-drop does) to quest-sim having saved the program, for ROUNDS
 # single drops, then for 20 programs in one drop. Thunar 4.18 under Xvfb

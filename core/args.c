@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Splitting a user's argument string into words and packing argv into the
  * wire format's 80-byte buffer. Nothing is expanded: no variables, globs or
  * command substitution; only quotes and backslashes are understood. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Program arguments: splitting a user's string into words (DESIGN.md §6) and
  * packing them, with argv[0], into the 80-byte argv buffer of the wire format
  * (DESIGN.md §3). */

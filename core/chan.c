@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The generic channel layer (DESIGN.md §5): picks a backend by spec, checks the
  * packet against the slot, writes the optional kick line, and holds the
  * write helpers the backends share. */

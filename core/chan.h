@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The channel to the Quest side (DESIGN.md §5): one interface, backends behind
  * a vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
 #ifndef QUEST_CHAN_H

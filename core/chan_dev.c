@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The dev:PATH channel backend: each packet goes to a device node (a kernel
  * driver exposing the Quest-V channel), a FIFO or a regular file with one
  * writev(2). Nothing comes back, so the peer is unknown. */

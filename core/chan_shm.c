@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The shm:KEY channel backend (DESIGN.md §5): a POSIX shared-memory object with
  * a control header and one slot, guarded by a robust process-shared mutex and
  * two futex event counters; sender and receiver sides. docs/PROTOCOL.md

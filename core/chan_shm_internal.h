@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Test hooks of the shm: backend, for tests/unit/test_chan.c only: they let
  * a test kill a side at the worst moments. Nothing in questfs calls them. */
 #ifndef QUEST_CHAN_SHM_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The shm: segment lives in /dev/shm, where every user may create names.
  * Another user who made questfs-shm-KEY first, open to all, would read
  * every program sent, send his own, and could wedge the channel by

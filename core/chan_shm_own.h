@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Opening the shm: segment safely: a segment is used only when this
  * process created it, or when it belongs to our effective user with mode
  * 0600, so that no other user can read, inject or wedge the channel. */

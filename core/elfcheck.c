@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Quest loader profile (DESIGN.md §4): decides whether an i386 ELF image
  * may go to Quest and names the reason when it may not. The ELF header is
  * judged byte by byte (so a file still being written can be judged as far as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Quest loader profile (DESIGN.md §4): checks an i386 ELF image, with
  * libelf, before it may reach the channel. Each refusal is one distinct
  * message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The checks that come from the model of Quest's loader: a program is
  * refused exactly when Quest panics or corrupts memory on it, or when some
  * byte the ELF file asks for (file bytes to p_filesz, zeros to p_memsz)

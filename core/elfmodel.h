@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ELF checks' use of the model of Quest's loader (qload.h): the memory
  * Quest builds is compared with the memory the ELF file asks for. Internal
  * to libquestcore (elfcheck.c). */

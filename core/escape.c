@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* C-style escaping of names, arguments and reasons (escape.h). UTF-8 is
  * judged as RFC 3629 says: no overlong forms, no surrogates, nothing past
  * U+10FFFF; a byte that breaks a sequence is escaped alone and the next

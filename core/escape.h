@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Escaping what users named: file names, arguments and reasons are printed
  * in status, status.json, the log and on terminals, where a newline would
  * forge a line, an escape sequence would reach an administrator's

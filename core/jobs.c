@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Jobs: launch order, one sender at a time (the sender thread, or the
  * committer of the next job when nothing else is being sent), states with
  * times and reasons, and the log of every state change. One mutex guards

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The job model: programs launched from questfs, queued in launch order,
  * sent one at a time by a single sender thread, each with a state, times and
  * a one-line reason; and the append-only log of their state changes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The launch rule (docs/DESIGN.md §7): each event of a file in run/ is
  * decided here, in one place, from the file's state, its name at that moment
  * and its bytes. The caller carries the decision out; nothing here knows of

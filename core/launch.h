@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The launch rule of run/ as one state machine (docs/DESIGN.md §7): the
  * events a file goes through between its first open for writing and its last
  * release, and what each one decides. No FUSE here: fs/ translates each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading back questfs's log lines, "STAMP job ID uid=N NAME STATE[: WHY]".
  * The name is the user's and may hold anything, so only what comes before
  * it (stamp, id, owner) is trusted; the state is the first " refused: " or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A line of questfs's log, read back by a program that follows the log
  * (questfs-notify): which job, whose, and whether it ended delivered,
  * refused or failed, with the reason. */

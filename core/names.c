@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The naming rules of run/: what tools use for temporary files (rsync's
  * .NAME.XXXXXX, GIO's .goutputstream-XXXXXX, editors' NAME~ and .swp) must
  * never launch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which names in run/ launch (DESIGN.md §6): hidden, temporary, backup and swap
  * files never do, nor sidecars holding another file's arguments. */
 #ifndef QUEST_NAMES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Numbers given on command lines. strtoull alone accepts "-1" (as a huge
  * number), leading blanks and trailing garbage; options must not. */
 #include "num.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Numbers given on command lines: sizes, addresses, counts. */
 #ifndef QUEST_NUM_H
 #define QUEST_NUM_H

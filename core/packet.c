@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The DESIGN.md §3 wire format: fields written byte by byte in little-endian
  * order so that the packet is the same whatever the host's endianness or word
  * size. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The wire format of DESIGN.md §3 (the seed's program_t), with fixed widths and
  * little-endian fields on every host. */
 #ifndef QUEST_PACKET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Judging and packing one program: the single place where the size limit,
  * the ELF checks and the header meet. */
 #include "program.h"

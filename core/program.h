@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A program ready for the channel: an ELF image that passed every check of
  * DESIGN.md §4 and the 88-byte header that goes in front of it. Shared by
  * questfs and questbinloader so that both judge and pack a program the same

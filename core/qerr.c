@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Error codes and their one-line messages. */
 #include "qerr.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Error codes and messages of libquestcore.
  * The core never speaks errno to its callers: it returns an enum qerr and,
  * when the caller passes a struct qerror, a one-line message naming the fault.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A model of Quest's _exec (kernel/interrupt_handler.c, master and galileo):
  * the program headers are walked in Quest's order with Quest's 32-bit
  * arithmetic, and each run of pages Quest maps is recorded as one extent, so

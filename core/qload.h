@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A model of Quest's loader (_exec in kernel/interrupt_handler.c of the
  * public Quest sources: master, 2011, and branch galileo, 2016): from an ELF
  * image, the memory Quest gives the program, page by page, and whether the

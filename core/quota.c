@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-user counts (quota.h): a hash table of uids with its own lock, a
  * leaf under every other lock of questfs. Users whose counts are all zero
  * keep their entry: there are few users on a machine. */

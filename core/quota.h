@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What each user holds in questfs, so that one user at his limits gets
  * EAGAIN while the others still launch (§8b): files in run/, bytes of
  * files and xattrs not yet launched, and queued jobs with their bytes. */

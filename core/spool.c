@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The spool on disk, format 2: journal files NNNNNNNN.journal, each
  *   "QFSSPOOL" | u32 version (2) | u32 generation | u64 salt
  * then records: a 40-byte header, its payload and an 8-byte trailer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The spool: every queued job on disk, so that a crash of questfs loses no
  * program it accepted. A job is put before it counts as queued, marked
  * before it is sent, and done once it has ended; all three are appended to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* User names for status and log. A launch asks for its user's name; the
  * password database is read again only when the answer is older than a few
  * seconds, so that a burst of launches costs one lookup, and a renamed user

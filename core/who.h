@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Who launched a job: the name the password database gives a uid when the
  * job is made, for status and log. */
 #ifndef QUEST_WHO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The scheduler of libquestemu: tasks in one thread, round-robin, each
  * running for a fixed number of instructions per turn (counted by a code
  * hook), so that a run is the same every time. System calls that change

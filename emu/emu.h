@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libquestemu: runs a Quest program on Linux the way Quest runs it. The
  * task's memory is the page map of Quest's loader model (qload.h); the CPU is
  * Unicorn's i386; the `int` system calls are answered as Quest's kernel of

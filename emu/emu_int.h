@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Inside libquestemu: tasks, their memory, and what the system calls need
  * from the scheduler. Not installed; emu.h is the interface. */
 #ifndef QUEST_EMU_INT_H

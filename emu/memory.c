@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A task's address space: the pages Quest's loader model gives the program
  * (qload_build), the argv frame _exec builds on its stack, copies for fork
  * and the page changes of shared-memory attach and detach. Every run of

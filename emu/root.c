@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Files a program may open, read and exec: only those under --root, which
  * the program's paths name as if it were "/". openat2's RESOLVE_IN_ROOT
  * keeps "..", absolute symlinks and magic links inside it; where the kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Quest's system calls, answered inside Unicorn's interrupt hook: `int
  * $0x30`..`$0x3c` (and galileo's `$0x3d`) with the registers and results of
  * kernel/interrupt.S and kernel/interrupt_handler.c of the chosen profile.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hello: the smallest Quest program. Prints a line with Quest's putchar
 # system call (int $0x30, eax=0, ebx=character) and exits (int $0x3a).
 	.code32

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hello_argvs: prints its first argument. Quest's loader puts the return
 # address, argc and argv on the stack before _start; argv[0] is the name.
 	.code32

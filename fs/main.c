@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* questfs main: options, then the libfuse ladder (session, signals, mount,
  * daemonize, loop) and its unwinding in reverse. The -o options, their
  * defaults and --help are one table in fs/options.c: a new option is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Names questfs takes out of run/ on its own (a launched file past its
  * linger, a file refused at close) are told to the kernel, which then
  * drops their entries and forgets their inodes, so that questfs can free

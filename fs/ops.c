@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The FUSE low-level handlers: glue. Each translates its request into an
  * event of the launch rule (core/launch.c) or a look at the tree, carries
  * the decision out (qfs_apply) and replies exactly once, at its end,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The table of questfs's -o options. A new option is one row here (and a
  * field in struct qfs_opts, and a paragraph in docs/man/questfs.8, which
  * tests/options.sh checks). */

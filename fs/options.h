@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* questfs's own -o options: one table (fs/options.c) gives each its
  * name, type, default, bounds and help line; the parser, the defaults and
  * --help all come from it, and tests/options.sh holds it against the man

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Who may see and set what when several users share questfs (§8b): root
  * and the user questfs runs as see everything; a job's arguments show
  * only to its own user besides; run/'s default arguments are set only by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* questfs: the FUSE glue. The tree of DESIGN.md §6 (run/, status, status.json,
  * log), the files in run/ and the state shared by the request handlers. Every
  * rule about programs, names and jobs lives in core/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Every answer to a FUSE request goes through here, and so does the
  * second step of a launch: the job a request began (qfs_apply, under the
  * tree lock) is committed — checked, spooled, perhaps sent — by the same

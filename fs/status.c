@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* /quest/status (a text table for people) and /quest/status.json (the same
  * data with stable keys, for scripts), rendered whole at open so that a
  * reader always sees one consistent snapshot. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The files of run/: creation, bytes, launch, and forgetting. A file is
  * tracked by inode, not by path: it launches under the name it has when its
  * last writer closes or when it is renamed, finished, to a final name. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Extended attributes kept in memory (user.* of files and of run/), and
  * the arguments a launch takes from them or from a sidecar file. */
 #include <errno.h>

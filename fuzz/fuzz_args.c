@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for the argument splitter (DESIGN.md §6): qargs_split on
  * arbitrary bytes must either refuse them or produce a well-formed packed argv
  * (DESIGN.md §3), and what qargs_format renders from it must split back to the

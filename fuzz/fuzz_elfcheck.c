@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for the ELF checks (DESIGN.md §4): every input is judged in
  * whole-file mode and in prefix mode, and the two must agree. Prefix mode is
  * what questfs uses at FLUSH to refuse a copy early; it may only refuse bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for the wire format (DESIGN.md §3): qpkt_parse on arbitrary
  * bytes (what quest-sim receives); whatever it accepts, qpkt_build must rebuild
  * byte for byte, so the format has exactly one encoding per packet. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for the model of Quest's loader (core/qload.c): on any
  * bytes, under each kernel, the walk reads only inside the image (ASan),
  * its map stays sorted, disjoint and bounded by the number of headers, and

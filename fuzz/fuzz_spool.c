@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for the spool's journal (core/spool.c): arbitrary bytes
  * as the journal file a crash left behind. Loading must not crash, must
  * hand over only whole jobs, and what it loads must come back, the same,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writes the seed corpora of the fuzz targets at build time, so that no
  * binary file lives in git: DIR/elfcheck (every mkelf fixture, valid and
  * broken), DIR/packet (the valid fixtures packed with a few argv lists) and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs libFuzzer targets one after the other for SECONDS each, on their
 # corpus (DIR/corpus/T, grown in place) and seeds (DIR/seed/T). Prints the
 # executions of each target; fails if any target crashes, leaks, times out

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: the launch benchmark (bench/, docs/PERFORMANCE.md). Runs as
 # root in a few minutes: quest-sim, questfs and bench/nullfs are started on a
 # scratch directory in /dev/shm and always stopped and removed afterwards.

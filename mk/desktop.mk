@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The desktop: questfs-notify (desktop notifications of a user's own jobs,
 # with libnotify) and the tests' recording notification service (GIO).
 # Both are built by `all` where $(PKG_CONFIG) knows their libraries; a

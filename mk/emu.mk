@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # quest-emu and libquestemu (emu/): Quest programs run on Linux with
 # Unicorn (libunicorn-dev). questfs never links Unicorn; quest-emu and
 # quest-sim (for --exec) do. Without Unicorn for the target (pkg-config

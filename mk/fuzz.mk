@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzzing with libFuzzer (fuzz/): the core sources are compiled again with
 # clang and -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz, separate
 # from the gcc-built libquestcore.a; the seed corpora are generated there by

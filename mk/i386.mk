@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The i386 build, what Quest-V's Linux runs (a 32-bit Yocto image):
 #   make i386         everything, with Debian's i686-linux-gnu cross compiler
 #                     and the multiarch :i386 libraries, into $(I386_BUILD)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install / make uninstall, honouring PREFIX (default /usr/local) and
 # DESTDIR. mount(8) looks for its helpers in /sbin only (util-linux's fixed
 # search path /sbin:/sbin/fs.d:/sbin/fs), so mount.questfs goes to

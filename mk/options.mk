@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # questfs's option table (fs/options.c) against its man page; part of
 # check-unit.
 .PHONY: check-options

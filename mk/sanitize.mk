@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runtime checkers.
 #   make check-sanitize   everything built again in $(SAN_BUILD) with ASan and
 #                         UBSan (leaks, any UB fatal), then the unit and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ThreadSanitizer.
 #   make check-tsan   everything built again in $(TSAN_BUILD) with
 #                     -fsanitize=thread, then the unit and the mounted tests

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # questfs's option table against its man page: every option --help lists
 # (from the table in fs/options.c) has a paragraph in questfs(8) that gives
 # the same default, and every option the man page describes is in the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Prints the FUSE requests each copying tool sends to run/, as the rows of
 # tests/unit/test_launch.c list them: questfs runs with -d on a scratch
 # mount and every request of one tool's copy is picked from its output

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the command-line tools under valgrind's memcheck: questbinloader
 # --check on every mkelf fixture, --out on the valid ones, and a quest-sim
 # receiving a few packets over a shm: channel of its own. Any memcheck error

@@ -1,5 +1,6 @@
 #!/bin/sh
-# make check-spdx: every source file that git tracks (C, make, shell and
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make check-spdx: every source file that git tracks (C, assembly, make, shell and
 # python scripts, the Yocto layer's files) has an SPDX-License-Identifier
 # line among its first ten lines; lists those that do not. Other files
 # (documents, manual pages, units, XML) are not looked at.
@@ -7,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 missing=0 n=0
 for f in $(git ls-files); do
 	case $f in
-	*.c | *.h | *.sh | *.mk | *.py | *.bb | *.bbappend | */conf/layer.conf | Makefile | */Makefile) ;;
+	*.c | *.h | *.s | *.sh | *.mk | *.py | *.bb | *.bbappend | */conf/layer.conf | Makefile | */Makefile) ;;
 	*) head -c 2 "$f" 2>/dev/null | grep -q '^#!' || continue ;;
 	esac
 	n=$((n + 1))

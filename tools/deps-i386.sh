@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs, with apt-get, what `make i386` and `make check-i386` need and
 # this machine lacks: Debian's i686 cross compiler, the i386 (multiarch)
 # -dev packages of questfs's libraries, their pkg-config and qemu-user;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs, with apt-get, what building and testing questfs needs and this
 # machine lacks. Quiet when everything is there; needs root otherwise.
 set -e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* quest-emu: runs a Quest program on Linux, loaded as Quest's _exec loads
  * it and with its system calls answered as Quest's kernel answers them
  * (libquestemu). Like qemu-user, for Quest. */

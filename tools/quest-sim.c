@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* quest-sim: a stand-in for the Quest side of the channel. Takes packets
  * one by one, checks them as Quest's loader would, prints one line per
  * program and answers accepted or refused. Fault switches serve the tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* questbinloader: the original command-line loader, on libquestcore.
  * Reads an i386 ELF program, checks it as Quest's loader would, packs it
  * with its arguments into one packet and sends it to the Quest side. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* questfs-notify: desktop notifications of one user's own jobs. It follows
  * the log of a questfs mount and posts, with libnotify, why a program of
  * this user was refused or failed (and, on request, that one was

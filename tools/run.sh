@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make run`: quest-sim as the Quest side on shm:1001 and questfs mounted in
 # the foreground at /quest (QUEST_MOUNT to change it). Ctrl-C stops both.
 B=${BUILD:-build}

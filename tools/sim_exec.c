@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* quest-sim --exec (see sim_exec.h). Each program runs in a child process:
  * its output goes to quest-sim's stdout one line per write(2), prefixed
  * "[#N NAME] " with control characters shown as '?', and as it is to

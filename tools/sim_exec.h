@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* quest-sim --exec: every accepted program run by libquestemu in a child
  * process of its own, after its packet is answered, so that a running
  * program never holds the channel. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The tight loop of the instruction-rate row: 2 x 200000000 instructions.
 	.code32
 	.globl	_start

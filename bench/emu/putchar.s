@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The putchar-heavy row: 2000000 system calls, 5 instructions each.
 	.code32
 	.globl	_start

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The emulator's tests (make check-emu): Quest-style programs, written for
 # these tests in freestanding C and assembly, are built here for each
 # profile and run under quest-emu; each is checked by its exact output and

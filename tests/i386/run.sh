@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make check-i386: the unit and mounted tests, run with the i386 build in
 # BUILD_DIR (build-i386). A program runs as the kernel runs it where it can
 # (an i386 or x86-64 kernel with IA32 emulation, or binfmt_misc), else under

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=dash
 # /init of the initramfs of make check-i386-vm (tests/i386/vm.sh), run by a
 # real i386 kernel under qemu-system-i386: mounts questfs with quest-sim,

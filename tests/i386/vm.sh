@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make check-i386-vm: the i386 build under a real 32-bit kernel. Debian's
 # linux-image-686, busybox-static and fuse3 (i386) are fetched with
 # apt-get download into BUILD_DIR/vm/debs (kept there as a cache, never in

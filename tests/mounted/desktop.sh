@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers of the desktop cases: a desktop of the case's own (Xvfb, a private
 # session bus, the tests' recording notification service, Thunar), driven
 # through Thunar's D-Bus API as a drag-and-drop is, with a screenshot of the

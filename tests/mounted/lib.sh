@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers of the mounted tests: a fresh quest-sim and questfs per case, in a
 # temporary directory, waits bounded by deadlines, and an EXIT trap that
 # always unmounts (lazy), then TERMs and KILLs what is left.

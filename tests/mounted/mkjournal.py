@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes a spool journal file (format 2, docs/PROTOCOL.md) holding the
 jobs given, each with a packet header of the test's choosing, so that the
 mounted tests can plant what a damaged disk or a hostile writer would.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the mounted tests: every case_* function of tests/mounted/t_*.sh, each
 # in its own subshell with a fresh quest-sim and questfs (see lib.sh).
 # CASES=REGEX runs a subset. Missing FUSE is a failure, never a silent skip.

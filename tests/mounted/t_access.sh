@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Who may launch: run/ with the mode and group of the mount options, checked
 # by the kernel (default_permissions) for real second users, created here
 # and removed at exit.

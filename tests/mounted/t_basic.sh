@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The everyday path: cp and gio copy launch a program, status tells.
 # shellcheck shell=bash
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Crash safety: the spool keeps every queued program across a kill -9 of
 # questfs, and a program the Quest side already took is not sent twice.
 # shellcheck shell=bash

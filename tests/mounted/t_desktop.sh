@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The desktop: Thunar 4.18 under Xvfb on a private session bus, driven
 # through its D-Bus API (CopyInto, what a drag-and-drop does), with
 # questfs-notify and the tests' recording notification service. A failing

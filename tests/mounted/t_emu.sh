@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # quest-sim --exec: what make run's pair does with a program copied in.
 # shellcheck shell=bash
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The error table of DESIGN.md §6: each refusal reaches the user as the errno their
 # tool prints, and nothing is lost.
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile input and faults: writers killed mid-copy, a Quest side that dies,
 # stops or loses its channel segment, a thousand malformed files, many
 # writers at once, and the queue limits hit on purpose. Whatever happens,

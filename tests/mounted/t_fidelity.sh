@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Programs built as Quest developers build theirs (tests/quest/mkprogs.sh),
 # copied through the mount: each one Quest misloads or corrupts itself on is
 # refused, with the message of the ELF checks, where cp and status show it.

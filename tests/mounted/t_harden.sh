@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Who may do what (multi-user): each attack of a hostile local user,
 # tried with real second users, and what that user now meets.
 # shellcheck shell=bash

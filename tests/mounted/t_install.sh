@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install and uninstall; the mount(8) helper (mount -t questfs, an
 # fstab); quest-run as the Thunar actions run it; the merge of the actions
 # into uca.xml. The mount cases link /sbin/mount.questfs and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Jobs and the Quest side: order, waiting, refusals, failures, unmount.
 # shellcheck shell=bash
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The launch rule's refusals that come from writes: nothing partial is ever
 # launched, and a file that got a write error leaves run/ at its release
 # with the reason in status, log and (while it is open) its xattrs.

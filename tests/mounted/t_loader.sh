@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # questbinloader and quest-sim end to end over shm: (no mount needed): the
 # seed's command on the core, its exit statuses and messages.
 # shellcheck shell=bash

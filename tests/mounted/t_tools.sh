@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Each everyday tool launches a program exactly once, with the right bytes
 # and arguments.
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Real second users for the mounted tests of who may do what: made with
 # useradd for one case (named after its channel key) and removed at exit.
 # shellcheck shell=bash

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the test programs of the fidelity matrix (test_fidelity) into DIR
 # the way Quest developers build theirs: GNU as/ld, and C compiled freestanding
 # for i386, linked with a script shaped like Quest's module.ld (text at 0x1000

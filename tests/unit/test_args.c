@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The argument splitter and argv packing: quotes, escapes, limits. */
 #include <setjmp.h>
 #include <stdarg.h>

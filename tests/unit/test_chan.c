@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tests of the channel (core/chan.c, chan_shm.c, chan_dev.c): a sender and
  * a receiver in two processes over a real shm: segment, FIFOs and files;
  * faults are real deaths (SIGKILL) at the worst moments. */

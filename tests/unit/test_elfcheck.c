@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of the Quest loader profile (core/elfcheck.c): one case per
  * fixture of tests/fixtures/mkelf.c, the prefix mode, custom windows, and
  * properties checked over mutated images. */

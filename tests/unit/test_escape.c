@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* core/escape.c: what users named, printed safely: control characters,
  * DEL, backslash, C1 controls and invalid UTF-8 escaped C-style; valid
  * UTF-8 kept; nothing cut inside an escape. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The fidelity matrix: programs built the way Quest developers build theirs
  * (tests/quest/mkprogs.sh, GNU as/ld and freestanding i386 C), each with
  * the verdict Quest's loaders give it, worked out by hand from _exec and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The job model (core/jobs.c) over a dev: channel to a FIFO that a thread
  * of the test reads: launch order holds when commits end out of order, a
  * refusal at commit lets the next job go. Over shm: with a receiver thread:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The launch rule replayed (core/launch.c), without a mount: each row is
  * the sequence of FUSE operations a copying tool sends, as measured on a
  * questfs mount (questfs -d, and strace of the tool; docs/DESIGN.md §7),

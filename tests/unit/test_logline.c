@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Log lines as questfs-notify reads them back: the owner only where
  * questfs writes it, the reason whole, a name that plays a state. */
 #include <setjmp.h>

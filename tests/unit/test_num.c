@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Command-line numbers: what strtoull would take and options must not. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The DESIGN.md §3 wire format: golden bytes of the header, the size limit,
  * parsing. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of the model of Quest's _exec (core/qload.c): each test builds
  * a small image whose program headers are chosen for one step of the loop
  * and checks the page map, or the fate, Quest's code gives it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Regression tests for what the fuzzers (fuzz/) found, one case per finding,
  * each input built here in C (no binary files in git). */
 #include <setjmp.h>

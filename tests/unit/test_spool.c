@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The spool's journal (core/spool.c): what is put and not done comes back
  * after a restart, whole, in id order; rewinding, new files, damage, a
  * record cut short, the image checksum of spool_sync, format 1 entries. */

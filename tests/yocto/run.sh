@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make check-yocto: what can be checked of contrib/meta-questfs without
 # bitbake. (1) LIC_FILES_CHKSUM's md5 is LICENSE's. (2) The recipe's
 # do_compile and do_install run as bitbake would run them for an i386

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Prints what _exec put on the stack; exits with argc. */
 #include "qsys.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # int $0x80 is no Quest system call: a general protection fault.
 	.code32
 	.globl	_start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 200 MiB of bss: more than a Quest machine has free. */
 #include "qsys.h"
 

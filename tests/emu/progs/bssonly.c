@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Zeroed data and no initialised data: GNU ld gives the bss a segment of
  * its own with no file bytes at offset 0, which Quest's loader misreads as
  * 1048576 pages. The model refuses it. */

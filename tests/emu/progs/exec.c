@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exec: a missing file gives -1, an existing one replaces the program. */
 #include "qsys.h"
 

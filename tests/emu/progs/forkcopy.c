@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fork copies memory: what the child writes, the parent does not see. */
 #include "qsys.h"
 

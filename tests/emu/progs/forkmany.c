@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 100 forks one after another (each child waited for), then forks with
  * no wait until fork fails: task slots are reused, live tasks bounded. */
 #include "qsys.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fork and waitpid: who runs first, what waitpid returns. */
 #include "qsys.h"
 

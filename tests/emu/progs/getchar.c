@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* getchar until the end of input, which gives -1. */
 #include "qsys.h"
 

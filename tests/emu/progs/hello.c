@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The smallest C program: one line, exit 0. */
 #include "qsys.h"
 

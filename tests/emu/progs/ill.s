@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # An illegal instruction after one line of output.
 	.code32
 	.globl	_start

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Port I/O with IOPL 3: in reads 0xff, out goes nowhere; exit with what
 # in read, less 0xf0 (15).
 	.code32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* open and read under --root: master reads from offset 0 of a path every
  * time, galileo from a descriptor's position. */
 #include "qsys.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* System call stubs for the test programs: Quest's `int` interface with
  * the registers of kernel/interrupt.S. Built once per profile: -DGALILEO
  * selects the 2016 calls where they differ from 2011's (fork takes a VCPU,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* galileo's read on descriptor 0: input up to a newline, 0 at its end. */
 #include "qsys.h"
 

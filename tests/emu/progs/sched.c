@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched_setparam: accepted for a task that exists, -1 otherwise, and a
  * window-constrained request with m = 0 divides by zero in the kernel. */
 #include "qsys.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A write where Quest maps nothing. */
 #include "qsys.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared memory: the child writes through its attachment, the parent
  * reads through its own, at the first free page. */
 #include "qsys.h"

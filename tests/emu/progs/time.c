@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* time advances with usleep, never backwards; uname names the kernel. */
 #include "qsys.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* master maps VGA memory at 0x200000: a store there works. */
 #include "qsys.h"
 

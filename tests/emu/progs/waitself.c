@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* waitpid on itself: Quest waits forever, so does nobody else here. */
 #include "qsys.h"
 

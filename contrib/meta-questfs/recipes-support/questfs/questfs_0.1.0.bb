@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 SUMMARY = "Start Quest RTOS programs from Linux on Quest-V by copying them into a FUSE filesystem"
 DESCRIPTION = "questfs mounts /quest: a program copied into /quest/run/ is \
 checked as Quest's loader would, packed with its arguments and sent to the \
