@@ -31,7 +31,7 @@ until grep -qs " $MNT fuse.questfs" /proc/self/mounts; do
 	((SECONDS < end)) || { echo "trace-tools: questfs did not mount" >&2; exit 1; }
 	sleep 0.05
 done
-cp "$TOP/examples/hello" "$T/src"
+cp "$B/examples/hello" "$T/src"
 setfattr -n user.quest.args -v "a b" "$T/src"
 
 # trace NAME CMD...: runs CMD and prints the requests it caused

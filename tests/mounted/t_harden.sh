@@ -183,7 +183,7 @@ case_names_and_args_escaped() {
 	cp --preserve=xattr "$T/h" "$MNT/run/$bad" || fail "cp 4"
 	# a quoted newline inside an argument
 	printf "'one\n2026-12-01T00:00:00.000Z job 98 uid=0 z delivered'" >"$MNT/run/nl.args"
-	cp "$TOP/examples/hello" "$MNT/run/nl" || fail "cp 5"
+	cp "$EX/hello" "$MNT/run/nl" || fail "cp 5"
 	wait_saved 5
 	wait_for "five delivered" grep -q '"delivered": 5' "$MNT/status.json"
 	cat "$MNT/status" >"$T/status.out"
