@@ -154,170 +154,244 @@ static int root_check(const char *root)
 	return -1;
 }
 
-int main(int argc, char **argv)
-{
-	enum {
-		O_PROFILE = 256,
-		O_ROOT,
-		O_STDIN,
-		O_MAX,
-		O_TIMEOUT,
-		O_VGA,
-		O_TRACE,
-		O_QUANTUM,
-		O_STATS
-	};
-	static const struct option longopts[] = {
-	    {"profile", required_argument, NULL, O_PROFILE},
-	    {"root", required_argument, NULL, O_ROOT},
-	    {"stdin", required_argument, NULL, O_STDIN},
-	    {"max-insns", required_argument, NULL, O_MAX},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"vga", required_argument, NULL, O_VGA},
-	    {"trace", no_argument, NULL, O_TRACE},
-	    {"quantum", required_argument, NULL, O_QUANTUM},
-	    {"stats", no_argument, NULL, O_STATS},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct emu_opts o = {
-	    .profile = QLOAD_GALILEO, .in_fd = STDIN_FILENO, .out = out_stdout};
-	struct emu_result *r = NULL;
-	const char *vga = NULL, *in = NULL;
-	char line[EMU_CMDLINE_MAX];
-	unsigned long long v;
-	uint8_t *img = NULL;
-	size_t len = 0;
-	int c, rc = EMU_STATUS_USAGE, stats = 0;
-	struct timespec t0, t1;
+/* parse_options's "carry on": any other value is the exit status */
+#define CLI_GO (-1)
 
-	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_PROFILE:
-			if (!strcmp(optarg, "master"))
-				o.profile = QLOAD_MASTER;
-			else if (!strcmp(optarg, "galileo"))
-				o.profile = QLOAD_GALILEO;
-			else {
-				fprintf(stderr,
-					"%s: --profile is master or galileo, "
-					"not '%s'\n",
-					prog, optarg);
-				goto out;
-			}
-			break;
-		case O_ROOT:
-			o.root = optarg;
-			break;
-		case O_STDIN:
-			in = optarg;
-			break;
-		case O_MAX:
-		case O_TIMEOUT:
-		case O_QUANTUM:
-			if (qnum_parse(optarg,
-				       c == O_TIMEOUT ? 86400000 : ~0ull,
-				       &v) < 0 ||
-			    (c == O_QUANTUM && !v)) {
-				fprintf(stderr, "%s: bad number '%s'\n", prog,
-					optarg);
-				goto out;
-			}
-			if (c == O_MAX)
-				o.max_insns = v;
-			else if (c == O_TIMEOUT)
-				o.timeout_ms = v * 1000;
-			else
-				o.quantum = v;
-			break;
-		case O_VGA:
-			vga = optarg;
-			break;
-		case O_TRACE:
-			o.trace = stderr;
-			break;
-		case O_STATS:
-			stats = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			rc = 0;
-			goto out;
-		case 'V':
-			printf("quest-emu %s\n", QUEST_VERSION);
-			rc = 0;
-			goto out;
-		default:
+enum {
+	O_PROFILE = 256,
+	O_ROOT,
+	O_STDIN,
+	O_MAX,
+	O_TIMEOUT,
+	O_VGA,
+	O_TRACE,
+	O_QUANTUM,
+	O_STATS
+};
+
+static const struct option longopts[] = {
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"root", required_argument, NULL, O_ROOT},
+    {"stdin", required_argument, NULL, O_STDIN},
+    {"max-insns", required_argument, NULL, O_MAX},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"vga", required_argument, NULL, O_VGA},
+    {"trace", no_argument, NULL, O_TRACE},
+    {"quantum", required_argument, NULL, O_QUANTUM},
+    {"stats", no_argument, NULL, O_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything the command line decides. */
+struct cli_opts {
+	struct emu_opts run; /* what the engine is given */
+	const char *vga, *in;
+	int stats;
+	const char *path; /* PROGRAM */
+	char **words;	  /* its ARGs */
+	int nwords;
+};
+
+/* One option; CLI_GO, or the status to exit with. */
+static int parse_option(struct cli_opts *o, int c, const char *arg)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case O_PROFILE:
+		if (!strcmp(arg, "master"))
+			o->run.profile = QLOAD_MASTER;
+		else if (!strcmp(arg, "galileo"))
+			o->run.profile = QLOAD_GALILEO;
+		else {
 			fprintf(stderr,
-				"Try '%s --help' for more information.\n",
-				prog);
-			goto out;
+				"%s: --profile is master or galileo, not "
+				"'%s'\n",
+				prog, arg);
+			return EMU_STATUS_USAGE;
 		}
+		break;
+	case O_ROOT:
+		o->run.root = arg;
+		break;
+	case O_STDIN:
+		o->in = arg;
+		break;
+	case O_MAX:
+	case O_TIMEOUT:
+	case O_QUANTUM:
+		if (qnum_parse(arg, c == O_TIMEOUT ? 86400000 : ~0ull, &v) <
+			0 ||
+		    (c == O_QUANTUM && !v)) {
+			fprintf(stderr, "%s: bad number '%s'\n", prog, arg);
+			return EMU_STATUS_USAGE;
+		}
+		if (c == O_MAX)
+			o->run.max_insns = v;
+		else if (c == O_TIMEOUT)
+			o->run.timeout_ms = v * 1000;
+		else
+			o->run.quantum = v;
+		break;
+	case O_VGA:
+		o->vga = arg;
+		break;
+	case O_TRACE:
+		o->run.trace = stderr;
+		break;
+	case O_STATS:
+		o->stats = 1;
+		break;
+	case 'h':
+		usage(stdout);
+		return 0;
+	case 'V':
+		printf("quest-emu %s\n", QUEST_VERSION);
+		return 0;
+	default:
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			prog);
+		return EMU_STATUS_USAGE;
+	}
+	return CLI_GO;
+}
+
+/* Fills o, defaults first; CLI_GO, or the status to exit with. Options
+ * end at PROGRAM: what follows are its ARGs. */
+static int parse_options(int argc, char **argv, struct cli_opts *o)
+{
+	int c, rc;
+
+	*o = (struct cli_opts){.run = {.profile = QLOAD_GALILEO,
+				       .in_fd = STDIN_FILENO,
+				       .out = out_stdout}};
+	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+		rc = parse_option(o, c, optarg);
+		if (rc != CLI_GO)
+			return rc;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "%s: no program given\n", prog);
-		goto out;
+		return EMU_STATUS_USAGE;
 	}
-	if (cmdline(line, sizeof line, argv[optind], argv + optind + 1,
-		    argc - optind - 1) < 0)
-		goto out;
-	if (root_check(o.root) < 0)
-		goto out;
-	img = read_image(argv[optind], &len);
-	if (!img) {
-		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind],
-			strerror(errno));
-		goto out;
+	o->path = argv[optind];
+	o->words = argv + optind + 1;
+	o->nwords = argc - optind - 1;
+	return CLI_GO;
+}
+
+static uint8_t *load_program(const char *path, size_t *len)
+{
+	uint8_t *img = read_image(path, len);
+
+	if (!img)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	return img;
+}
+
+/* --stdin: getchar's input from a file instead of standard input. */
+static int open_stdin(struct cli_opts *o)
+{
+	if (!o->in)
+		return 0;
+	o->run.in_fd = open(o->in, O_RDONLY | O_CLOEXEC);
+	if (o->run.in_fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->in, strerror(errno));
+		return -1;
 	}
-	if (in) {
-		o.in_fd = open(in, O_RDONLY | O_CLOEXEC);
-		if (o.in_fd < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, in,
-				strerror(errno));
-			goto out;
-		}
+	return 0;
+}
+
+/* --stats: the engine's counts, wall-clock and CPU time. */
+static void print_stats(const struct emu_result *r, const struct timespec *t0,
+			const struct timespec *t1)
+{
+	double s = (double)(t1->tv_sec - t0->tv_sec) +
+		   (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
+	struct rusage ru;
+	double cpu = 0;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec +
+		      (double)ru.ru_utime.tv_usec / 1e6 +
+		      (double)ru.ru_stime.tv_sec +
+		      (double)ru.ru_stime.tv_usec / 1e6;
+	fprintf(stderr,
+		"%s: %llu instructions, %u tasks, %llu out, %.6f s, %.6f s "
+		"CPU\n",
+		prog, (unsigned long long)r->insns, r->tasks,
+		(unsigned long long)r->outs, s, cpu);
+}
+
+/* --vga: the text screen as the program left it. */
+static int write_vga(const char *path, const struct emu_result *r)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || (emu_screen_write(r, f), fclose(f)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return -1;
 	}
+	return 0;
+}
+
+/* Runs the program and reports how it ended; returns the exit status. */
+static int run_program(const struct cli_opts *o, const uint8_t *img, size_t len,
+		       const char *line, struct emu_result *r)
+{
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	emu_run(img, len, line, &o->run, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rc = emu_exit_status(r);
+	if (o->stats)
+		print_stats(r, &t0, &t1);
+	if (r->end != EMU_EXITED)
+		fprintf(stderr, "%s: %s: %s\n", prog, o->path, r->msg);
+	if (o->vga && r->end != EMU_REFUSED && write_vga(o->vga, r) < 0 &&
+	    rc == 0)
+		rc = EMU_STATUS_USAGE;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct emu_result *r;
+	char line[EMU_CMDLINE_MAX];
+	uint8_t *img;
+	size_t len = 0;
+	int rc = parse_options(argc, argv, &o);
+
+	if (rc != CLI_GO)
+		goto out;
+	rc = EMU_STATUS_USAGE;
+	if (cmdline(line, sizeof line, o.path, o.words, o.nwords) < 0 ||
+	    root_check(o.run.root) < 0)
+		goto out;
+	img = load_program(o.path, &len);
+	if (!img)
+		goto out;
+	if (open_stdin(&o) < 0)
+		goto out_img;
 	r = malloc(sizeof *r);
 	if (!r) {
 		fprintf(stderr, "%s: out of memory\n", prog);
-		goto out;
+		goto out_stdin;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	emu_run(img, len, line, &o, r);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	rc = emu_exit_status(r);
-	if (stats) {
-		double s = (double)(t1.tv_sec - t0.tv_sec) +
-			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		struct rusage ru;
-		double cpu = 0;
-		if (getrusage(RUSAGE_SELF, &ru) == 0)
-			cpu = (double)ru.ru_utime.tv_sec +
-			      (double)ru.ru_utime.tv_usec / 1e6 +
-			      (double)ru.ru_stime.tv_sec +
-			      (double)ru.ru_stime.tv_usec / 1e6;
-		fprintf(stderr,
-			"%s: %llu instructions, %u tasks, %llu out, %.6f s, "
-			"%.6f s CPU\n",
-			prog, (unsigned long long)r->insns, r->tasks,
-			(unsigned long long)r->outs, s, cpu);
-	}
-	if (r->end != EMU_EXITED)
-		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], r->msg);
-	if (vga && r->end != EMU_REFUSED) {
-		FILE *f = fopen(vga, "w");
-		if (!f || (emu_screen_write(r, f), fclose(f)) != 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, vga,
-				strerror(errno));
-			if (rc == 0)
-				rc = EMU_STATUS_USAGE;
-		}
-	}
-out:
-	if (in && o.in_fd >= 0)
-		close(o.in_fd);
+
+	rc = run_program(&o, img, len, line, r);
+
 	free(r);
+out_stdin:
+	if (o.in)
+		close(o.run.in_fd);
+out_img:
 	free(img);
+out:
 	return rc;
 }

@@ -190,257 +190,425 @@ static void sleep_ms(unsigned long long ms)
 		;
 }
 
-int main(int argc, char **argv)
-{
-	enum {
-		O_SLOT = 256,
-		O_BASE,
-		O_LIMIT,
-		O_DELAY,
-		O_REFUSE,
-		O_DIE,
-		O_STAMPS,
-		O_UNLINK,
-		O_PROFILE,
-		O_FORMAT,
-		O_EXEC,
-		O_EXEC_JOBS,
-		O_EXEC_TIMEOUT,
-		O_EXEC_ROOT
-	};
-	static const struct option longopts[] = {
-	    {"channel", required_argument, NULL, 'c'},
-	    {"slot-size", required_argument, NULL, O_SLOT},
-	    {"save", required_argument, NULL, 's'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"user-base", required_argument, NULL, O_BASE},
-	    {"user-limit", required_argument, NULL, O_LIMIT},
-	    {"delay", required_argument, NULL, O_DELAY},
-	    {"refuse", optional_argument, NULL, O_REFUSE},
-	    {"die-after", required_argument, NULL, O_DIE},
-	    {"stamps", required_argument, NULL, O_STAMPS},
-	    {"unlink", no_argument, NULL, O_UNLINK},
-	    {"quest-profile", required_argument, NULL, O_PROFILE},
-	    {"argv-format", required_argument, NULL, O_FORMAT},
-	    {"exec", optional_argument, NULL, O_EXEC},
-	    {"exec-jobs", required_argument, NULL, O_EXEC_JOBS},
-	    {"exec-timeout", required_argument, NULL, O_EXEC_TIMEOUT},
-	    {"exec-root", required_argument, NULL, O_EXEC_ROOT},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *spec = QCHAN_SPEC_DEFAULT, *save = NULL, *refuse = NULL;
-	unsigned long long slot = QPKT_SLOT_DEFAULT, count = 0, delay = 0,
-			   die_after = 0, v;
-	int quiet = 0, c, rc = 2, stamps = -1, unlink_only = 0;
-	struct qelf_profile prof;
-	unsigned mask = QLOAD_MASK_BOTH;
-	enum qargv_format fmt = QARGV_LINE;
-	int have_base = 0, have_limit = 0;
-	uint32_t ubase = 0, ulimit = 0;
-	struct qchan_rx *rx = NULL;
-	struct qerror e;
-	unsigned long n = 0;
-	int exec = 0;
-#ifdef QUEST_EMU
-	struct simx_opts xo = {.profile = 1, /* galileo */
-			       .jobs = SIMX_JOBS_DEFAULT,
-			       .timeout_ms = SIMX_TIMEOUT_DEFAULT * 1000};
-#endif
+/* Exit statuses */
+enum {
+	SIM_OK = 0,
+	SIM_FAIL = 1,  /* the channel failed */
+	SIM_USAGE = 2, /* bad options, or what they name cannot be used */
+	SIM_DIED = 3,  /* --die-after */
+	SIM_GO = -1,   /* not an exit status: carry on */
+};
 
-	qelf_profile_default(&prof);
+enum {
+	O_SLOT = 256,
+	O_BASE,
+	O_LIMIT,
+	O_DELAY,
+	O_REFUSE,
+	O_DIE,
+	O_STAMPS,
+	O_UNLINK,
+	O_PROFILE,
+	O_FORMAT,
+	O_EXEC,
+	O_EXEC_JOBS,
+	O_EXEC_TIMEOUT,
+	O_EXEC_ROOT
+};
+
+static const struct option longopts[] = {
+    {"channel", required_argument, NULL, 'c'},
+    {"slot-size", required_argument, NULL, O_SLOT},
+    {"save", required_argument, NULL, 's'},
+    {"count", required_argument, NULL, 'n'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"user-base", required_argument, NULL, O_BASE},
+    {"user-limit", required_argument, NULL, O_LIMIT},
+    {"delay", required_argument, NULL, O_DELAY},
+    {"refuse", optional_argument, NULL, O_REFUSE},
+    {"die-after", required_argument, NULL, O_DIE},
+    {"stamps", required_argument, NULL, O_STAMPS},
+    {"unlink", no_argument, NULL, O_UNLINK},
+    {"quest-profile", required_argument, NULL, O_PROFILE},
+    {"argv-format", required_argument, NULL, O_FORMAT},
+    {"exec", optional_argument, NULL, O_EXEC},
+    {"exec-jobs", required_argument, NULL, O_EXEC_JOBS},
+    {"exec-timeout", required_argument, NULL, O_EXEC_TIMEOUT},
+    {"exec-root", required_argument, NULL, O_EXEC_ROOT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything the options decide. */
+struct sim_opts {
+	const char *spec, *save, *refuse;
+	unsigned long long slot, count, delay, die_after;
+	int quiet, stamps, unlink_only, exec;
+	unsigned mask;
+	enum qargv_format fmt;
+	int have_base, have_limit;
+	uint32_t ubase, ulimit;
+	struct qelf_profile prof;
+#ifdef QUEST_EMU
+	struct simx_opts xo;
+#endif
+};
+
+#define WHY_MAX (QERR_MSG_MAX + 64)
+
+static int open_stamps(struct sim_opts *o, const char *path)
+{
+	if (o->stamps >= 0)
+		close(o->stamps);
+	o->stamps = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (o->stamps < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return SIM_USAGE;
+	}
+	return SIM_GO;
+}
+
+/* --exec and its companions, which need quest-emu's engine built in. */
+static int exec_option(struct sim_opts *o, int c, const char *arg)
+{
+#ifdef QUEST_EMU
+	unsigned long long v;
+
+	if (c == O_EXEC) {
+		o->exec = 1;
+		if (arg && strcmp(arg, "galileo") && strcmp(arg, "master")) {
+			fprintf(stderr,
+				"%s: --exec takes master or galileo, not "
+				"'%s'\n",
+				prog, arg);
+			return SIM_USAGE;
+		}
+		o->xo.profile = arg && !strcmp(arg, "master") ? 0 : 1;
+	} else if (c == O_EXEC_ROOT) {
+		o->xo.root = arg;
+	} else if (num(c == O_EXEC_JOBS ? "--exec-jobs" : "--exec-timeout", arg,
+		       86400, &v) < 0 ||
+		   !v) {
+		return SIM_USAGE;
+	} else if (c == O_EXEC_JOBS) {
+		o->xo.jobs = (unsigned)v;
+	} else {
+		o->xo.timeout_ms = v * 1000;
+	}
+	return SIM_GO;
+#else
+	(void)o;
+	(void)c;
+	(void)arg;
+	fprintf(stderr, "%s: built without Unicorn: no --exec\n", prog);
+	return SIM_USAGE;
+#endif
+}
+
+/* One option; SIM_GO, or the status to exit with. */
+static int parse_option(struct sim_opts *o, int c, const char *arg)
+{
+	unsigned long long v;
+	struct qerror e;
+
+	switch (c) {
+	case 'c':
+		o->spec = arg;
+		break;
+	case O_SLOT:
+		if (num("--slot-size", arg, QPKT_SLOT_MAX, &o->slot) < 0)
+			return SIM_USAGE;
+		break;
+	case 's':
+		o->save = arg;
+		break;
+	case 'n':
+		if (num("--count", arg, ~0ull, &o->count) < 0)
+			return SIM_USAGE;
+		break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case O_BASE:
+	case O_LIMIT:
+		if (num("address", arg, 0xffffffffu, &v) < 0)
+			return SIM_USAGE;
+		*(c == O_BASE ? &o->ubase : &o->ulimit) = (uint32_t)v;
+		*(c == O_BASE ? &o->have_base : &o->have_limit) = 1;
+		break;
+	case O_PROFILE:
+		if (qload_profile_parse(arg, &o->mask, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			return SIM_USAGE;
+		}
+		break;
+	case O_FORMAT:
+		if (qargs_format_parse(arg, &o->fmt, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			return SIM_USAGE;
+		}
+		break;
+	case O_DELAY:
+		if (num("--delay", arg, 3600000, &o->delay) < 0)
+			return SIM_USAGE;
+		break;
+	case O_REFUSE:
+		o->refuse = arg ? arg : "quest-sim was started with --refuse";
+		break;
+	case O_DIE:
+		if (num("--die-after", arg, ~0ull, &o->die_after) < 0)
+			return SIM_USAGE;
+		break;
+	case O_STAMPS:
+		return open_stamps(o, arg);
+	case O_UNLINK:
+		o->unlink_only = 1;
+		break;
+	case O_EXEC:
+	case O_EXEC_JOBS:
+	case O_EXEC_TIMEOUT:
+	case O_EXEC_ROOT:
+		return exec_option(o, c, arg);
+	case 'h':
+		usage(stdout);
+		return SIM_OK;
+	case 'V':
+		printf("quest-sim %s\n", QUEST_VERSION);
+		return SIM_OK;
+	default:
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			prog);
+		return SIM_USAGE;
+	}
+	return SIM_GO;
+}
+
+/* Fills o, defaults first; SIM_GO, or the status to exit with (o->stamps
+ * is then open or -1 either way). */
+static int parse_options(int argc, char **argv, struct sim_opts *o)
+{
+	int c, rc;
+
+	*o = (struct sim_opts){.spec = QCHAN_SPEC_DEFAULT,
+			       .slot = QPKT_SLOT_DEFAULT,
+			       .stamps = -1,
+			       .mask = QLOAD_MASK_BOTH,
+			       .fmt = QARGV_LINE};
+#ifdef QUEST_EMU
+	o->xo = (struct simx_opts){.profile = 1, /* galileo */
+				   .jobs = SIMX_JOBS_DEFAULT,
+				   .timeout_ms = SIMX_TIMEOUT_DEFAULT * 1000};
+#endif
+	qelf_profile_default(&o->prof);
 	while ((c = getopt_long(argc, argv, "c:s:n:qhV", longopts, NULL)) !=
 	       -1) {
-		switch (c) {
-		case 'c':
-			spec = optarg;
-			break;
-		case O_SLOT:
-			if (num("--slot-size", optarg, QPKT_SLOT_MAX, &slot) <
-			    0)
-				goto out;
-			break;
-		case 's':
-			save = optarg;
-			break;
-		case 'n':
-			if (num("--count", optarg, ~0ull, &count) < 0)
-				goto out;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case O_BASE:
-		case O_LIMIT:
-			if (num("address", optarg, 0xffffffffu, &v) < 0)
-				goto out;
-			*(c == O_BASE ? &ubase : &ulimit) = (uint32_t)v;
-			*(c == O_BASE ? &have_base : &have_limit) = 1;
-			break;
-		case O_PROFILE:
-			if (qload_profile_parse(optarg, &mask, &e) != QE_OK) {
-				fprintf(stderr, "%s: %s\n", prog, e.msg);
-				goto out;
-			}
-			break;
-		case O_FORMAT:
-			if (qargs_format_parse(optarg, &fmt, &e) != QE_OK) {
-				fprintf(stderr, "%s: %s\n", prog, e.msg);
-				goto out;
-			}
-			break;
-		case O_DELAY:
-			if (num("--delay", optarg, 3600000, &delay) < 0)
-				goto out;
-			break;
-		case O_REFUSE:
-			refuse = optarg ? optarg
-					: "quest-sim was started with --refuse";
-			break;
-		case O_DIE:
-			if (num("--die-after", optarg, ~0ull, &die_after) < 0)
-				goto out;
-			break;
-		case O_STAMPS:
-			if (stamps >= 0)
-				close(stamps);
-			stamps = open(optarg,
-				      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				      0644);
-			if (stamps < 0) {
-				fprintf(stderr, "%s: %s: %s\n", prog, optarg,
-					strerror(errno));
-				goto out;
-			}
-			break;
-		case O_UNLINK:
-			unlink_only = 1;
-			break;
-		case O_EXEC:
-		case O_EXEC_JOBS:
-		case O_EXEC_TIMEOUT:
-		case O_EXEC_ROOT:
-#ifdef QUEST_EMU
-			if (c == O_EXEC) {
-				exec = 1;
-				if (optarg && strcmp(optarg, "galileo") &&
-				    strcmp(optarg, "master")) {
-					fprintf(stderr,
-						"%s: --exec takes master or "
-						"galileo, not '%s'\n",
-						prog, optarg);
-					goto out;
-				}
-				xo.profile =
-				    optarg && !strcmp(optarg, "master") ? 0 : 1;
-			} else if (c == O_EXEC_ROOT) {
-				xo.root = optarg;
-			} else if (num(c == O_EXEC_JOBS ? "--exec-jobs"
-							: "--exec-timeout",
-				       optarg, 86400, &v) < 0 ||
-				   !v) {
-				goto out;
-			} else if (c == O_EXEC_JOBS) {
-				xo.jobs = (unsigned)v;
-			} else {
-				xo.timeout_ms = v * 1000;
-			}
-			break;
-#else
-			fprintf(stderr,
-				"%s: built without Unicorn: no --exec\n", prog);
-			goto out;
-#endif
-		case 'h':
-			usage(stdout);
-			rc = 0;
-			goto out;
-		case 'V':
-			printf("quest-sim %s\n", QUEST_VERSION);
-			rc = 0;
-			goto out;
-		default:
-			fprintf(stderr,
-				"Try '%s --help' for more information.\n",
-				prog);
-			goto out;
-		}
+		rc = parse_option(o, c, optarg);
+		if (rc != SIM_GO)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
 			argv[optind]);
-		goto out;
+		return SIM_USAGE;
 	}
-	if (unlink_only) {
-		char *end;
-		unsigned long key =
-		    strncmp(spec, "shm:", 4) ? 0 : strtoul(spec + 4, &end, 10);
-		if (!key || *end || key > UINT32_MAX) {
-			fprintf(
-			    stderr,
-			    "%s: --unlink takes a shm:KEY channel, not '%s'\n",
-			    prog, spec);
-			goto out;
-		}
-		if (qchan_shm_unlink((uint32_t)key, &e) != QE_OK) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			goto out;
-		}
-		printf("%s: removed %s\n", prog, spec);
-		rc = 0;
-		goto out;
+	return SIM_GO;
+}
+
+/* --unlink: removes a segment left behind, which only shm:KEY has. */
+static int unlink_channel(const char *spec)
+{
+	struct qerror e;
+	char *end;
+	unsigned long key =
+	    strncmp(spec, "shm:", 4) ? 0 : strtoul(spec + 4, &end, 10);
+
+	if (!key || *end || key > UINT32_MAX) {
+		fprintf(stderr,
+			"%s: --unlink takes a shm:KEY channel, not '%s'\n",
+			prog, spec);
+		return SIM_USAGE;
 	}
-	if (qpkt_slot_check((size_t)slot, &e) != QE_OK) {
+	if (qchan_shm_unlink((uint32_t)key, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		return SIM_USAGE;
+	}
+	printf("%s: removed %s\n", prog, spec);
+	return SIM_OK;
+}
+
+/* What the options name must be usable before the channel is opened: the
+ * slot size, the save directory and Quest's user window. */
+static int prepare(struct sim_opts *o)
+{
+	struct qerror e;
+
+	if (qpkt_slot_check((size_t)o->slot, &e) != QE_OK) {
 		fprintf(stderr, "%s: --slot-size: %s\n", prog, e.msg);
-		goto out;
+		return SIM_USAGE;
 	}
 #ifdef QUEST_EMU
-	xo.save = save;
+	o->xo.save = o->save;
 #endif
-	if (save && mkdir(save, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
-		goto out;
+	if (o->save && mkdir(o->save, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->save, strerror(errno));
+		return SIM_USAGE;
 	}
 	/* the window is the profile's unless given */
-	qelf_profile_quest(&prof, mask);
-	if (have_base)
-		prof.user_base = ubase;
-	if (have_limit)
-		prof.user_limit = ulimit;
-	if (prof.user_base >= prof.user_limit) {
+	qelf_profile_quest(&o->prof, o->mask);
+	if (o->have_base)
+		o->prof.user_base = o->ubase;
+	if (o->have_limit)
+		o->prof.user_limit = o->ulimit;
+	if (o->prof.user_base >= o->prof.user_limit) {
 		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
-			prof.user_base, prof.user_limit);
-		goto out;
+			o->prof.user_base, o->prof.user_limit);
+		return SIM_USAGE;
 	}
-	prof.max_size = qpkt_max_binary(slot);
+	o->prof.max_size = qpkt_max_binary(o->slot);
+	return SIM_GO;
+}
 
+/* INT and TERM end the receive loop, so that cleanup runs. */
+static void catch_signals(void)
+{
 	struct sigaction sa = {.sa_handler = on_signal};
+
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
-	rc = 1;
-	if (qchan_rx_open(spec, slot, &rx, &e) != QE_OK) {
+static int open_channel(const struct sim_opts *o, struct qchan_rx **rx)
+{
+	struct qerror e;
+
+	if (qchan_rx_open(o->spec, o->slot, rx, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		goto out;
+		return -1;
 	}
-	printf("%s: attached to %s (slot %llu bytes), pid %ld\n", prog, spec,
-	       slot, (long)getpid());
+	printf("%s: attached to %s (slot %llu bytes), pid %ld\n", prog, o->spec,
+	       o->slot, (long)getpid());
+	return 0;
+}
 
-	while (!stop && (!count || n < count)) {
+/* Checks program n as Quest's loader would and, with --save, keeps it.
+ * Returns its name; why stays empty if it is accepted. */
+static const char *judge(const struct sim_opts *o, unsigned long n,
+			 const uint8_t *pkt, size_t len, struct qpkt_view *pv,
+			 struct qelf_info *info, char *why)
+{
+	struct qerror e;
+	const char *name;
+
+	if (qpkt_parse(pkt, len, pv, &e) != QE_OK) {
+		snprintf(why, WHY_MAX, "malformed packet: %s", e.msg);
+		name = "?";
+	} else {
+		name = pv->argv.size ? pv->argv.buf : "(no argv)";
+		if (qelf_check(pv->binary, pv->binary_size, &o->prof,
+			       QELF_WHOLE, info, &e) != QE_OK)
+			snprintf(why, WHY_MAX, "%s", e.msg);
+		else if (o->refuse)
+			snprintf(why, WHY_MAX, "%s", o->refuse);
+	}
+	if (o->save && !why[0] &&
+	    (save_file(o->save, n, "elf", pv->binary, pv->binary_size) < 0 ||
+	     save_file(o->save, n, "argv", pv->argv.buf, pv->argv.size) < 0))
+		snprintf(why, WHY_MAX, "quest-sim could not save the program");
+	return name;
+}
+
+/* The line for program n; the sender's bytes escaped for the terminal. */
+static void show(const struct sim_opts *o, unsigned long n, const char *name,
+		 const struct qpkt_view *pv, const struct qelf_info *info,
+		 const char *why)
+{
+	char args[4 * QARGV_MAX], seen[8 * QARGV_MAX];
+	char shown_name[QESC_SIZE(QARGV_MAX)],
+	    shown_args[QESC_SIZE(sizeof args)],
+	    shown_seen[QESC_SIZE(sizeof seen)];
+
+	qargs_format(&pv->argv, 0, args, sizeof args);
+	quest_view(&pv->argv, o->fmt, o->mask, seen, sizeof seen);
+	qesc_str(name, shown_name, sizeof shown_name);
+	qesc_str(args, shown_args, sizeof shown_args);
+	qesc_str(seen, shown_seen, sizeof shown_seen);
+	printf("%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: %s%s\n", prog,
+	       n, shown_name, pv->binary_size, shown_args, shown_seen,
+	       info->entry, why[0] ? "refused: " : "accepted", why);
+}
+
+/* Answers program n and, with --exec, runs it if it was accepted. */
+static void answer(const struct sim_opts *o, struct qchan_rx *rx,
+		   unsigned long n, const char *name,
+		   const struct qpkt_view *pv, const char *why)
+{
+	struct qerror e;
+	/* the slot is the sender's again after the answer: what is run is a
+	 * copy */
+	uint8_t *run = o->exec && !why[0] ? malloc(pv->binary_size) : NULL;
+
+	if (run)
+		memcpy(run, pv->binary, pv->binary_size);
+	if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) != QE_OK)
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+#ifdef QUEST_EMU
+	if (run)
+		simx_start(&o->xo, n, name, run, pv->binary_size, pv->argv.buf,
+			   pv->argv.size);
+	else if (o->exec && !why[0])
+		fprintf(stderr, "%s: #%lu: out of memory, not run\n", prog, n);
+	simx_reap(0);
+#else
+	(void)n;
+	(void)name;
+#endif
+	free(run);
+}
+
+/* One record per program, written after the answer so that it does not
+ * delay it; one write(2) per record: a reader never sees half of one. */
+static void write_stamp(int fd, const struct timespec *taken, size_t len)
+{
+	uint64_t rec[2] = {(uint64_t)taken->tv_sec * 1000000000u +
+			       (uint64_t)taken->tv_nsec,
+			   len};
+
+	if (fd >= 0 && write(fd, rec, sizeof rec) != (ssize_t)sizeof rec)
+		fprintf(stderr, "%s: --stamps: %s\n", prog, strerror(errno));
+}
+
+/* Program n, just taken from the channel. */
+static void handle_packet(const struct sim_opts *o, struct qchan_rx *rx,
+			  unsigned long n, const uint8_t *pkt, size_t len)
+{
+	struct qpkt_view pv;
+	struct qelf_info info = {0};
+	char why[WHY_MAX] = "";
+	const char *name = judge(o, n, pkt, len, &pv, &info, why);
+
+	if (o->delay)
+		sleep_ms(o->delay);
+	if (!o->quiet)
+		show(o, n, name, &pv, &info, why);
+	answer(o, rx, n, name, &pv, why);
+}
+
+/* Takes programs until a signal, --count or a channel error; returns the
+ * exit status. */
+static int receive_loop(const struct sim_opts *o, struct qchan_rx *rx)
+{
+	unsigned long n = 0;
+	struct qerror e;
+
+	while (!stop && (!o->count || n < o->count)) {
 		const uint8_t *pkt;
 		size_t len;
-		struct qpkt_view pv;
-		struct qelf_info info = {0};
-		char why[QERR_MSG_MAX + 64] = "", args[4 * QARGV_MAX];
-		const char *name;
 		struct timespec taken;
 
 #ifdef QUEST_EMU
-		if (exec) {
-			simx_wait_slot(&xo, &stop);
+		if (o->exec) {
+			simx_wait_slot(&o->xo, &stop);
 			if (stop)
 				break;
 		}
@@ -450,93 +618,58 @@ int main(int argc, char **argv)
 			continue;
 		if (r != QE_OK) {
 			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			goto out;
+			return SIM_FAIL;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &taken);
 		n++;
-		if (die_after && n == die_after) {
+		if (o->die_after && n == o->die_after) {
 			fprintf(stderr,
 				"%s: dying while taking program %lu "
 				"(--die-after)\n",
 				prog, n);
-			_exit(3);
+			_exit(SIM_DIED);
 		}
-		if (qpkt_parse(pkt, len, &pv, &e) != QE_OK) {
-			snprintf(why, sizeof why, "malformed packet: %s",
-				 e.msg);
-			name = "?";
-		} else {
-			name = pv.argv.size ? pv.argv.buf : "(no argv)";
-			if (qelf_check(pv.binary, pv.binary_size, &prof,
-				       QELF_WHOLE, &info, &e) != QE_OK)
-				snprintf(why, sizeof why, "%s", e.msg);
-			else if (refuse)
-				snprintf(why, sizeof why, "%s", refuse);
-		}
-		if (save && !why[0] &&
-		    (save_file(save, n, "elf", pv.binary, pv.binary_size) < 0 ||
-		     save_file(save, n, "argv", pv.argv.buf, pv.argv.size) < 0))
-			snprintf(why, sizeof why,
-				 "quest-sim could not save the program");
-		if (delay)
-			sleep_ms(delay);
-		if (!quiet) {
-			/* the sender's bytes: escaped for the terminal */
-			char seen[8 * QARGV_MAX];
-			char shown_name[QESC_SIZE(QARGV_MAX)],
-			    shown_args[QESC_SIZE(sizeof args)],
-			    shown_seen[QESC_SIZE(sizeof seen)];
-			qargs_format(&pv.argv, 0, args, sizeof args);
-			quest_view(&pv.argv, fmt, mask, seen, sizeof seen);
-			qesc_str(name, shown_name, sizeof shown_name);
-			qesc_str(args, shown_args, sizeof shown_args);
-			qesc_str(seen, shown_seen, sizeof shown_seen);
-			printf(
-			    "%s: #%lu %s: %u bytes, argv [%s]%s, entry 0x%x: "
-			    "%s%s\n",
-			    prog, n, shown_name, pv.binary_size, shown_args,
-			    shown_seen, info.entry,
-			    why[0] ? "refused: " : "accepted", why);
-		}
-		/* the slot is the sender's again after the answer: what is
-		 * run is a copy */
-		uint8_t *run = exec && !why[0] ? malloc(pv.binary_size) : NULL;
-		if (run)
-			memcpy(run, pv.binary, pv.binary_size);
-		if (qchan_rx_answer(rx, !why[0], why[0] ? why : NULL, &e) !=
-		    QE_OK)
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-#ifdef QUEST_EMU
-		if (run)
-			simx_start(&xo, n, name, run, pv.binary_size,
-				   pv.argv.buf, pv.argv.size);
-		else if (exec && !why[0])
-			fprintf(stderr, "%s: #%lu: out of memory, not run\n",
-				prog, n);
-		simx_reap(0);
-#endif
-		free(run);
-		/* written after the answer, so that it does not delay it; one
-		 * write(2) per record: a reader never sees half of one */
-		if (stamps >= 0) {
-			uint64_t rec[2] = {(uint64_t)taken.tv_sec *
-						   1000000000u +
-					       (uint64_t)taken.tv_nsec,
-					   len};
-			if (write(stamps, rec, sizeof rec) !=
-			    (ssize_t)sizeof rec)
-				fprintf(stderr, "%s: --stamps: %s\n", prog,
-					strerror(errno));
-		}
+		handle_packet(o, rx, n, pkt, len);
+		write_stamp(o->stamps, &taken, len);
 	}
-	rc = 0;
-out:
+	return SIM_OK;
+}
+
+/* Programs started with --exec still running: wait for them. */
+static void wait_programs(void)
+{
 #ifdef QUEST_EMU
 	simx_reap(1);
 #endif
-	if (rx)
-		qchan_rx_close(rx);
-	if (stamps >= 0)
-		close(stamps);
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_opts o;
+	struct qchan_rx *rx = NULL;
+	int rc = parse_options(argc, argv, &o);
+
+	if (rc != SIM_GO)
+		goto out_opts;
+	if (o.unlink_only) {
+		rc = unlink_channel(o.spec);
+		goto out_opts;
+	}
+	rc = prepare(&o);
+	if (rc != SIM_GO)
+		goto out_opts;
+	catch_signals();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = SIM_FAIL;
+	if (open_channel(&o, &rx) < 0)
+		goto out_opts;
+
+	rc = receive_loop(&o, rx);
+
+	wait_programs();
+	qchan_rx_close(rx);
+out_opts:
+	if (o.stamps >= 0)
+		close(o.stamps);
 	return rc;
 }

@@ -158,223 +158,283 @@ static int write_all(const char *path, const struct iovec *iov, int n)
 	return rc;
 }
 
-int main(int argc, char **argv)
-{
-	enum {
-		O_ARGV0 = 256,
-		O_SLOT,
-		O_BASE,
-		O_LIMIT,
-		O_KICK,
-		O_KICKCMD,
-		O_PROFILE,
-		O_FORMAT
-	};
-	static const struct option longopts[] = {
-	    {"channel", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"check", no_argument, NULL, 'n'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"argv0", required_argument, NULL, O_ARGV0},
-	    {"slot-size", required_argument, NULL, O_SLOT},
-	    {"user-base", required_argument, NULL, O_BASE},
-	    {"user-limit", required_argument, NULL, O_LIMIT},
-	    {"quest-profile", required_argument, NULL, O_PROFILE},
-	    {"argv-format", required_argument, NULL, O_FORMAT},
-	    {"kick", required_argument, NULL, O_KICK},
-	    {"kick-cmd", required_argument, NULL, O_KICKCMD},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *spec = QCHAN_SPEC_DEFAULT, *out = NULL;
-	unsigned long long timeout_s = 5, v, ubase = 0, ulimit = 0;
-	unsigned mask = QLOAD_MASK_BOTH;
-	enum qargv_format fmt = QARGV_LINE;
-	int have_base = 0, have_limit = 0;
-	int check_only = 0, argv0 = 1, c, rc = EX_USAGE;
+/* parse_options's "carry on": any other value is the exit status */
+#define QBL_GO (-1)
+
+enum {
+	O_ARGV0 = 256,
+	O_SLOT,
+	O_BASE,
+	O_LIMIT,
+	O_KICK,
+	O_KICKCMD,
+	O_PROFILE,
+	O_FORMAT
+};
+
+static const struct option longopts[] = {
+    {"channel", required_argument, NULL, 'c'},
+    {"timeout", required_argument, NULL, 't'},
+    {"check", no_argument, NULL, 'n'},
+    {"out", required_argument, NULL, 'o'},
+    {"argv0", required_argument, NULL, O_ARGV0},
+    {"slot-size", required_argument, NULL, O_SLOT},
+    {"user-base", required_argument, NULL, O_BASE},
+    {"user-limit", required_argument, NULL, O_LIMIT},
+    {"quest-profile", required_argument, NULL, O_PROFILE},
+    {"argv-format", required_argument, NULL, O_FORMAT},
+    {"kick", required_argument, NULL, O_KICK},
+    {"kick-cmd", required_argument, NULL, O_KICKCMD},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything the command line decides. */
+struct qbl_opts {
+	const char *spec, *out;
+	unsigned long long timeout_s, ubase, ulimit;
+	unsigned mask;
+	enum qargv_format fmt;
+	int have_base, have_limit, check_only, argv0;
 	struct qchan_opts copts;
 	struct qelf_profile prof;
-	struct qelf_info info;
-	struct qargv args;
-	struct qerror e;
-	struct qchan *ch = NULL;
-	uint8_t hdr[QPKT_HDR_SIZE], *elf = NULL;
-	size_t elf_len = 0;
+	const char *path; /* BINARY */
+	char **words;	  /* its ARGs */
+	int nwords;
+};
 
-	qchan_opts_default(&copts);
-	qelf_profile_default(&prof);
+/* The program, read and checked, and the header that goes before it. */
+struct qbl_packet {
+	uint8_t hdr[QPKT_HDR_SIZE], *elf;
+	size_t elf_len;
+	struct qelf_info info;
+};
+
+/* One option; QBL_GO, or the status to exit with. */
+static int parse_option(struct qbl_opts *o, int c, const char *arg)
+{
+	unsigned long long v;
+	struct qerror e;
+
+	switch (c) {
+	case 'c':
+		o->spec = arg;
+		break;
+	case 't':
+		if (qnum_parse(arg, 86400, &o->timeout_s) < 0) {
+			fprintf(stderr,
+				"%s: bad --timeout '%s' (seconds, up to "
+				"86400)\n",
+				prog, arg);
+			return EX_USAGE;
+		}
+		break;
+	case 'n':
+		o->check_only = 1;
+		break;
+	case 'o':
+		o->out = arg;
+		break;
+	case O_ARGV0:
+		if (strcmp(arg, "name") && strcmp(arg, "none")) {
+			fprintf(stderr,
+				"%s: --argv0 takes 'name' or 'none', not "
+				"'%s'\n",
+				prog, arg);
+			return EX_USAGE;
+		}
+		o->argv0 = !strcmp(arg, "name");
+		break;
+	case O_SLOT:
+		if (qnum_parse(arg, QPKT_SLOT_MAX, &v) < 0 ||
+		    qpkt_slot_check((size_t)v, NULL) != QE_OK) {
+			fprintf(stderr,
+				"%s: bad --slot-size '%s' (bytes, %u to %u)\n",
+				prog, arg, QPKT_SLOT_MIN, QPKT_SLOT_MAX);
+			return EX_USAGE;
+		}
+		o->copts.slot_size = (size_t)v;
+		break;
+	case O_BASE:
+	case O_LIMIT:
+		if (qnum_parse(arg, 0xffffffffu, &v) < 0) {
+			fprintf(stderr, "%s: bad address '%s'\n", prog, arg);
+			return EX_USAGE;
+		}
+		*(c == O_BASE ? &o->ubase : &o->ulimit) = v;
+		*(c == O_BASE ? &o->have_base : &o->have_limit) = 1;
+		break;
+	case O_FORMAT:
+		if (qargs_format_parse(arg, &o->fmt, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			return EX_USAGE;
+		}
+		break;
+	case O_PROFILE:
+		if (qload_profile_parse(arg, &o->mask, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			return EX_USAGE;
+		}
+		break;
+	case O_KICK:
+		o->copts.kick = arg;
+		break;
+	case O_KICKCMD:
+		o->copts.kick_cmd = arg;
+		break;
+	case 'h':
+		usage(stdout);
+		return EX_SENT;
+	case 'V':
+		printf("questbinloader %s\n", QUEST_VERSION);
+		return EX_SENT;
+	default:
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			prog);
+		return EX_USAGE;
+	}
+	return QBL_GO;
+}
+
+/* Fills o, defaults first; QBL_GO, or the status to exit with. Options
+ * end at BINARY: what follows are its ARGs. */
+static int parse_options(int argc, char **argv, struct qbl_opts *o)
+{
+	int c, rc;
+
+	*o = (struct qbl_opts){.spec = QCHAN_SPEC_DEFAULT,
+			       .timeout_s = 5,
+			       .mask = QLOAD_MASK_BOTH,
+			       .fmt = QARGV_LINE,
+			       .argv0 = 1};
+	qchan_opts_default(&o->copts);
+	qelf_profile_default(&o->prof);
 	while ((c = getopt_long(argc, argv, "+c:t:no:hV", longopts, NULL)) !=
 	       -1) {
-		switch (c) {
-		case 'c':
-			spec = optarg;
-			break;
-		case 't':
-			if (qnum_parse(optarg, 86400, &timeout_s) < 0) {
-				fprintf(stderr,
-					"%s: bad --timeout '%s' (seconds, up "
-					"to 86400)\n",
-					prog, optarg);
-				goto out;
-			}
-			break;
-		case 'n':
-			check_only = 1;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case O_ARGV0:
-			if (strcmp(optarg, "name") && strcmp(optarg, "none")) {
-				fprintf(stderr,
-					"%s: --argv0 takes 'name' or 'none', "
-					"not '%s'\n",
-					prog, optarg);
-				goto out;
-			}
-			argv0 = !strcmp(optarg, "name");
-			break;
-		case O_SLOT:
-			if (qnum_parse(optarg, QPKT_SLOT_MAX, &v) < 0 ||
-			    qpkt_slot_check((size_t)v, NULL) != QE_OK) {
-				fprintf(
-				    stderr,
-				    "%s: bad --slot-size '%s' (bytes, %u to "
-				    "%u)\n",
-				    prog, optarg, QPKT_SLOT_MIN, QPKT_SLOT_MAX);
-				goto out;
-			}
-			copts.slot_size = (size_t)v;
-			break;
-		case O_BASE:
-		case O_LIMIT:
-			if (qnum_parse(optarg, 0xffffffffu, &v) < 0) {
-				fprintf(stderr, "%s: bad address '%s'\n", prog,
-					optarg);
-				goto out;
-			}
-			if (c == O_BASE) {
-				ubase = v;
-				have_base = 1;
-			} else {
-				ulimit = v;
-				have_limit = 1;
-			}
-			break;
-		case O_FORMAT:
-			if (qargs_format_parse(optarg, &fmt, &e) != QE_OK) {
-				fprintf(stderr, "%s: %s\n", prog, e.msg);
-				goto out;
-			}
-			break;
-		case O_PROFILE:
-			if (qload_profile_parse(optarg, &mask, &e) != QE_OK) {
-				fprintf(stderr, "%s: %s\n", prog, e.msg);
-				goto out;
-			}
-			break;
-		case O_KICK:
-			copts.kick = optarg;
-			break;
-		case O_KICKCMD:
-			copts.kick_cmd = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			rc = EX_SENT;
-			goto out;
-		case 'V':
-			printf("questbinloader %s\n", QUEST_VERSION);
-			rc = EX_SENT;
-			goto out;
-		default:
-			fprintf(stderr,
-				"Try '%s --help' for more information.\n",
-				prog);
-			goto out;
-		}
+		rc = parse_option(o, c, optarg);
+		if (rc != QBL_GO)
+			return rc;
 	}
 	if (optind >= argc) {
 		fprintf(stderr,
 			"%s: missing BINARY\nTry '%s --help' for more "
 			"information.\n",
 			prog, prog);
-		goto out;
+		return EX_USAGE;
 	}
-	/* the window is the profile's unless given */
-	qelf_profile_quest(&prof, mask);
-	if (have_base)
-		prof.user_base = (uint32_t)ubase;
-	if (have_limit)
-		prof.user_limit = (uint32_t)ulimit;
-	if (prof.user_base >= prof.user_limit) {
-		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
-			prof.user_base, prof.user_limit);
-		goto out;
-	}
-	prof.max_size = qpkt_max_binary(copts.slot_size);
+	o->path = argv[optind];
+	o->words = argv + optind + 1;
+	o->nwords = argc - optind - 1;
+	return QBL_GO;
+}
 
-	const char *path = argv[optind], *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	qargs_init(&args, NULL, NULL);
-	args.format = fmt;
-	if (argv0 && qargs_add(&args, base, &e) != QE_OK) {
-		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		goto out;
+/* Quest's user window is the profile's unless given; the largest program
+ * is what the slot carries. */
+static int set_window(struct qbl_opts *o)
+{
+	qelf_profile_quest(&o->prof, o->mask);
+	if (o->have_base)
+		o->prof.user_base = (uint32_t)o->ubase;
+	if (o->have_limit)
+		o->prof.user_limit = (uint32_t)o->ulimit;
+	if (o->prof.user_base >= o->prof.user_limit) {
+		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
+			o->prof.user_base, o->prof.user_limit);
+		return EX_USAGE;
 	}
-	for (int i = optind + 1; i < argc; i++) {
-		if (qargs_add(&args, argv[i], &e) != QE_OK) {
+	o->prof.max_size = qpkt_max_binary(o->copts.slot_size);
+	return EX_SENT;
+}
+
+/* argv[0] (BINARY's name, unless --argv0=none) and the ARGs, checked
+ * before the program is read. */
+static int build_argv(const struct qbl_opts *o, struct qargv *args)
+{
+	const char *base = strrchr(o->path, '/');
+	struct qerror e;
+
+	base = base ? base + 1 : o->path;
+	qargs_init(args, NULL, NULL);
+	args->format = o->fmt;
+	if (o->argv0 && qargs_add(args, base, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		return EX_USAGE;
+	}
+	for (int i = 0; i < o->nwords; i++) {
+		if (qargs_add(args, o->words[i], &e) != QE_OK) {
 			/* name the full size, not the size at the word that
 			 * overflowed */
-			size_t need = args.size;
-			for (int j = i; j < argc; j++)
-				need += strlen(argv[j]) + 1;
+			size_t need = args->size;
+			for (int j = i; j < o->nwords; j++)
+				need += strlen(o->words[j]) + 1;
 			fprintf(stderr,
 				"%s: arguments take %zu bytes; the argv buffer "
 				"holds %u\n",
 				prog, need, QARGV_MAX);
-			goto out;
+			return EX_USAGE;
 		}
 	}
-	if (qargs_check_words(&args, &e) != QE_OK) {
+	if (qargs_check_words(args, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		goto out;
+		return EX_USAGE;
 	}
+	return EX_SENT;
+}
 
-	rc = read_program(path, &prof, &elf, &elf_len);
-	if (rc != EX_SENT)
-		goto out;
-	if (qprog_prepare(elf, elf_len, &args, &prof, hdr, &info, &e) !=
-	    QE_OK) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, e.msg);
-		rc = EX_PROGRAM;
-		goto out;
-	}
-	if (check_only) {
-		printf("%s: ok: %zu bytes, entry 0x%x, %u PT_LOAD, %d argv "
-		       "words (%zu bytes as %s)\n",
-		       path, elf_len, info.entry, info.nloads, args.argc,
-		       args.size,
-		       fmt == QARGV_LINE ? "a command line" : "strings");
-		goto out;
-	}
+/* Checks the whole program as Quest's loader would and writes its
+ * header. */
+static int check_program(const struct qbl_opts *o, const struct qargv *args,
+			 struct qbl_packet *pk)
+{
+	struct qerror e;
 
-	struct iovec iov[2] = {{hdr, sizeof hdr}, {elf, elf_len}};
-	if (out) {
-		if (write_all(out, iov, 2) < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, out,
-				strerror(errno));
-			rc = EX_CHANNEL;
-		}
-		goto out;
+	if (qprog_prepare(pk->elf, pk->elf_len, args, &o->prof, pk->hdr,
+			  &pk->info, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->path, e.msg);
+		return EX_PROGRAM;
 	}
-	if (qchan_open(spec, &copts, &ch, &e) != QE_OK) {
+	return EX_SENT;
+}
+
+/* --check: what was checked. */
+static void print_checked(const struct qbl_opts *o, const struct qargv *args,
+			  const struct qbl_packet *pk)
+{
+	printf("%s: ok: %zu bytes, entry 0x%x, %u PT_LOAD, %d argv words "
+	       "(%zu bytes as %s)\n",
+	       o->path, pk->elf_len, pk->info.entry, pk->info.nloads,
+	       args->argc, args->size,
+	       o->fmt == QARGV_LINE ? "a command line" : "strings");
+}
+
+/* --out: the packet into a file instead of the channel. */
+static int write_out(const char *path, const struct qbl_packet *pk)
+{
+	struct iovec iov[2] = {{(void *)pk->hdr, sizeof pk->hdr},
+			       {pk->elf, pk->elf_len}};
+
+	if (write_all(path, iov, 2) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return EX_CHANNEL;
+	}
+	return EX_SENT;
+}
+
+/* Sends the packet and waits for the Quest side's answer. */
+static int send_program(const struct qbl_opts *o, const struct qbl_packet *pk)
+{
+	struct iovec iov[2] = {{(void *)pk->hdr, sizeof pk->hdr},
+			       {pk->elf, pk->elf_len}};
+	struct qchan *ch = NULL;
+	struct qerror e;
+	int rc = EX_SENT;
+
+	if (qchan_open(o->spec, &o->copts, &ch, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		rc = e.code == QE_CHAN_SPEC ? EX_USAGE : EX_CHANNEL;
-		goto out;
+		return e.code == QE_CHAN_SPEC ? EX_USAGE : EX_CHANNEL;
 	}
-	switch (qchan_send(ch, iov, 2, (int)(timeout_s * 1000), &e)) {
+	switch (qchan_send(ch, iov, 2, (int)(o->timeout_s * 1000), &e)) {
 	case QE_OK:
 		break;
 	case QE_CHAN_REFUSED:
@@ -386,9 +446,41 @@ int main(int argc, char **argv)
 		rc = EX_CHANNEL;
 		break;
 	}
+	qchan_close(ch);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct qbl_opts o;
+	struct qargv args;
+	struct qbl_packet pk = {.elf = NULL};
+	int rc = parse_options(argc, argv, &o);
+
+	if (rc != QBL_GO)
+		goto out;
+	rc = set_window(&o);
+	if (rc != EX_SENT)
+		goto out;
+	rc = build_argv(&o, &args);
+	if (rc != EX_SENT)
+		goto out;
+	rc = read_program(o.path, &o.prof, &pk.elf, &pk.elf_len);
+	if (rc != EX_SENT)
+		goto out;
+	rc = check_program(&o, &args, &pk);
+	if (rc != EX_SENT)
+		goto out_program;
+
+	if (o.check_only)
+		print_checked(&o, &args, &pk);
+	else if (o.out)
+		rc = write_out(o.out, &pk);
+	else
+		rc = send_program(&o, &pk);
+
+out_program:
+	free(pk.elf);
 out:
-	if (ch)
-		qchan_close(ch);
-	free(elf);
 	return rc;
 }
