@@ -33,6 +33,12 @@ usr/share/man/man8/mount.questfs.8
 usr/share/man/man8/questfs.8
 usr/share/questfs/thunar-install-actions
 usr/share/questfs/uca.xml"
+# questfs-notify is built only where libnotify is found for the target (not
+# in the i386 build): without it, install leaves its three files out
+if [ ! -x "$BIN/questfs-notify" ]; then
+	echo "note: $BIN has no questfs-notify (no libnotify for this build): not expected among the installed files"
+	EXPECTED_USR=$(grep -v questfs-notify <<<"$EXPECTED_USR")
+fi
 
 # files and symbolic links under DIR, relative, sorted
 tree_of() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort); }
@@ -147,7 +153,8 @@ case_install_file_list_and_uninstall() {
 	make_in install DESTDIR="$root" PREFIX=/usr
 	expect_eq "installed files" "$EXPECTED_USR" "$(tree_of "$root")"
 	# the autostart entry goes where sessions look for it
-	expect_eq "nothing outside usr/ but the autostart entry" "etc usr" "$(ls "$root" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "nothing outside usr/ but the autostart entry" "$(grep -q '^etc/' <<<"$EXPECTED_USR" && echo 'etc ')usr" \
+		"$(ls "$root" | tr '\n' ' ' | sed 's/ $//')"
 	expect_eq "mount.fuse.questfs" "mount.questfs" "$(readlink "$root/usr/sbin/mount.fuse.questfs")"
 	for f in bin/questfs bin/questbinloader bin/quest-sim bin/quest-run sbin/mount.questfs share/questfs/thunar-install-actions; do
 		[ -x "$root/usr/$f" ] || fail "usr/$f is not executable"
@@ -169,7 +176,7 @@ case_install_file_list_and_uninstall() {
 	grep -qx 'ExecStart=/usr/bin/quest-sim $QUEST_SIM_OPTIONS' \
 		"$root/usr/lib/systemd/system/quest-sim.service" || fail "quest-sim.service: $(grep Exec "$root/usr/lib/systemd/system/quest-sim.service")"
 	v=$("$B/questfs" --version | head -1 | cut -d' ' -f2)
-	for f in man1/quest-run.1 man1/quest-sim.1 man1/questbinloader.1 man1/questfs-notify.1 man8/mount.questfs.8 man8/questfs.8; do
+	for f in $(sed -n 's|^usr/share/man/||p' <<<"$EXPECTED_USR"); do
 		grep -q "^\.TH .* \"questfs $v\"" "$root/usr/share/man/$f" || fail "$f: no .TH with version $v"
 	done
 	$XRUN "$root/usr/bin/questbinloader" --check "$EX/hello" >/dev/null || fail "the installed questbinloader does not run"
