@@ -495,7 +495,8 @@ static int open_channel(const struct sim_opts *o, struct qchan_rx **rx)
  * Returns its name; why stays empty if it is accepted. */
 static const char *judge(const struct sim_opts *o, unsigned long n,
 			 const uint8_t *pkt, size_t len, struct qpkt_view *pv,
-			 struct qelf_info *info, char *why)
+			 struct qelf_info *info, char *why,
+			 char namebuf[QARGV_MAX])
 {
 	struct qerror e;
 	const char *name;
@@ -504,7 +505,11 @@ static const char *judge(const struct sim_opts *o, unsigned long n,
 		snprintf(why, WHY_MAX, "malformed packet: %s", e.msg);
 		name = "?";
 	} else {
-		name = pv->argv.size ? pv->argv.buf : "(no argv)";
+		/* the program's name is argv[0]: a command line's first word */
+		size_t k =
+		    strcspn(pv->argv.buf, o->fmt == QARGV_LINE ? " " : "");
+		snprintf(namebuf, QARGV_MAX, "%.*s", (int)k, pv->argv.buf);
+		name = pv->argv.size ? namebuf : "(no argv)";
 		if (qelf_check(pv->binary, pv->binary_size, &o->prof,
 			       QELF_WHOLE, info, &e) != QE_OK)
 			snprintf(why, WHY_MAX, "%s", e.msg);
@@ -585,7 +590,8 @@ static void handle_packet(const struct sim_opts *o, struct qchan_rx *rx,
 	struct qpkt_view pv;
 	struct qelf_info info = {0};
 	char why[WHY_MAX] = "";
-	const char *name = judge(o, n, pkt, len, &pv, &info, why);
+	char namebuf[QARGV_MAX];
+	const char *name = judge(o, n, pkt, len, &pv, &info, why, namebuf);
 
 	if (o->delay)
 		sleep_ms(o->delay);

@@ -73,8 +73,8 @@ fi
 delivered() { grep -q '^jobs .* delivered 2, refused 1, failed 0$' /quest/status; }
 until_ok 600 delivered && ok "status: 2 delivered, 1 refused" || bad "status: not 2 delivered, 1 refused"
 cat /quest/status
-grep -q 'argv \[hello_argvs lorem ipsum\], entry .*: accepted' /tmp/sim.log &&
-	ok "quest-sim got argv [hello_argvs lorem ipsum]" || bad "quest-sim: $(cat /tmp/sim.log)"
+grep -q '#2 hello_argvs: .*galileo: argc 3, argv\[0\] "hello_argvs", argv\[1\] "lorem".*: accepted' /tmp/sim.log &&
+	ok "quest-sim got the command line 'hello_argvs lorem ipsum'" || bad "quest-sim: $(cat /tmp/sim.log)"
 cmp /qfs/examples/hello /tmp/save/000001.elf && ok "hello arrived byte for byte" || bad "hello differs"
 
 fusermount3 -u /quest && ok "fusermount3 -u /quest" || bad "fusermount3 -u /quest"
