@@ -12,18 +12,20 @@ NOTIFY_LIBS    = $(shell $(PKG_CONFIG) --libs libnotify 2>/dev/null)
 GIO_CFLAGS     = $(shell $(PKG_CONFIG) --cflags gio-2.0 2>/dev/null)
 GIO_LIBS       = $(shell $(PKG_CONFIG) --libs gio-2.0 2>/dev/null)
 
-# WITH_NOTIFY=no leaves questfs-notify out whatever is installed;
-# WITH_NOTIFY=yes fails without libnotify.
+# WITH_NOTIFY=no leaves questfs-notify and the tests' notification
+# service out whatever is installed (the desktop tests then take them from
+# build/); WITH_NOTIFY=yes fails without libnotify.
 WITH_NOTIFY   ?= auto
 ifeq ($(WITH_NOTIFY),no)
 DESKTOP_PROGS :=
+DESKTOP_TEST_TOOLS :=
 else
 DESKTOP_PROGS := $(if $(call have_pkg,libnotify),$(BUILD)/questfs-notify)
+DESKTOP_TEST_TOOLS := $(if $(call have_pkg,gio-2.0),$(BUILD)/tests/notify-recorder)
 ifeq ($(WITH_NOTIFY)$(DESKTOP_PROGS),yes)
 $(error WITH_NOTIFY=yes: library 'libnotify' not found by '$(PKG_CONFIG)': install libnotify-dev)
 endif
 endif
-DESKTOP_TEST_TOOLS := $(if $(call have_pkg,gio-2.0),$(BUILD)/tests/notify-recorder)
 
 all: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
 check-mounted: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
