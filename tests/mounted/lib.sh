@@ -47,6 +47,15 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
 }
 
+# run_fails WHAT REGEX CMD...: CMD must fail with a message matching REGEX
+run_fails() {
+	local what=$1 re=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "$what: succeeded, expected a failure"
+	expect_match "$what: message" "$re" "$out"
+}
+
 # expect_match WHAT REGEX TEXT
 expect_match() {
 	[[ $3 =~ $2 ]] || fail "$1: '$3' does not match /$2/"

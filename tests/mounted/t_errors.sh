@@ -5,15 +5,6 @@
 
 up() { start_sim; start_qfs "$@"; }
 
-# run_fails WHAT REGEX CMD...: CMD must fail with a message matching REGEX
-run_fails() {
-	local what=$1 re=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	[ "$rc" != 0 ] || fail "$what: succeeded, expected a failure"
-	expect_match "$what: message" "$re" "$out"
-}
-
 case_efbig_too_large() {
 	up
 	"$MKELF" --size 393129 "$T/over" 2>/dev/null || head -c 393129 /dev/zero >"$T/over"

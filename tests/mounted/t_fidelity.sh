@@ -55,14 +55,6 @@ case_fidelity_profile_galileo() {
 	run_fails "page-edge-data" "Exec format error" cp "$T/progs/page-edge-data" "$MNT/run/pe"
 }
 
-run_fails() {
-	local what=$1 re=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	[ "$rc" != 0 ] || fail "$what: succeeded, expected a failure"
-	expect_match "$what: message" "$re" "$out"
-}
-
 # argv is Quest's command line: words it cannot carry are refused where the
 # user looks; argv_format=strings carries them
 case_fidelity_argv_words() {
