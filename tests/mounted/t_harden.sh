@@ -377,6 +377,9 @@ case_per_user_limits() {
 	expect_eq "refused past user_max_files" 9000 "$n"
 	grep -q "Resource temporarily unavailable" "$T/eagain.$c" || fail "not EAGAIN: $(head -3 "$T/eagain.$c")"
 	grep -q "user_max_files" "$T/qfs.log" || fail "no reason logged"
-	[ $((after - before)) -lt 20000 ] || fail "questfs grew by $((after - before)) kB"
+	# ASan's quarantine holds freed memory: the bound is checked by the
+	# unsanitized run (make check), not by check-sanitize
+	[ -n "${QUESTFS_SANITIZED:-}" ] || [ $((after - before)) -lt 20000 ] ||
+		fail "questfs grew by $((after - before)) kB"
 	as_user "$b" touch "$MNT/run/still" || fail "$b cannot create a file while $c is at his limit"
 }
