@@ -101,15 +101,17 @@ static int configure(struct qfs *fs)
 		return -1;
 	}
 	c->argv_format = fmt;
-	/* the window is the profile's unless given (ULONG_MAX: not given) */
+	/* the window is the profile's unless given (-1: not given); an
+	 * address is a long long so that all of 0..0xffffffff reads the
+	 * same on a 32-bit host */
 	qelf_profile_quest(&c->prof, mask);
-	if (o->user_base == ULONG_MAX)
+	if (o->user_base < 0)
 		o->user_base = c->prof.user_base;
-	if (o->user_limit == ULONG_MAX)
+	if (o->user_limit < 0)
 		o->user_limit = c->prof.user_limit;
-	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffUL) {
+	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffLL) {
 		fprintf(stderr,
-			"questfs: user window [0x%lx, 0x%lx) is empty or too "
+			"questfs: user window [0x%llx, 0x%llx) is empty or too "
 			"large\n",
 			o->user_base, o->user_limit);
 		return -1;

@@ -15,7 +15,7 @@
 enum kind {
 	K_STR,	/* char *, strdup'd default or NULL */
 	K_UL,	/* unsigned long */
-	K_ADDR, /* unsigned long, shown in hex */
+	K_ADDR, /* long long (32 bits of address on any host), in hex */
 	K_U,	/* unsigned */
 	K_OCT,	/* unsigned, octal */
 	K_INT,	/* int; NONE: not set */
@@ -58,9 +58,9 @@ static const struct row rows[] = {
     STR("argv_format=%s", argv_format, "F", "line",
 	"line (Quest's command line) or strings\n"
 	"                         (NUL-separated words)"),
-    NUM("user_base=%li", user_base, K_ADDR, "ADDR", NONE, 0, 0xffffffffLL,
+    NUM("user_base=%lli", user_base, K_ADDR, "ADDR", NONE, 0, 0xffffffffLL,
 	"Quest's user window start, else the profile's"),
-    NUM("user_limit=%li", user_limit, K_ADDR, "ADDR", NONE, 1, 0xffffffffLL,
+    NUM("user_limit=%lli", user_limit, K_ADDR, "ADDR", NONE, 1, 0xffffffffLL,
 	"Quest's user window end, else the profile's"),
     STR("kick=%s", kick, "PATH", NULL,
 	"write kick_cmd to PATH before each program"),
@@ -142,21 +142,15 @@ static long long get(const struct qfs_opts *o, const struct row *r)
 {
 	switch (r->kind) {
 	case K_UL:
-	case K_ADDR:
 		return (long long)*(unsigned long *)at(o, r);
+	case K_ADDR:
+		return *(long long *)at(o, r);
 	case K_U:
 	case K_OCT:
 		return *(unsigned *)at(o, r);
 	default:
 		return *(int *)at(o, r);
 	}
-}
-
-/* What a row defaulting to NONE holds while not given (ULONG_MAX for an
- * address: the user window is then the profile's). */
-static long long get_none(const struct row *r)
-{
-	return r->kind == K_ADDR ? (long long)(unsigned long)NONE : NONE;
 }
 
 int qfs_opts_init(struct qfs_opts *o)
@@ -169,8 +163,10 @@ int qfs_opts_init(struct qfs_opts *o)
 				return -1;
 			break;
 		case K_UL:
-		case K_ADDR:
 			*(unsigned long *)at(o, r) = (unsigned long)r->def;
+			break;
+		case K_ADDR:
+			*(long long *)at(o, r) = r->def;
 			break;
 		case K_U:
 		case K_OCT:
@@ -210,7 +206,7 @@ int qfs_opts_check(const struct qfs_opts *o)
 		long long v = get(o, r);
 		if (r->kind == K_STR || r->kind == K_FLAG ||
 		    (v >= r->min && v <= r->max) ||
-		    (r->def == NONE && v == get_none(r)))
+		    (r->def == NONE && v == NONE))
 			continue;
 		show(r, r->min, lo, sizeof lo);
 		show(r, r->max, hi, sizeof hi);

@@ -70,7 +70,8 @@ static inline struct qlaunch_file qfs_facts(const struct qfile *f)
 struct qfs_opts {
 	char *channel, *argv0, *kick, *kick_cmd, *spool;
 	char *quest_profile, *argv_format;
-	unsigned long slot_size, user_base, user_limit;
+	unsigned long slot_size;
+	long long user_base, user_limit; /* -1: the profile's */
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;
 	int run_uid, run_gid;

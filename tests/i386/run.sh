@@ -102,6 +102,7 @@ else
 fi
 echo "== unit tests ($B)"
 sh "$TOP/tests/run-unit.sh" "$RUN"/tests/test_* || rc=1
+sh "$TOP/tests/options.sh" "$RUN/questfs" "$TOP/docs/man/questfs.8" || rc=1
 echo "== mounted tests ($B)"
 QUESTFS_BUILD=$RUN QUESTFS_EXEC=$EXEC QUESTFS_BIN=$B QUESTFS_MAKEVARS=$MAKEVARS \
 	bash "$TOP/tests/mounted/run.sh" || rc=1
