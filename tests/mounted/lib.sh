@@ -119,6 +119,22 @@ cleanup() {
 	[ -n "$KEEP" ] || rm -rf "$T"
 }
 
+# at_exit first|last CMD: add CMD to the EXIT trap, before or after what it
+# already does. The trap runs after the case's function has returned, with
+# its locals gone: expand them into CMD now ("kill $pid"), never later.
+at_exit() {
+	local prev
+	prev=$(trap -p EXIT)
+	prev=${prev#trap -- \'}
+	prev=${prev%\' EXIT}
+	# shellcheck disable=SC2064
+	if [ "$1" = first ]; then
+		trap "$2; $prev" EXIT
+	else
+		trap "$prev; $2" EXIT
+	fi
+}
+
 # setup: fresh temp dir, fixtures, channel key, quest-sim, questfs
 setup() {
 	T=$(mktemp -d /tmp/questfs-test.XXXXXX)

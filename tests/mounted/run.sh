@@ -16,18 +16,47 @@ if [ ! -c /dev/fuse ]; then
 	exit 1
 fi
 
+# left_by ID: the processes still running with QUESTFS_CASE=ID in their
+# environment, as "pid command" lines (zombies have none)
+left_by() {
+	local e p
+	for e in $(grep -lzx "QUESTFS_CASE=$1" /proc/[0-9]*/environ 2>/dev/null); do
+		p=${e%/environ}
+		printf '%s %s\n' "${p#/proc/}" "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+	done
+}
+# nothing_left ID SEGMENTS_BEFORE: a case leaves no process and no channel
+# segment behind (what it leaves would hold a key, a mount, a user's files)
+nothing_left() {
+	local id=$1 before=$2 procs segs p s
+	wait_for "the case's processes to exit" test -z "$(left_by "$id")"
+	procs=$(left_by "$id")
+	segs=$(comm -13 <(printf '%s\n' "$before") <(ls /dev/shm | grep '^questfs-shm-' | sort))
+	[ -z "$procs$segs" ] && return 0
+	echo "left behind: ${procs:+processes: $procs }${segs:+segments: $segs}"
+	for p in $(printf '%s\n' "$procs" | cut -d' ' -f1); do kill -KILL "$p" 2>/dev/null; done
+	for s in $segs; do rm -f "/dev/shm/$s"; done
+	return 1
+}
+
 pass=0 failed=0 names=""
 for file in "$TOP"/tests/mounted/t_*.sh; do
 	for c in $(bash -c ". '$file'; declare -F" | awk '$3 ~ /^case_/ {print $3}'); do
 		[[ $c =~ ${CASES:-.} ]] || continue
 		start=$SECONDS
-		if (
+		id=$$.$c
+		segs=$(ls /dev/shm | grep '^questfs-shm-' | sort)
+		ok=1
+		(
 			set -u
+			export QUESTFS_CASE=$id
 			. "$file"
 			setup
 			"$c"
 			stop_qfs
-		) >"/tmp/questfs-case.$$.log" 2>&1; then
+		) >"/tmp/questfs-case.$$.log" 2>&1 || ok=0
+		nothing_left "$id" "$segs" >>"/tmp/questfs-case.$$.log" 2>&1 || ok=0
+		if [ "$ok" = 1 ]; then
 			pass=$((pass + 1))
 			echo "ok    $c ($((SECONDS - start))s)"
 		else

@@ -13,16 +13,6 @@ access_cleanup() {
 	for g in "${ACCESS_GROUPS[@]}"; do groupdel "$g" 2>/dev/null; done
 }
 
-# chain_exit CMD: run CMD at exit before what the EXIT trap already does
-chain_exit() {
-	local prev
-	prev=$(trap -p EXIT)
-	prev=${prev#trap -- \'}
-	prev=${prev%\' EXIT}
-	# shellcheck disable=SC2064
-	trap "$1; $prev" EXIT
-}
-
 # as USER CMD...: run CMD as USER, with USER's groups from /etc/group
 as() {
 	local u=$1
@@ -33,7 +23,7 @@ as() {
 case_run_group_members_only() {
 	# names unique to this case: the channel key is
 	local g=qfsg$KEY member=qfsm$KEY outsider=qfso$KEY
-	chain_exit access_cleanup
+	at_exit first access_cleanup
 	groupadd "$g" || fail "groupadd $g"
 	ACCESS_GROUPS+=("$g")
 	useradd -M -N -s /usr/sbin/nologin -G "$g" "$member" || fail "useradd $member"
@@ -76,7 +66,7 @@ case_run_group_members_only() {
 # as on any file system; the kernel leaves that to questfs (direct I/O).
 case_write_clears_set_id_bits() {
 	local u=qfsw$KEY
-	chain_exit access_cleanup
+	at_exit first access_cleanup
 	useradd -M -N -s /usr/sbin/nologin "$u" || fail "useradd $u"
 	ACCESS_USERS+=("$u")
 	chmod 755 "$T"

@@ -223,15 +223,9 @@ PY
 case_group_members_cannot_act_for_each_other() {
 	local g=qfsg$KEY a=qfsd$KEY b=qfse$KEY gid out rc
 	groupadd "$g" || fail "groupadd $g"
-	chain_groupdel() { groupdel "$g" 2>/dev/null; }
 	new_user "$a" -G "$g"
 	new_user "$b" -G "$g"
-	local prev
-	prev=$(trap -p EXIT)
-	prev=${prev#trap -- \'}
-	prev=${prev%\' EXIT}
-	# shellcheck disable=SC2064
-	trap "$prev; groupdel $g 2>/dev/null" EXIT
+	at_exit last "groupdel $g 2>/dev/null"
 	gid=$(getent group "$g" | cut -d: -f3)
 	chmod 755 "$T"
 	start_sim

@@ -77,7 +77,7 @@ install_prefix() {
 	xrun_installed "$T/prefix/bin"
 	exec {HELPER_LOCK}>"$lock/questfs-test-mount-helper.lock" || fail "cannot open the lock in $lock"
 	flock -w $((DEADLINE * 8)) "$HELPER_LOCK" || fail "another test run holds /sbin/mount.questfs for too long"
-	trap 'install_cleanup; cleanup' EXIT
+	at_exit first install_cleanup
 	for h in mount.questfs mount.fuse.questfs; do
 		if [ -e "/sbin/$h" ] || [ -L "/sbin/$h" ]; then
 			to=$(readlink "/sbin/$h")

@@ -52,7 +52,7 @@ case_efbig_killed_writer_nothing_launches() {
 		kill -KILL $BASHPID
 	) &
 	local holder=$!
-	trap 'kill -KILL $holder 2>/dev/null; cleanup' EXIT
+	at_exit first "kill -KILL $holder 2>/dev/null"
 	wait_for "write refused" state_is "$MNT/run/killed" refused ||
 		fail "state while the writer holds it: $(xattr "$MNT/run/killed" user.quest.state)"
 	expect_match "user.quest.error while open" "393216 bytes.*393128" \

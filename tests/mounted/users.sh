@@ -16,14 +16,7 @@ users_cleanup() {
 new_user() {
 	local u=$1
 	shift
-	if [ ${#HARDEN_USERS[@]} = 0 ]; then
-		local prev
-		prev=$(trap -p EXIT)
-		prev=${prev#trap -- \'}
-		prev=${prev%\' EXIT}
-		# shellcheck disable=SC2064
-		trap "users_cleanup; $prev" EXIT
-	fi
+	[ ${#HARDEN_USERS[@]} != 0 ] || at_exit first users_cleanup
 	useradd -M -N -s /usr/sbin/nologin "$@" "$u" || fail "useradd $u"
 	HARDEN_USERS+=("$u")
 }
