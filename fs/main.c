@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -298,7 +299,10 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(fs->se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
-	ret = ret ? 1 : 0;
+	/* stopped by SIGTERM, SIGINT or SIGHUP (the loop returns the signal):
+	 * a stop a service manager asked for, and /quest is unmounted below,
+	 * as cleanly as by fusermount3 -u */
+	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0 : 1;
 	qfs_notify_stop(fs);
 
 err_unmount:

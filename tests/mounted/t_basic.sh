@@ -65,3 +65,25 @@ case_mount_fuse3_source_form() {
 	fusermount3 -u "$MNT" || fail "unmount failed"
 	wait_for "daemon exit" bash -c "! kill -0 $pid"
 }
+
+# A service manager stops questfs with SIGTERM (a closed terminal is SIGHUP):
+# it unmounts, even with a file open in it, and exits 0; as root the mount is
+# detached lazily. (SIGINT is handled the same way, but a background job of
+# a script ignores it, and libfuse leaves an ignored signal ignored.)
+case_sigterm_unmounts_and_exits_0() {
+	local sig rc
+	for sig in TERM HUP; do
+		up
+		exec 3<"$MNT/status"
+		kill -"$sig" "$qfs_pid"
+		rc=0
+		wait "$qfs_pid" || rc=$?
+		qfs_pid=""
+		expect_eq "questfs exit status after SIG$sig" 0 "$rc"
+		is_mounted "$MNT" && fail "still mounted after SIG$sig"
+		grep -q "unmounted $MNT" "$T/qfs.log" || fail "no 'unmounted' in the log: $(cat "$T/qfs.log")"
+		exec 3<&-
+		stop_sim
+		: >"$T/qfs.log"
+	done
+}
