@@ -77,6 +77,13 @@ needed() {
 for f in "$R"/qfs/* "$R/bin/fusermount3"; do
 	[ -f "$f" ] && needed "$f"
 done
+# glibc loads libgcc_s.so.1 with dlopen when a thread is cancelled, as
+# libfuse cancels its workers when questfs is stopped by a signal: no
+# NEEDED names it, and without it questfs aborts on SIGTERM
+for d in $LIBDIRS; do
+	[ -e "$d/libgcc_s.so.1" ] && { cp -L "$d/libgcc_s.so.1" "$R/lib/"; break; }
+done
+[ -e "$R/lib/libgcc_s.so.1" ] || die "no libgcc_s.so.1 in $LIBDIRS (libgcc-s1:i386)"
 cp -L /lib/ld-linux.so.2 "$R/lib/ld-linux.so.2" || die "no /lib/ld-linux.so.2 (libc6:i386)"
 (cd "$R" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$VM/initrd.gz" ||
 	die "cannot build the initramfs"

@@ -16,9 +16,12 @@ EXTERNALSRC = "${QUESTFS_SRC}"
 EXTERNALSRC_BUILD = "${WORKDIR}/build"
 
 DEPENDS = "fuse3 elfutils json-c zlib"
-# fusermount3 unmounts; getfattr lets quest-run read a program's state;
-# notify-send and zenity serve the Thunar actions where the image has XFCE.
-RDEPENDS:${PN} = "fuse3-utils"
+# fusermount3 unmounts; libgcc_s.so.1, which glibc loads (dlopen, so no
+# shlibdeps) when libfuse cancels its worker threads at a SIGTERM: without
+# it questfs aborts and leaves /quest mounted; getfattr lets quest-run read
+# a program's state; notify-send and zenity serve the Thunar actions where
+# the image has XFCE.
+RDEPENDS:${PN} = "fuse3-utils libgcc"
 RRECOMMENDS:${PN} = "attr"
 RSUGGESTS:${PN} = "libnotify zenity"
 
