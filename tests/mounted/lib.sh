@@ -42,6 +42,13 @@ fail() {
 	exit 1
 }
 
+# not_run REASON: this case cannot run here; run.sh prints REASON with the
+# case's name and counts it apart (only for what the machine lacks)
+not_run() {
+	printf '%s\n' "$*" >"$QUESTFS_NOTRUN"
+	exit 0
+}
+
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
