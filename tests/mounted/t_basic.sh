@@ -66,17 +66,22 @@ case_mount_fuse3_source_form() {
 	wait_for "daemon exit" bash -c "! kill -0 $pid"
 }
 
-# A service manager stops questfs with SIGTERM (a closed terminal is SIGHUP):
-# it unmounts, even with a file open in it, and exits 0; as root the mount is
-# detached lazily. (SIGINT is handled the same way, but a background job of
-# a script ignores it, and libfuse leaves an ignored signal ignored.)
+# A service manager stops questfs with SIGTERM, a closed terminal with
+# SIGHUP, Ctrl-C with SIGINT: it unmounts, even with a file open in it, and
+# exits 0; as root the mount is detached lazily. libfuse leaves a signal
+# that questfs was started with ignored ignored (a script's background job
+# ignores SIGINT, nohup SIGHUP): questfs gets the three at their defaults
+# here, as from a terminal or systemd.
 case_sigterm_unmounts_and_exits_0() {
 	local sig rc
 	[ -z "$XRUN" ] || not_run "under $XRUN, a multithreaded i386 questfs dies" \
 		"when libfuse cancels its threads after a signal; check-i386-vm" \
 		"checks this on an i386 kernel"
 	exited() { [ ! -e "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat")" = Z ]; }
-	for sig in TERM HUP; do
+	printf '#!/bin/sh\nexec env --default-signal=TERM,HUP,INT "%s" "$@"\n' "$QUESTFS" >"$T/questfs"
+	chmod +x "$T/questfs"
+	QUESTFS=$T/questfs
+	for sig in TERM HUP INT; do
 		up
 		exec 3<"$MNT/status"
 		kill -"$sig" "$qfs_pid"
