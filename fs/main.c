@@ -243,6 +243,7 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	fs->run_mtime = fs->mount_time;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->hlock, NULL);
 	fuse_opt_add_arg(&args, "-osubtype=questfs");
 	fuse_opt_add_arg(&args, "-ofsname=questfs");
 
@@ -319,6 +320,7 @@ err_signals:
 err_session:
 	fuse_session_destroy(fs->se);
 err_args:
+	qfs_free_handles(fs);
 	qfs_free_all(fs);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

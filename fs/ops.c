@@ -60,6 +60,7 @@ struct handle {
 	size_t len;
 	struct dent *dents; /* H_DIR */
 	size_t ndents;
+	struct handle *prev, *next; /* fs->handles */
 };
 
 struct dent {
@@ -303,12 +304,44 @@ out:
 
 /* ---- files in run/ ---- */
 
-static struct handle *new_handle(enum hkind kind)
+static void free_dents(struct handle *h);
+
+/* A handle is on fs->handles from its open to its release, so that the
+ * ones never released are freed at exit (qfs_free_handles). */
+static struct handle *new_handle(struct qfs *fs, enum hkind kind)
 {
 	struct handle *h = calloc(1, sizeof *h);
-	if (h)
-		h->kind = kind;
+	if (!h)
+		return NULL;
+	h->kind = kind;
+	pthread_mutex_lock(&fs->hlock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->hlock);
 	return h;
+}
+
+static void free_handle(struct qfs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->hlock);
+	free_dents(h);
+	free(h->buf);
+	free(h);
+}
+
+void qfs_free_handles(struct qfs *fs)
+{
+	while (fs->handles)
+		free_handle(fs, fs->handles);
 }
 
 /* Opens an existing file of run/ (lock held). */
@@ -328,7 +361,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name, e.msg);
 		return EAGAIN;
 	}
-	h = new_handle(H_FILE);
+	h = new_handle(fs, H_FILE);
 	if (!h)
 		return ENOMEM;
 	if (wr && (fi->flags & O_TRUNC))
@@ -355,7 +388,7 @@ static int open_fixed(struct qfs *fs, fuse_ino_t ino, uid_t reader,
 		return EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return EACCES;
-	h = new_handle(ino == INO_LOG ? H_LOG : H_SNAPSHOT);
+	h = new_handle(fs, ino == INO_LOG ? H_LOG : H_SNAPSHOT);
 	if (!h)
 		return ENOMEM;
 	if (ino == INO_STATUS)
@@ -363,7 +396,7 @@ static int open_fixed(struct qfs *fs, fuse_ino_t ino, uid_t reader,
 	else if (ino == INO_STATUS_JSON)
 		h->buf = qfs_status_json(fs, reader, &h->len);
 	if (h->kind == H_SNAPSHOT && !h->buf) {
-		free(h);
+		free_handle(fs, h);
 		return ENOMEM;
 	}
 	/* the size changes under the reader: bypass the page cache */
@@ -637,8 +670,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 		}
 		pthread_mutex_unlock(&fs->lock);
 	}
-	free(h->buf);
-	free(h);
+	free_handle(fs, h);
 	/* close(2) returned at FLUSH: the launch's check and spool write
 	 * (fs/reply.c, after this reply) make no one wait */
 	qfs_reply_err(req, 0);
@@ -805,11 +837,10 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	if (ino != INO_ROOT && ino != INO_RUN)
 		err = ENOTDIR;
-	else if (!(h = new_handle(H_DIR)))
+	else if (!(h = new_handle(FS(req), H_DIR)))
 		err = ENOMEM;
 	else if ((err = fill_dir(FS(req), h, ino))) {
-		free_dents(h);
-		free(h);
+		free_handle(FS(req), h);
 	} else {
 		fi->fh = (uintptr_t)h;
 	}
@@ -851,8 +882,7 @@ static void qfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = H(fi);
 
 	(void)ino;
-	free_dents(h);
-	free(h);
+	free_handle(FS(req), h);
 	qfs_reply_err(req, 0);
 }
 

@@ -114,6 +114,10 @@ struct qfs {
 	size_t ngone;
 	pthread_t notifier;
 	int nrunning, nstop;
+	/* fs/ops.c: every open handle, until its RELEASE; hlock guards the
+	 * list and is a leaf */
+	pthread_mutex_t hlock;
+	struct handle *handles;
 	/* set before the session starts, read-only after */
 	long conn; /* the FUSE connection's number, -1: unknown */
 	const char *mountpoint;
@@ -154,6 +158,9 @@ ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off);
  * the errno the request answers. */
 int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d);
 void qfs_free_all(struct qfs *fs);
+/* fs/ops.c: the handles the kernel never released (questfs stopped with
+ * files open, an open whose caller was gone when it was answered) */
+void qfs_free_handles(struct qfs *fs);
 
 /* fs/notify.c: the kernel is told, from a thread of its own, that questfs
  * took a name out of run/ (call qfs_notify_gone with the tree lock held,
