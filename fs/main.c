@@ -303,7 +303,9 @@ int main(int argc, char *argv[])
 	/* stopped by SIGTERM, SIGINT or SIGHUP (the loop returns the signal):
 	 * a stop a service manager asked for, and /quest is unmounted below,
 	 * as cleanly as by fusermount3 -u */
-	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0 : 1;
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
+	ret = ret ? 1 : 0;
 	qfs_notify_stop(fs);
 
 err_unmount:
