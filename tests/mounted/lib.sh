@@ -148,7 +148,7 @@ setup() {
 	MNT=$T/mnt
 	SAVE=$T/save
 	FX=$T/fx
-	KEY=$((300000 + (RANDOM * 32768 + RANDOM) % 600000))
+	KEY=${QUESTFS_KEY:-$((300000 + (RANDOM * 32768 + RANDOM) % 600000))}
 	mkdir -p "$MNT" "$SAVE"
 	trap cleanup EXIT
 	"$MKELF" "$FX" >/dev/null || fail "mkelf failed"
