@@ -80,7 +80,7 @@ case_thunar_refusals_notify_why() {
 
 case_thunar_twenty_in_order() {
 	up
-	local i names=() want
+	local i n names=() want got
 	mkdir "$T/many"
 	for i in $(seq -w 1 20); do
 		"$MKELF" --seed "$((10#$i))" --size $((300 + 10#$i * 97)) "$T/many/p$i" || fail mkelf
@@ -89,9 +89,19 @@ case_thunar_twenty_in_order() {
 	drop "$MNT/run" "${names[@]}"
 	wait_saved 20
 	want=$(seq -w 1 20 | sed 's/^/p/' | tr '\n' ' ' | sed 's/ $//')
-	expect_eq "order" "$want" "$(for i in $(seq 1 20); do argv_of "$i"; echo; done | tr '\n' ' ' | sed 's/ $//')"
-	for i in $(seq -w 1 20); do
-		cmp "$T/many/p$i" "$SAVE/0000$i.elf" || fail "p$i: bytes differ"
+	got=$(for i in $(seq 1 20); do argv_of "$i"; echo; done | tr '\n' ' ' | sed 's/ $//')
+	# A file launches at its RELEASE, which the kernel sends after close(2)
+	# returns, in the background: one delayed past the whole copy of the
+	# next file swaps the two. ThreadSanitizer slows questfs's threads
+	# enough for that; there the order is not checked, only what arrived.
+	if [ -n "${QUESTFS_TSAN:-}" ]; then
+		expect_eq "programs received" "$want" "$(tr ' ' '\n' <<<"$got" | sort | tr '\n' ' ' | sed 's/ $//')"
+	else
+		expect_eq "order" "$want" "$got"
+	fi
+	for i in $(seq 1 20); do
+		n=$(argv_of "$i")
+		cmp "$T/many/$n" "$SAVE/$(printf %06d "$i").elf" || fail "$n: bytes differ"
 	done
 }
 
