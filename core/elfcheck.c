@@ -81,6 +81,25 @@ void qelf_profile_quest(struct qelf_profile *p, unsigned mask)
 	}
 }
 
+enum qerr qelf_profile_window(struct qelf_profile *p, unsigned mask,
+			      long long base, long long limit,
+			      struct qerror *err)
+{
+	qelf_profile_quest(p, mask);
+	if (base < 0)
+		base = p->user_base;
+	if (limit < 0)
+		limit = p->user_limit;
+	if (base >= limit || limit > 0xffffffffLL)
+		return qerr_set(err, QE_USAGE,
+				"user window [0x%llx, 0x%llx) is empty or too "
+				"large",
+				base, limit);
+	p->user_base = (uint32_t)base;
+	p->user_limit = (uint32_t)limit;
+	return QE_OK;
+}
+
 static const struct {
 	unsigned id;
 	const char *name;

@@ -29,6 +29,13 @@ void qelf_profile_default(struct qelf_profile *p);
  * the user window to the one they all share. */
 void qelf_profile_quest(struct qelf_profile *p, unsigned mask);
 
+/* qelf_profile_quest, then the window a user gave: base and limit replace
+ * the profile's unless -1. QE_USAGE when the result is empty or past
+ * 32 bits. */
+enum qerr qelf_profile_window(struct qelf_profile *p, unsigned mask,
+			      long long base, long long limit,
+			      struct qerror *err);
+
 struct qelf_info {
 	uint32_t entry;
 	unsigned nloads; /* PT_LOAD segments */

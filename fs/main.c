@@ -105,20 +105,11 @@ static int configure(struct qfs *fs)
 	/* the window is the profile's unless given (-1: not given); an
 	 * address is a long long so that all of 0..0xffffffff reads the
 	 * same on a 32-bit host */
-	qelf_profile_quest(&c->prof, mask);
-	if (o->user_base < 0)
-		o->user_base = c->prof.user_base;
-	if (o->user_limit < 0)
-		o->user_limit = c->prof.user_limit;
-	if (o->user_base >= o->user_limit || o->user_limit > 0xffffffffLL) {
-		fprintf(stderr,
-			"questfs: user window [0x%llx, 0x%llx) is empty or too "
-			"large\n",
-			o->user_base, o->user_limit);
+	if (qelf_profile_window(&c->prof, mask, o->user_base, o->user_limit,
+				&e) != QE_OK) {
+		fprintf(stderr, "questfs: %s\n", e.msg);
 		return -1;
 	}
-	c->prof.user_base = (uint32_t)o->user_base;
-	c->prof.user_limit = (uint32_t)o->user_limit;
 	c->prof.max_size = qpkt_max_binary(o->slot_size);
 	fs->lcfg.prof = &c->prof;
 	fs->lcfg.argv0 = c->argv0;

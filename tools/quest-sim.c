@@ -455,14 +455,10 @@ static int prepare(struct sim_opts *o)
 		return SIM_USAGE;
 	}
 	/* the window is the profile's unless given */
-	qelf_profile_quest(&o->prof, o->mask);
-	if (o->have_base)
-		o->prof.user_base = o->ubase;
-	if (o->have_limit)
-		o->prof.user_limit = o->ulimit;
-	if (o->prof.user_base >= o->prof.user_limit) {
-		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
-			o->prof.user_base, o->prof.user_limit);
+	if (qelf_profile_window(
+		&o->prof, o->mask, o->have_base ? (long long)o->ubase : -1,
+		o->have_limit ? (long long)o->ulimit : -1, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return SIM_USAGE;
 	}
 	o->prof.max_size = qpkt_max_binary(o->slot);

@@ -333,14 +333,12 @@ static int parse_options(int argc, char **argv, struct qbl_opts *o)
  * is what the slot carries. */
 static int set_window(struct qbl_opts *o)
 {
-	qelf_profile_quest(&o->prof, o->mask);
-	if (o->have_base)
-		o->prof.user_base = (uint32_t)o->ubase;
-	if (o->have_limit)
-		o->prof.user_limit = (uint32_t)o->ulimit;
-	if (o->prof.user_base >= o->prof.user_limit) {
-		fprintf(stderr, "%s: empty user window [0x%x, 0x%x)\n", prog,
-			o->prof.user_base, o->prof.user_limit);
+	struct qerror e;
+
+	if (qelf_profile_window(
+		&o->prof, o->mask, o->have_base ? (long long)o->ubase : -1,
+		o->have_limit ? (long long)o->ulimit : -1, &e) != QE_OK) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return EX_USAGE;
 	}
 	o->prof.max_size = qpkt_max_binary(o->copts.slot_size);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "elfcheck.h"
+#include "qload.h"
 
 #define MKELF_NO_MAIN
 #include "../fixtures/mkelf.c"
@@ -641,6 +642,32 @@ static void test_threads(void **state)
 	}
 }
 
+/* The user window: the profile's unless given, given values read whole
+ * (all of 0..0xffffffff), an empty or too large one refused by name. */
+static void test_profile_window(void **state)
+{
+	struct qelf_profile p, q;
+	struct qerror e;
+	(void)state;
+
+	qelf_profile_quest(&q, QLOAD_MASK_BOTH);
+	assert_int_equal(qelf_profile_window(&p, QLOAD_MASK_BOTH, -1, -1, &e),
+			 QE_OK);
+	assert_int_equal(p.user_base, q.user_base);
+	assert_int_equal(p.user_limit, q.user_limit);
+	assert_int_equal(qelf_profile_window(&p, 0, 0x1000, 0xffffffffLL, &e),
+			 QE_OK);
+	assert_int_equal(p.user_base, 0x1000);
+	assert_int_equal(p.user_limit, 0xffffffffu);
+	assert_int_equal(
+	    qelf_profile_window(&p, 0, 0xc0000000LL, 0xb0000000LL, &e),
+	    QE_USAGE);
+	assert_string_equal(e.msg, "user window [0xc0000000, 0xb0000000) is "
+				   "empty or too large");
+	assert_int_equal(qelf_profile_window(&p, 0, -1, 0x100000000LL, &e),
+			 QE_USAGE);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -661,6 +688,7 @@ int main(void)
 	    cmocka_unit_test(test_sized),
 	    cmocka_unit_test(test_prefix_properties),
 	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_profile_window),
 	};
 	enum { NFIXED = sizeof fixed / sizeof fixed[0] };
 	struct CMUnitTest tests[NFIXED + NCASES];
