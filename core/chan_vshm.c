@@ -654,17 +654,20 @@ static enum qerr await_answer(struct vshm_chan *c, uint32_t seq,
 			}
 			continue; /* taken at that very moment */
 		}
-		if (s == ST_TAKEN && late)
+		/* A receiver that stops beating while it holds the packet may
+		 * be paused, not dead (a VM stopped in its monitor): it keeps
+		 * the packet until the deadline. */
+		if (s == ST_TAKEN && late && l == L_ATTACHED)
 			return qerr_set(err, QE_CHAN_TIMEOUT,
 					"the Quest side on %s took the program "
 					"but did not answer within %d ms; it "
 					"may still run",
 					v->spec, timeout_ms);
-		if (s == ST_TAKEN && l != L_ATTACHED)
+		if (s == ST_TAKEN && late)
 			return qerr_set(err, QE_CHAN_GONE,
-					"the Quest side on %s was not seen for "
-					"%lld s while it had packet %" PRIu32
-					"; it may have run",
+					"the Quest side on %s went away (not "
+					"seen for %lld s) while it had packet "
+					"%" PRIu32 "; it may have run",
 					v->spec, (long long)(unseen / 1000), seq);
 		if (s == ST_ANSWERED && late)
 			return qerr_set(err, QE_CHAN_IO,
