@@ -471,7 +471,7 @@ static void test_receiver_vanishes_while_taken(void **state)
 	assert_int_equal(pthread_create(&t, NULL, take_and_die, &j), 0);
 	/* stale (3 s) before the deadline: gone, not merely late */
 	assert_rc(send_bytes(c, 1, 64, 4000, &e), QE_CHAN_GONE, &e);
-	assert_has(&e, "went away (not seen for 3 s)");
+	assert_has(&e, "went away (not seen for ");
 	assert_has(&e, "may have run");
 	pthread_join(t, NULL);
 	assert_int_equal(rd(f, STATE), TAKEN);
