@@ -29,9 +29,9 @@ FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/fuzz/%.o) $(FUZZ_DIR)/obj/fuzz/mkseeds.o
 fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/seed/.stamp
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard core/*.h) $(wildcard tests/fixtures/*.c)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) $(FUZZ_SAN) -c -o $@ $<
 
 $(FUZZ_DIR)/libquestcore-fuzz.a: $(FUZZ_CORE_OBJ)
 	$(AR) rcs $@ $^
