@@ -135,8 +135,10 @@ at_exit() {
 	prev=${prev#trap -- \'}
 	prev=${prev%\' EXIT}
 	# shellcheck disable=SC2064
+	# the trap runs every command whatever fails (run.sh's cases run
+	# with -e)
 	if [ "$1" = first ]; then
-		trap "$2; $prev" EXIT
+		trap "set +e; $2; $prev" EXIT
 	else
 		trap "$prev; $2" EXIT
 	fi
@@ -157,7 +159,7 @@ setup() {
 		CHAN=shm:$KEY
 	fi
 	mkdir -p "$MNT" "$SAVE"
-	trap cleanup EXIT
+	trap 'set +e; cleanup' EXIT
 	"$MKELF" "$FX" >/dev/null || fail "mkelf failed"
 }
 

@@ -43,7 +43,8 @@ pass=0 failed=0 notrun=0 names=""
 # §3b) instead of shm:KEY: everything between questfs and the Quest side.
 VSHM_CASES=${VSHM_CASES:-^case_(tree|cp_launches|parallel_writers_100|no_quest_side_then_attach|refused_by_quest_side|quest_side_dies_mid_packet|unmount_with_jobs_queued|kill9_.*|loader_round_trip_examples|loader_exit_statuses|quest_side_dies_five_times|quest_side_stopped_status_answers)$}
 # a case that cannot run here says why in this file (not_run in lib.sh)
-export QUESTFS_NOTRUN=/tmp/questfs-case.$$.notrun
+LOGS=$(mktemp -d /tmp/questfs-cases.XXXXXX) || exit 1
+export QUESTFS_NOTRUN=$LOGS/notrun
 for file in "$TOP"/tests/mounted/t_*.sh; do
 	for c in $(bash -c ". '$file'; declare -F" | awk '$3 ~ /^case_/ {print $3}'); do
 		[[ $c =~ ${CASES:-.} ]] || continue
@@ -58,15 +59,17 @@ for file in "$TOP"/tests/mounted/t_*.sh; do
 		key=$((300000 + (RANDOM * 32768 + RANDOM) % 600000))
 		ok=1
 		rm -f "$QUESTFS_NOTRUN"
+		# -e: a helper that fails unguarded ends the case there, as a
+		# failure, instead of letting it run on
 		(
-			set -u
+			set -eu
 			export QUESTFS_CASE=$id QUESTFS_KEY=$key QUESTFS_BACKEND=$backend
 			. "$file"
 			setup
 			"$c"
 			stop_qfs
-		) >"/tmp/questfs-case.$$.log" 2>&1 || ok=0
-		nothing_left "$id" "$key" >>"/tmp/questfs-case.$$.log" 2>&1 || ok=0
+		) >"$LOGS/case.log" 2>&1 || ok=0
+		nothing_left "$id" "$key" >>"$LOGS/case.log" 2>&1 || ok=0
 		if [ "$ok" = 1 ] && [ -e "$QUESTFS_NOTRUN" ]; then
 			notrun=$((notrun + 1))
 			echo "n/a   $shown: not run: $(cat "$QUESTFS_NOTRUN")"
@@ -77,12 +80,12 @@ for file in "$TOP"/tests/mounted/t_*.sh; do
 			failed=$((failed + 1))
 			names="$names $c${backend#shm}"
 			echo "FAIL  $shown ($((SECONDS - start))s)"
-			sed 's/^/      /' "/tmp/questfs-case.$$.log"
+			sed 's/^/      /' "$LOGS/case.log"
 		fi
 		done
 	done
 done
-rm -f "/tmp/questfs-case.$$.log" "$QUESTFS_NOTRUN"
+rm -rf "$LOGS"
 echo "mounted: $pass passed, $failed failed$([ "$notrun" = 0 ] || echo ", $notrun not run")"
 if [ $((pass + failed)) = 0 ]; then
 	echo "mounted tests: no case ran" >&2
