@@ -201,7 +201,7 @@ static enum qerr check_magic(struct ctx *c)
 			 i + 1 < n ? " " : "");
 	return qerr_set(c->err, QE_ELF_MAGIC,
 			"not an ELF file: first bytes are %s, not 7f 45 4c 46 "
-			"(\"\\x7fELF\")",
+			"(the byte 7f and the letters ELF)",
 			got);
 }
 

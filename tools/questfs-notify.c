@@ -91,7 +91,7 @@ static char *mount_from_defaults(const char *path)
 }
 
 static void post(struct follow *fw, const char *summary, const char *body,
-		 NotifyUrgency urgency, const char *category)
+		 NotifyUrgency urgency, const char *category, const char *icon)
 {
 	/* D-Bus carries UTF-8 only: a name cut at the end of its buffer may
 	 * end inside a character. The body may be markup: a name or reason
@@ -100,7 +100,7 @@ static void post(struct follow *fw, const char *summary, const char *body,
 	char *valid = g_utf8_make_valid(body, -1);
 	char *text = g_markup_escape_text(valid, -1);
 	NotifyNotification *n =
-	    notify_notification_new(sum, text, "dialog-information");
+	    notify_notification_new(sum, text, icon);
 	GError *err = NULL;
 
 	notify_notification_set_timeout(n, (gint)fw->expire_ms);
@@ -123,6 +123,25 @@ static void post(struct follow *fw, const char *summary, const char *body,
 	g_free(sum);
 }
 
+/* A plain sentence first, the technical reason after it (the body): what
+ * a desktop user reads of a refusal. quest-run's plain() says the same. */
+static void plain(const struct qlogl *l, char *out, size_t n)
+{
+	const char *d = l->detail;
+
+	if (l->kind == QLOGL_FAILED)
+		snprintf(out, n, "%s could not be sent to Quest", l->name);
+	else if (!strncmp(d, "refused by the Quest side", 25))
+		snprintf(out, n, "%s was refused by the Quest side", l->name);
+	else if (!strncmp(d, "program is more than", 20))
+		snprintf(out, n, "%s is too large to run on Quest", l->name);
+	else if (!strncmp(d, "argument", 8))
+		snprintf(out, n, "%s was not run: Quest cannot take its arguments",
+			 l->name);
+	else
+		snprintf(out, n, "%s is not a Quest program", l->name);
+}
+
 static void line(struct follow *fw, const char *s, size_t n)
 {
 	struct qlogl l;
@@ -132,21 +151,17 @@ static void line(struct follow *fw, const char *s, size_t n)
 		return;
 	switch (l.kind) {
 	case QLOGL_REFUSED:
-		snprintf(summary, sizeof summary, "%s refused", l.name);
-		post(fw, summary, l.detail, NOTIFY_URGENCY_NORMAL,
-		     "transfer.error");
-		break;
 	case QLOGL_FAILED:
-		snprintf(summary, sizeof summary, "%s failed", l.name);
+		plain(&l, summary, sizeof summary);
 		post(fw, summary, l.detail, NOTIFY_URGENCY_NORMAL,
-		     "transfer.error");
+		     "transfer.error", "dialog-error");
 		break;
 	case QLOGL_DELIVERED:
 		if (!fw->delivered)
 			break;
 		snprintf(summary, sizeof summary, "%s runs on Quest", l.name);
 		post(fw, summary, "taken by the Quest side", NOTIFY_URGENCY_LOW,
-		     "transfer.complete");
+		     "transfer.complete", "dialog-information");
 		break;
 	default:
 		break;

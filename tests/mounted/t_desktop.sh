@@ -57,14 +57,16 @@ case_thunar_refusals_notify_why() {
 	for fx in x86-64 bad-magic misaligned wrap short; do
 		drop "$MNT/run" "$FX/$fx"
 		n=$((n + 1))
-		wait_for "note of $fx" note_with "$fx refused" >/dev/null ||
+		local title="$fx is not a Quest program"
+		wait_for "note of $fx" note_with "$title" >/dev/null ||
 			fail "no notification for $fx: $(cat "$NOTES")"
 		why=$(log_reason "$fx")
 		[ -n "$why" ] || fail "log has no refusal of $fx: $(cat "$MNT/log")"
-		expect_eq "$fx: the reason" "$why" "$(note_field "$fx refused" 5)"
-		expect_eq "$fx: expires" 10000 "$(note_field "$fx refused" 3)"
-		expect_eq "$fx: urgency normal" 1 "$(note_field "$fx refused" 2)"
-		echo "notification: $(note_field "$fx refused" 4) | $(note_field "$fx refused" 5)"
+		expect_eq "$fx: the reason" "$why" "$(note_field "$title" 5)"
+		expect_eq "$fx: expires" 10000 "$(note_field "$title" 3)"
+		expect_eq "$fx: urgency normal" 1 "$(note_field "$title" 2)"
+		expect_eq "$fx: an error's icon" dialog-error "$(note_field "$title" 6)"
+		echo "notification: $(note_field "$title" 4) | $(note_field "$title" 5)"
 		# a prefix no more bytes can fix is refused at close: a dialog
 		if [ "$fx" != short ]; then
 			wait_for "Thunar's dialog for $fx" has_window Attention
@@ -163,11 +165,13 @@ case_thunar_run_on_quest_action() {
 	rc=0
 	run_action questfs-run-on-quest "$T/x<b>&amp;" 2>"$T/qr.err" || rc=$?
 	expect_eq "status of a refusal" 1 "$rc"
-	wait_for "the refusal's notification" note_with "x<b>&amp; refused by questfs" >/dev/null ||
+	wait_for "the refusal's notification" note_with "x<b>&amp; is not a Quest program" >/dev/null ||
 		fail "notes: $(cat "$NOTES")"
 	why=$(log_reason 'x<b>&amp;')
-	expect_eq "reason" "$why (Exec format error)" "$(note_field "x<b>&amp; refused by questfs" 5)"
-	expect_match "reason kept its backslash" '"\\x7fELF"' "$why"
+	expect_eq "reason" "$why (Exec format error)" "$(note_field "x<b>&amp; is not a Quest program" 5)"
+	expect_eq "icon" dialog-error "$(note_field "x<b>&amp; is not a Quest program" 6)"
+	# the reason reads as written: nothing in it needs an escape
+	expect_match "reason" "^not an ELF file: first bytes are .*\(the byte 7f and the letters ELF\)$" "$why"
 	expect_eq "nothing more received" 1 "$(saved_count)"
 	# installed for a mount with blanks and quotes: still one argument
 	"$TOP/mount-helper/thunar-install-actions" --mount "$m" >"$T/tia.log" 2>&1 ||
@@ -208,7 +212,7 @@ case_thunar_no_notification_service() {
 	bus_can_start org.freedesktop.Notifications && fail "the bus would start a notification service"
 	"$TOP/mount-helper/quest-run" --mount "$MNT" "$FX/x86-64" 2>"$T/qr.err" || rc=$?
 	expect_eq "status" 1 "$rc"
-	grep -q "x86-64 refused by questfs: ELF machine is x86-64" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
+	grep -q "x86-64 is not a Quest program: ELF machine is x86-64" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 	wait_for "zenity's error dialog" has_window "Run on Quest" ||
 		fail "no dialog; windows: $(xdotool search --onlyvisible --name . getwindowname %@ 2>&1)"
 	dismiss "Run on Quest" Return
@@ -229,9 +233,9 @@ case_notify_own_jobs_only() {
 	cp "$FX/valid" "$MNT/run/mine-ok" || fail "cp valid"
 	wait_saved 1
 	wait_for "root's notifications" notes_at_least 2
-	note_with "mine refused" >/dev/null || fail "notes: $(cat "$NOTES")"
+	note_with "mine is not a Quest program" >/dev/null || fail "notes: $(cat "$NOTES")"
 	note_with "mine-ok runs on Quest" >/dev/null || fail "notes: $(cat "$NOTES")"
-	note_with "theirs refused" >/dev/null && fail "another user's job was shown"
+	note_with "theirs is not a Quest program" >/dev/null && fail "another user's job was shown"
 	expect_eq "notifications" 2 "$(notes_count)"
 }
 
@@ -241,14 +245,14 @@ case_notify_survives_remount() {
 	up
 	start_notify
 	cp "$FX/x86-64" "$MNT/run/one" 2>/dev/null
-	wait_for "first notification" note_with "one refused" >/dev/null
+	wait_for "first notification" note_with "one is not a Quest program" >/dev/null
 	stop_qfs_followed
 	wait_for "questfs-notify saw it go" grep -q "is gone" "$D/notify.log" ||
 		fail "notify log: $(cat "$D/notify.log")"
 	kill -0 "$notify_pid" || fail "questfs-notify exited: $(cat "$D/notify.log")"
 	start_qfs
 	cp "$FX/wrap" "$MNT/run/two" 2>/dev/null
-	wait_for "notification from the new mount" note_with "two refused" >/dev/null ||
+	wait_for "notification from the new mount" note_with "two is not a Quest program" >/dev/null ||
 		fail "notes: $(cat "$NOTES"); notify log: $(cat "$D/notify.log")"
 	expect_eq "notifications" 2 "$(notes_count)"
 	grep -q "following $MNT/log again" "$D/notify.log" || fail "notify log: $(cat "$D/notify.log")"
@@ -312,9 +316,9 @@ case_thunar_too_large() {
 	drop "$MNT/run" "$FX/too-big"
 	wait_for "Thunar's error dialog" has_window Attention
 	dismiss Attention Escape
-	wait_for "the notification" note_with "too-big refused" >/dev/null || fail "notes: $(cat "$NOTES")"
+	wait_for "the notification" note_with "too-big is too large to run on Quest" >/dev/null || fail "notes: $(cat "$NOTES")"
 	expect_match "reason" "^program is more than 393128 bytes .*the largest that fits the 393216-byte slot is 393128$" \
-		"$(note_field "too-big refused" 5)"
+		"$(note_field "too-big is too large to run on Quest" 5)"
 	wait_for "run/too-big removed" eval '! test -e "$MNT/run/too-big"' || fail "run/: $(ls -la "$MNT/run")"
 	expect_eq "nothing received" 0 "$(saved_count)"
 }
@@ -329,7 +333,7 @@ case_notify_log_halved() {
 	local i
 	for i in $(seq -w 1 24); do
 		cp "$FX/x86-64" "$MNT/run/r$i" 2>/dev/null && fail "r$i was not refused"
-		wait_for "note of r$i" note_with "r$i refused" >/dev/null ||
+		wait_for "note of r$i" note_with "r$i is not a Quest program" >/dev/null ||
 			fail "no note of r$i: $(cat "$NOTES")"
 	done
 	[ "$(stat -c %s "$MNT/log")" -lt 1500 ] || fail "the log was not cut: $(stat -c %s "$MNT/log") bytes"

@@ -424,7 +424,7 @@ case_install_quest_run_refusals() {
 	rc=0
 	PATH=$(bare_path) "$QR" --mount "$MNT" "$T/short" 2>"$T/qr.err" || rc=$?
 	expect_eq "status without getfattr" 1 "$rc"
-	grep -Eq "short refused: .*(outside|past the end)" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
+	grep -Eq "short is not a Quest program: .*(outside|past the end)" "$T/qr.err" || fail "stderr: $(cat "$T/qr.err")"
 
 	# refused by the Quest side
 	stop_sim
