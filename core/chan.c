@@ -18,13 +18,20 @@
 
 #define SPEC_FORMS                                                             \
 	"valid forms: shm:KEY (KEY a decimal number, e.g. " QCHAN_SPEC_DEFAULT \
-	") or dev:PATH (e.g. dev:/dev/qSB1)"
+	"), vshm:PATH (e.g. vshm:/dev/shm/quest) or dev:PATH (e.g. "          \
+	"dev:/dev/qSB1)"
 
 /* Slots beyond this are a typo, not a channel (shm: maps them whole). */
 
 static const struct qchan_ops *const backends[] = {
     &qchan_shm_ops,
+    &qchan_vshm_ops,
     &qchan_dev_ops,
+};
+
+static const struct qchan_rx_ops *const rx_backends[] = {
+    &qchan_shm_rx_ops,
+    &qchan_vshm_rx_ops,
 };
 
 void qchan_opts_default(struct qchan_opts *o)
@@ -32,6 +39,7 @@ void qchan_opts_default(struct qchan_opts *o)
 	o->slot_size = QPKT_SLOT_DEFAULT;
 	o->kick = NULL;
 	o->kick_cmd = NULL;
+	o->vshm_offset = 0;
 }
 
 enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
@@ -306,4 +314,56 @@ int qchan_mark(struct qchan *c, struct qchan_mark *m)
 int qchan_taken_since(struct qchan *c, const struct qchan_mark *m)
 {
 	return c->ops->taken_since ? c->ops->taken_since(c, m) : -1;
+}
+
+/* ---- receiver side ---- */
+
+enum qerr qchan_rx_open_at(const char *spec, size_t slot_size,
+			   size_t vshm_offset, struct qchan_rx **out,
+			   struct qerror *err)
+{
+	enum qerr rc;
+
+	*out = NULL;
+	for (size_t i = 0; spec && i < sizeof rx_backends / sizeof *rx_backends;
+	     i++) {
+		const struct qchan_rx_ops *ops = rx_backends[i];
+		size_t n = strlen(ops->prefix);
+		if (strncmp(spec, ops->prefix, n))
+			continue;
+		if (slot_size && (rc = qpkt_slot_check(slot_size, err)) != QE_OK)
+			return rc;
+		rc = ops->open(out, spec + n, slot_size, vshm_offset, err);
+		if (rc == QE_OK)
+			(*out)->ops = ops;
+		return rc;
+	}
+	return qerr_set(err, QE_CHAN_SPEC,
+			"the receiving side exists for shm:KEY and vshm:PATH "
+			"channels only, not \"%s\"",
+			spec ? spec : "");
+}
+
+enum qerr qchan_rx_open(const char *spec, size_t slot_size,
+			struct qchan_rx **out, struct qerror *err)
+{
+	return qchan_rx_open_at(spec, slot_size, 0, out, err);
+}
+
+enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
+			int timeout_ms, struct qerror *err)
+{
+	return rx->ops->take(rx, pkt, len, timeout_ms, err);
+}
+
+enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
+			  struct qerror *err)
+{
+	return rx->ops->answer(rx, accepted, reason, err);
+}
+
+void qchan_rx_close(struct qchan_rx *rx)
+{
+	if (rx)
+		rx->ops->close(rx);
 }

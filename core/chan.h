@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The channel to the Quest side (DESIGN.md §5): one interface, backends behind
- * a vtable, chosen by a spec string ("shm:1001", "dev:/dev/qSB1"). */
+ * a vtable, chosen by a spec string ("shm:1001", "vshm:/dev/shm/quest",
+ * "dev:/dev/qSB1"). */
 #ifndef QUEST_CHAN_H
 #define QUEST_CHAN_H
 
@@ -18,6 +19,7 @@ struct qchan_opts {
 	size_t slot_size;     /* bytes of the single slot (393216) */
 	const char *kick;     /* NULL, or a path written before each packet */
 	const char *kick_cmd; /* the line written there ("proc_creat") */
+	size_t vshm_offset;   /* vshm: where the channel starts in the region */
 };
 
 /* What the sender can see of the Quest side. */
@@ -27,6 +29,9 @@ struct qchan_peer {
 	pid_t pid;	  /* its pid, when it is a local process */
 	int64_t since_ms; /* CLOCK_REALTIME ms when it attached, 0 if unknown */
 	uint64_t taken;	  /* packets it has taken since the segment exists */
+	uint32_t epoch;	  /* vshm: the receiver's epoch (new at each start) */
+	int64_t unseen_ms; /* vshm: its heartbeat stood still this long */
+	char name[64];	  /* vshm: who it says it is; "" if unknown */
 };
 
 struct qchan;
@@ -96,14 +101,18 @@ int qchan_mark(struct qchan *c, struct qchan_mark *m);
 int qchan_taken_since(struct qchan *c, const struct qchan_mark *m);
 void qchan_close(struct qchan *c);
 
-/* ---- receiver side (quest-sim, tests); shm: only ---- */
+/* ---- receiver side (quest-sim, tests); shm: and vshm: ---- */
 
 struct qchan_rx;
 
-/* Attach as the one receiver of shm:KEY, creating the segment if needed.
- * slot_size 0 takes the segment's (the default when creating it). */
+/* Attach as the one receiver of shm:KEY or vshm:PATH, creating the segment
+ * or region if needed. slot_size 0 takes the segment's (the default when
+ * creating it). qchan_rx_open_at also names vshm:'s channel offset. */
 enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 			struct qchan_rx **out, struct qerror *err);
+enum qerr qchan_rx_open_at(const char *spec, size_t slot_size,
+			   size_t vshm_offset, struct qchan_rx **out,
+			   struct qerror *err);
 
 /* Wait up to timeout_ms (-1: forever) for a packet; on QE_OK *pkt points at
  * the packet in the slot and *len is its size, valid until the answer. The
@@ -119,6 +128,24 @@ enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
 /* Detach (marks the receiver gone) and unmap. */
 void qchan_rx_close(struct qchan_rx *rx);
 
+/* Receiver backends: every receiver begins with struct qchan_rx. */
+struct qchan_rx_ops {
+	const char *prefix;
+	enum qerr (*open)(struct qchan_rx **out, const char *arg,
+			  size_t slot_size, size_t vshm_offset,
+			  struct qerror *err);
+	enum qerr (*take)(struct qchan_rx *rx, const uint8_t **pkt,
+			  size_t *len, int timeout_ms, struct qerror *err);
+	enum qerr (*answer)(struct qchan_rx *rx, int accepted,
+			    const char *reason, struct qerror *err);
+	void (*close)(struct qchan_rx *rx);
+};
+struct qchan_rx {
+	const struct qchan_rx_ops *ops;
+};
+extern const struct qchan_rx_ops qchan_shm_rx_ops;
+extern const struct qchan_rx_ops qchan_vshm_rx_ops;
+
 /* Remove the segment of shm:KEY (tests, quest-sim --unlink). Sides that
  * have it mapped keep their copy; the next open creates a new one. QE_OK
  * also when there was none. */
@@ -127,6 +154,7 @@ enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err);
 /* Backends. */
 extern const struct qchan_ops qchan_shm_ops;
 extern const struct qchan_ops qchan_dev_ops;
+extern const struct qchan_ops qchan_vshm_ops;
 
 /* ---- helpers shared by the backends and the kick (chan.c) ---- */
 

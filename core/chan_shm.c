@@ -161,7 +161,8 @@ struct shm_chan {
 	pthread_rwlock_t swap;
 };
 
-struct qchan_rx {
+struct shm_rx {
+	struct qchan_rx base;
 	struct shm s;
 	uint64_t seq; /* packet taken last */
 	int holding;  /* taken and not answered yet */
@@ -945,25 +946,19 @@ enum qerr qchan_shm_unlink(uint32_t key, struct qerror *err)
 
 /* ---- receiver ---- */
 
-enum qerr qchan_rx_open(const char *spec, size_t slot_size,
-			struct qchan_rx **out, struct qerror *err)
+static enum qerr shm_rx_open(struct qchan_rx **out, const char *arg,
+			     size_t slot_size, size_t vshm_offset,
+			     struct qerror *err)
 {
-	struct qchan_rx *rx = NULL;
+	struct shm_rx *rx = NULL;
 	struct shm_hdr *h;
 	uint32_t key;
 	enum qerr rc;
 
+	(void)vshm_offset;
 	*out = NULL;
-	if (!spec || strncmp(spec, "shm:", 4))
-		return qerr_set(
-		    err, QE_CHAN_SPEC,
-		    "the receiving side exists for shm:KEY channels "
-		    "only, not \"%s\"",
-		    spec ? spec : "");
-	rc = parse_key(spec + 4, &key, err);
+	rc = parse_key(arg, &key, err);
 	if (rc != QE_OK)
-		return rc;
-	if (slot_size && (rc = qpkt_slot_check(slot_size, err)) != QE_OK)
 		return rc;
 	rx = calloc(1, sizeof *rx);
 	if (!rx)
@@ -996,7 +991,7 @@ enum qerr qchan_rx_open(const char *spec, size_t slot_size,
 	h->rx_beat_ms = qchan_mono_ms();
 	wake(&rx->s, &h->ev_tx); /* qchan_wait_peer */
 	unlock(&rx->s);
-	*out = rx;
+	*out = &rx->base;
 	return QE_OK;
 fail:
 	detach(&rx->s);
@@ -1004,9 +999,10 @@ fail:
 	return rc;
 }
 
-enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
-			int timeout_ms, struct qerror *err)
+static enum qerr shm_rx_take(struct qchan_rx *qrx, const uint8_t **pkt,
+			     size_t *len, int timeout_ms, struct qerror *err)
 {
+	struct shm_rx *rx = (struct shm_rx *)qrx;
 	struct shm *s = &rx->s;
 	struct shm_hdr *h = s->h;
 	int64_t deadline = deadline_of(timeout_ms);
@@ -1061,9 +1057,10 @@ enum qerr qchan_rx_take(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
 	return rc;
 }
 
-enum qerr qchan_rx_answer(struct qchan_rx *rx, int accepted, const char *reason,
-			  struct qerror *err)
+static enum qerr shm_rx_answer(struct qchan_rx *qrx, int accepted,
+			       const char *reason, struct qerror *err)
 {
+	struct shm_rx *rx = (struct shm_rx *)qrx;
 	struct shm *s = &rx->s;
 	struct shm_hdr *h = s->h;
 	enum qerr rc;
@@ -1098,13 +1095,11 @@ out:
 	return rc;
 }
 
-void qchan_rx_close(struct qchan_rx *rx)
+static void shm_rx_close(struct qchan_rx *qrx)
 {
-	struct shm *s;
+	struct shm_rx *rx = (struct shm_rx *)qrx;
+	struct shm *s = &rx->s;
 
-	if (!rx)
-		return;
-	s = &rx->s;
 	if (lock(s, NULL) == QE_OK) {
 		struct shm_hdr *h = s->h;
 		if (h->rx_pid == getpid()) {
@@ -1121,6 +1116,14 @@ void qchan_rx_close(struct qchan_rx *rx)
 	detach(s);
 	free(rx);
 }
+
+const struct qchan_rx_ops qchan_shm_rx_ops = {
+    .prefix = "shm:",
+    .open = shm_rx_open,
+    .take = shm_rx_take,
+    .answer = shm_rx_answer,
+    .close = shm_rx_close,
+};
 
 /* ---- test hooks ---- */
 

@@ -82,6 +82,7 @@ static int configure(struct qfs *fs)
 	c->spec = o->channel;
 	c->chan.slot_size = o->slot_size;
 	c->chan.kick = o->kick;
+	c->chan.vshm_offset = o->vshm_offset;
 	if (o->kick_cmd)
 		c->chan.kick_cmd = o->kick_cmd;
 	if (strcmp(o->argv0, "name") && strcmp(o->argv0, "none")) {

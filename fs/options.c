@@ -47,7 +47,10 @@ struct row {
 
 static const struct row rows[] = {
     STR("channel=%s", channel, "SPEC", QCHAN_SPEC_DEFAULT,
-	"shm:KEY or dev:PATH"),
+	"shm:KEY, vshm:PATH or dev:PATH"),
+    NUM("vshm_offset=%lu", vshm_offset, K_UL, "N", 0, 0, 0xfffff000UL,
+	"where a vshm: channel starts in its region\n"
+	"                         (a multiple of 4096)"),
     NUM("slot_size=%lu", slot_size, K_UL, "N", QPKT_SLOT_DEFAULT, QPKT_SLOT_MIN,
 	QPKT_SLOT_MAX, "channel slot in bytes"),
     STR("argv0=%s", argv0, "name|none", "name",

@@ -71,6 +71,7 @@ struct qfs_opts {
 	char *channel, *argv0, *kick, *kick_cmd, *spool;
 	char *quest_profile, *argv_format;
 	unsigned long slot_size;
+	unsigned long vshm_offset;
 	long long user_base, user_limit; /* -1: the profile's */
 	unsigned max_queue, history, linger, send_timeout, run_mode;
 	unsigned long max_bytes, log_max;

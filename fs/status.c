@@ -93,12 +93,14 @@ char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len)
 {
 	struct render r = {NULL, reader, qfs_sees_all(fs, reader)};
 	struct snapshot s;
-	char *buf = NULL, since[40];
+	char *buf = NULL, since[40], pname[4 * sizeof s.sum.peer.name];
 	FILE *f = open_memstream(&buf, len);
 
 	if (!f)
 		return NULL;
 	take(fs, &s);
+	/* a vshm: receiver names itself: escaped like every name */
+	qesc_str(s.sum.peer.name, pname, sizeof pname);
 	fprintf(f, "questfs %s\n", QUEST_VERSION);
 	fprintf(f,
 		"channel     %s, slot %zu bytes, largest program %zu bytes\n",
@@ -109,9 +111,23 @@ char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len)
 	else if (s.sum.peer.attached) {
 		fmt_time(s.sum.peer.since_ms, "%Y-%m-%d %H:%M:%S UTC", since,
 			 sizeof since);
-		fprintf(f, "quest side  attached (pid %ld) since %s\n",
-			(long)s.sum.peer.pid, since);
-	} else
+		if (s.sum.peer.pid)
+			fprintf(f, "quest side  attached (pid %ld) since %s\n",
+				(long)s.sum.peer.pid, since);
+		else
+			fprintf(f,
+				"quest side  attached (%s, epoch %lu) since "
+				"%s\n",
+				pname,
+				(unsigned long)s.sum.peer.epoch, since);
+	} else if (s.sum.peer.unseen_ms)
+		fprintf(f,
+			"quest side  not seen for %lld s (%s, epoch %lu): "
+			"programs wait in the queue\n",
+			(long long)(s.sum.peer.unseen_ms / 1000),
+			pname,
+			(unsigned long)s.sum.peer.epoch);
+	else
 		fprintf(
 		    f,
 		    "quest side  not attached: programs wait in the queue\n");
@@ -203,6 +219,15 @@ char *qfs_status_json(struct qfs *fs, uid_t reader, size_t *len)
 	json_object_object_add(o, "attached",
 			       json_object_new_boolean(s.sum.peer.attached));
 	add_int(o, "pid", s.sum.peer.pid);
+	if (s.sum.peer.name[0]) {
+		char pname[4 * sizeof s.sum.peer.name];
+		qesc_str(s.sum.peer.name, pname, sizeof pname);
+		add_str(o, "name", pname);
+	}
+	if (s.sum.peer.epoch)
+		add_int(o, "epoch", s.sum.peer.epoch);
+	if (s.sum.peer.unseen_ms)
+		add_int(o, "unseen_s", s.sum.peer.unseen_ms / 1000);
 	if (s.sum.peer.attached && s.sum.peer.since_ms) {
 		iso(s.sum.peer.since_ms, t, sizeof t);
 		add_str(o, "since", t);

@@ -41,7 +41,9 @@ static void usage(FILE *f)
 	    "check\n"
 	    "them as Quest's loader would, print and answer each one.\n"
 	    "\n"
-	    "  -c, --channel SPEC    shm:KEY (default %s)\n"
+	    "  -c, --channel SPEC    shm:KEY or vshm:PATH (default %s)\n"
+	    "      --vshm-offset N   where a vshm: channel starts in its "
+	    "region (0)\n"
 	    "      --slot-size N     slot size in bytes (default %u)\n"
 	    "  -s, --save DIR        keep each program as DIR/N.elf and its "
 	    "argv as\n"
@@ -213,7 +215,8 @@ enum {
 	O_EXEC,
 	O_EXEC_JOBS,
 	O_EXEC_TIMEOUT,
-	O_EXEC_ROOT
+	O_EXEC_ROOT,
+	O_VSHMOFF
 };
 
 static const struct option longopts[] = {
@@ -229,6 +232,7 @@ static const struct option longopts[] = {
     {"die-after", required_argument, NULL, O_DIE},
     {"stamps", required_argument, NULL, O_STAMPS},
     {"unlink", no_argument, NULL, O_UNLINK},
+    {"vshm-offset", required_argument, NULL, O_VSHMOFF},
     {"quest-profile", required_argument, NULL, O_PROFILE},
     {"argv-format", required_argument, NULL, O_FORMAT},
     {"exec", optional_argument, NULL, O_EXEC},
@@ -243,7 +247,7 @@ static const struct option longopts[] = {
 /* Everything the options decide. */
 struct sim_opts {
 	const char *spec, *save, *refuse;
-	unsigned long long slot, count, delay, die_after;
+	unsigned long long slot, count, delay, die_after, vshm_off;
 	int quiet, stamps, unlink_only, exec;
 	unsigned mask;
 	enum qargv_format fmt;
@@ -318,6 +322,10 @@ static int parse_option(struct sim_opts *o, int c, const char *arg)
 		break;
 	case O_SLOT:
 		if (num("--slot-size", arg, QPKT_SLOT_MAX, &o->slot) < 0)
+			return SIM_USAGE;
+		break;
+	case O_VSHMOFF:
+		if (num("--vshm-offset", arg, 0xfffff000u, &o->vshm_off) < 0)
 			return SIM_USAGE;
 		break;
 	case 's':
@@ -478,7 +486,7 @@ static int open_channel(const struct sim_opts *o, struct qchan_rx **rx)
 {
 	struct qerror e;
 
-	if (qchan_rx_open(o->spec, o->slot, rx, &e) != QE_OK) {
+	if (qchan_rx_open_at(o->spec, o->slot, o->vshm_off, rx, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return -1;
 	}

@@ -35,8 +35,11 @@ static void usage(FILE *f)
 	    "Usage: %s [OPTION]... BINARY [ARG]...\n"
 	    "Send the i386 ELF program BINARY, with ARGs, to the Quest side.\n"
 	    "\n"
-	    "  -c, --channel SPEC     channel: shm:KEY or dev:PATH (default "
-	    "%s)\n"
+	    "  -c, --channel SPEC     channel: shm:KEY, vshm:PATH or dev:PATH "
+	    "(default\n"
+	    "                         %s)\n"
+	    "      --vshm-offset N    where a vshm: channel starts in its "
+	    "region (0)\n"
 	    "  -t, --timeout SEC      give up after SEC seconds (default 5)\n"
 	    "  -n, --check            only check the program and arguments\n"
 	    "  -o, --out FILE         write the packet to FILE instead of "
@@ -168,6 +171,7 @@ enum {
 	O_LIMIT,
 	O_KICK,
 	O_KICKCMD,
+	O_VSHMOFF,
 	O_PROFILE,
 	O_FORMAT
 };
@@ -185,6 +189,7 @@ static const struct option longopts[] = {
     {"argv-format", required_argument, NULL, O_FORMAT},
     {"kick", required_argument, NULL, O_KICK},
     {"kick-cmd", required_argument, NULL, O_KICKCMD},
+    {"vshm-offset", required_argument, NULL, O_VSHMOFF},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -282,6 +287,16 @@ static int parse_option(struct qbl_opts *o, int c, const char *arg)
 		break;
 	case O_KICKCMD:
 		o->copts.kick_cmd = arg;
+		break;
+	case O_VSHMOFF:
+		if (qnum_parse(arg, 0xfffff000u, &v) < 0 || v % 4096) {
+			fprintf(stderr,
+				"%s: bad --vshm-offset '%s' (bytes, a "
+				"multiple of 4096)\n",
+				prog, arg);
+			return EX_USAGE;
+		}
+		o->copts.vshm_offset = (size_t)v;
 		break;
 	case 'h':
 		usage(stdout);
