@@ -8,6 +8,14 @@ watches COM1 for Quest's crash debugger all the while.
       "END FIRST_MS ALL_MS": the offset just past TEXT, and the times from
       SINCE (a time.time() value; default: now) to the first byte after
       OFFSET and to TEXT.
+  qwatch.py cp SRC DST COM1 COM2 OFFSET TEXT DEADLINE_S
+      copies SRC to DST (as cp does: one open, write, close), then waits
+      as "text" does, with SINCE the moment the copy returned: the time
+      from cp's return to the program's first byte on COM2, measured
+      without a process start in between.
+  qwatch.py crash COM1 PID
+      for as long as process PID (QEMU) lives: if Quest enters its crash
+      debugger, prints its report on stdout and exits 3 (make run-quest).
   qwatch.py com1 COM1 OFFSET TEXT DEADLINE_S
       until TEXT appears in COM1 after byte OFFSET; prints the offset
       just past it.
@@ -46,11 +54,31 @@ def crash_report(com1):
     return rep.decode("latin-1")
 
 
+def watch_crash(com1, pid):
+    while os.path.exists("/proc/%d" % pid):
+        rep = crash_report(com1)
+        if rep is not None:
+            print("\nQuest stopped in its crash debugger; COM1 says:\n" + rep)
+            return 3
+        time.sleep(0.05)
+    return 0
+
+
 def main(argv):
     mode = argv[1]
+    if mode == "crash":
+        return watch_crash(argv[2], int(argv[3]))
     if mode == "text":
         com1, path, off, text, deadline = argv[2:7]
         since = float(argv[7]) if len(argv) > 7 else time.time()
+    elif mode == "cp":
+        src, dst = argv[2:4]
+        com1, path, off, text, deadline = argv[4:9]
+        with open(src, "rb") as f:
+            image = f.read()
+        with open(dst, "wb") as f:
+            f.write(image)
+        since = time.time()
     elif mode == "com1":
         com1, off, text, deadline = argv[2:6]
         path, since = com1, time.time()
@@ -67,7 +95,7 @@ def main(argv):
         at = data.find(want)
         if at >= 0:
             done = time.time()
-            if mode == "text":
+            if mode in ("text", "cp"):
                 print(off + at + len(want),
                       round((first - since) * 1000, 1),
                       round((done - since) * 1000, 1))
