@@ -19,6 +19,7 @@ QUESTFS=$B/questfs
 EMU=$B/quest-emu
 EX=$B/examples
 WATCH="python3 $TOP/tests/quest/qwatch.py"
+RAW="python3 $TOP/tests/quest/region.py"
 CASES=${CASES:-.}
 KEEP=${KEEP:-}
 BOOT_DEADLINE=${BOOT_DEADLINE:-90} # s: QEMU start to proc_creat attached
@@ -280,6 +281,41 @@ if want twenty; then
 	fi
 fi
 
+# packets questfs never sends, written raw into the region (region.py, under
+# the senders' lock): each must be refused with its reason, or, with a len
+# out of range, left alone; Quest must run programs after them
+case_name=rx-bounds
+if want rx-bounds; then
+	declare -A why=(
+		[binsize]="malformed packet: binary_size \+ 88 differs from len"
+		[argvsize]="malformed packet: argv_size out of 0..80"
+		[argvnul]="malformed packet: argv does not end with NUL within argv_size"
+		[emptybin]="malformed packet: binary_size is 0"
+	)
+	bounds_ok=1
+	for k in binsize argvsize argvnul emptybin; do
+		r=$($RAW "$REGION" bad "$k" 2>&1)
+		if [[ $r =~ ^2\ -1\ ${why[$k]}$ ]]; then
+			echo "  $k: refused, code -1: ${r#2 -1 }"
+		else
+			bad rx-bounds "$k: answer '$r', want refused with '${why[$k]}'"
+			bounds_ok=""
+		fi
+	done
+	r=$($RAW "$REGION" badlen "$(com1)" 2>&1)
+	if [ "$r" = "not taken" ]; then
+		echo "  len > slot_size: not taken ($(grep -a -m1 'out of 1\.\.' "$(com1)" | tr -d '\r'))"
+	else
+		bad rx-bounds "len > slot_size: $r"
+		bounds_ok=""
+	fi
+	if [ -n "$bounds_ok" ] && wait_out 'Hello from Quest!\n' "$EX/hello" "$MNT/run/after-raw"; then
+		ok "rx-bounds: 4 malformed packets refused with their reason, a len out of range left alone; Quest runs the next program"
+	elif [ -n "$bounds_ok" ]; then
+		bad rx-bounds "no program ran after the raw packets"
+	fi
+fi
+
 # each program of tests/emu/progs, then hello as a fence: proc_creat runs
 # one program at a time, so the fence's line marks the end of its output
 case_name=progs
@@ -296,8 +332,8 @@ for n in "${progs[@]}"; do
 	# the lines before the fence's, as a sorted set, NULs shown as \0
 	head -c -18 "$T/seg" >"$T/quest.out"
 	norm=${NORMALISE[$n]:-}
-	a=$(sed -E "${norm:-s/^//}; s/\x0/\\0/g" "$T/emu.out" | sort)
-	b=$(sed -E "${norm:-s/^//}; s/\x0/\\0/g" "$T/quest.out" | sort)
+	a=$(sed -E "${norm:-s/^//}"'; s/\x0/\\0/g' "$T/emu.out" | sort)
+	b=$(sed -E "${norm:-s/^//}"'; s/\x0/\\0/g' "$T/quest.out" | sort)
 	if [ "$(tail -c 18 "$T/seg" | tr -d '\0')" != "Hello from Quest!" ]; then
 		bad "prog-$n" "the fence's line is not where expected: $(cat -A "$T/seg" | tail -3)"
 	elif [ "$a" = "$b" ]; then
@@ -346,7 +382,17 @@ if want lost-vm; then
 		else
 			bad lost-vm "status never said the Quest side is gone: $(cat "$MNT/status")"
 		fi
+		# the slot left TAKEN, as by a Quest side that vanished holding a
+		# packet: the next receiver must end it as gone
+		$RAW "$REGION" taken $((BOOT_DEADLINE + RUN_DEADLINE)) >"$T/taken.out" 2>&1 &
+		raw_pid=$!
 		boot_vm
+		if wait "$raw_pid" && [[ $(cat "$T/taken.out") =~ ^([0-9]+)\ 3\ 0\ the\ Quest\ side\ restarted\ while\ it\ had\ packet\ ([0-9]+)$ ]] &&
+			[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+			ok "taken-at-start: packet ${BASH_REMATCH[1]}, TAKEN when Quest started, answered gone: '$(cut -d' ' -f4- "$T/taken.out")'"
+		else
+			bad taken-at-start "$(cat "$T/taken.out")"
+		fi
 		case_name=restart
 		if wait_out 'argv[0]=k3 argv[1]=NULL\n' &&
 			[ "$got" = $'argc=1 argv[0]=k1 argv[1]=NULL\nargc=1 argv[0]=k2 argv[1]=NULL\nargc=1 argv[0]=k3 argv[1]=NULL\n' ] &&
