@@ -35,3 +35,21 @@ run-quest: deps
 	@[ -n '$(QUEST_SRC)' ] || { echo "run-quest: QUEST_SRC is not set: pass QUEST_SRC=PATH, a clone of https://github.com/QuestOS/quest or a tarball of one" >&2; exit 2; }
 	$(MAKE) --no-print-directory quest all
 	@BUILD=$(BUILD) sh tools/run-quest.sh
+
+# Quest-V in a box: the Quest VM and the Debian i386 VM of check-i386-vm on
+# one region (tests/quest/vm.sh)
+check-quest-vm: deps-i386-vm
+	@[ -n '$(QUEST_SRC)' ] || { echo "check-quest-vm: QUEST_SRC is not set: pass QUEST_SRC=PATH, a clone of https://github.com/QuestOS/quest or a tarball of one" >&2; exit 2; }
+	$(MAKE) --no-print-directory quest i386
+	@BUILD=$(BUILD) I386_BUILD=$(I386_BUILD) bash tests/quest/vm.sh
+
+# make bench gains the genuine Quest's row (bench/quest.sh) when QUEST_SRC
+# is given
+.PHONY: bench-quest
+ifneq ($(QUEST_SRC),)
+bench: bench-quest
+endif
+bench-quest: deps
+	$(MAKE) --no-print-directory quest all
+	@mkdir -p $(BUILD)/bench
+	@BUILD=$(BUILD) bash bench/quest.sh
