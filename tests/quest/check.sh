@@ -10,7 +10,7 @@
 #   CASES=regex bash tests/quest/check.sh   only the matching cases
 #   KEEP=1 ...                              keep the temporary directory
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 BUILD=${BUILD:-build}
 B=$TOP/$BUILD
@@ -53,7 +53,7 @@ cleanup() {
 	fi
 	wait 2>/dev/null
 	rm -f "$REGION"
-	[ -n "$KEEP" ] && echo "check-quest: kept $T" || rm -rf "$T"
+	if [ -n "$KEEP" ]; then echo "check-quest: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -8,7 +8,7 @@
 # run/; "Hello from Quest!" must come out of the Quest VM's COM2, and the
 # Linux VM's status must say delivered. Both VMs run under TCG.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
 BUILD=${BUILD:-build}
 I386_BUILD=${I386_BUILD:-build-i386}
@@ -23,7 +23,7 @@ cleanup() {
 	[ -n "$quest_pid" ] && kill -KILL "$quest_pid" 2>/dev/null
 	wait 2>/dev/null
 	rm -f "$REGION"
-	[ -n "${KEEP:-}" ] && echo "check-quest-vm: kept $T" || rm -rf "$T"
+	if [ -n "${KEEP:-}" ]; then echo "check-quest-vm: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
