@@ -94,7 +94,7 @@ static struct {
 	const char *build, *dir, *names, *qfs_opts, *nfs_opts, *paths, *qfs2;
 	unsigned key, rounds;
 	double secs;
-	int scale, sweep;
+	int scale, sweep, vshm;
 } cfg = {.build = "build",
 	 .names = "same",
 	 .paths = "abcdemfghi",
@@ -111,7 +111,7 @@ struct prog {
 
 static struct {
 	pid_t sim, qfs, nfs, qfs2, nfsq;
-	char qmnt[PATH_MAX], nmnt[PATH_MAX], stamps[PATH_MAX], spec[32];
+	char qmnt[PATH_MAX], nmnt[PATH_MAX], stamps[PATH_MAX], spec[512];
 	char nmntq[PATH_MAX], tmpdir[PATH_MAX];
 	char spool[PATH_MAX], qmnt2[PATH_MAX], spool2[PATH_MAX];
 	int stamps_fd, ino_fd;
@@ -785,7 +785,10 @@ static void start_all(void)
 	char bin[3][PATH_MAX], log[PATH_MAX], opts[2 * PATH_MAX];
 	struct qerror e;
 
-	snprintf(env.spec, sizeof env.spec, "shm:%u", cfg.key);
+	if (cfg.vshm) /* the channel in a region file (PROTOCOL.md §3b) */
+		snprintf(env.spec, sizeof env.spec, "vshm:%.400s/region", cfg.dir);
+	else
+		snprintf(env.spec, sizeof env.spec, "shm:%u", cfg.key);
 	snprintf(env.stamps, sizeof env.stamps, "%s/stamps", cfg.dir);
 	snprintf(env.qmnt, sizeof env.qmnt, "%s/quest", cfg.dir);
 	snprintf(env.nmnt, sizeof env.nmnt, "%s/null", cfg.dir);
@@ -1262,6 +1265,7 @@ static void usage(FILE *f)
 		"Measure how fast programs reach quest-sim by each path.\n"
 		"  --dir DIR         scratch directory (mount points, logs)\n"
 		"  --key KEY         shm:KEY channel of this run\n"
+		"  --vshm            the channel is vshm:DIR/region instead\n"
 		"  --build DIR       questfs, quest-sim, questbinloader, "
 		"tests/mkelf,\n"
 		"                    bench/nullfs (default build)\n"
@@ -1293,11 +1297,13 @@ int main(int argc, char **argv)
 		O_NOSWEEP,
 		O_NOSCALE,
 		O_PATHS,
-		O_QFS2
+		O_QFS2,
+		O_VSHM
 	};
 	static const struct option lo[] = {
 	    {"dir", required_argument, NULL, O_DIR},
 	    {"key", required_argument, NULL, O_KEY},
+	    {"vshm", no_argument, NULL, O_VSHM},
 	    {"build", required_argument, NULL, O_BUILD},
 	    {"rounds", required_argument, NULL, O_ROUNDS},
 	    {"time", required_argument, NULL, O_TIME},
@@ -1320,6 +1326,9 @@ int main(int argc, char **argv)
 			break;
 		case O_KEY:
 			cfg.key = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_VSHM:
+			cfg.vshm = 1;
 			break;
 		case O_BUILD:
 			cfg.build = optarg;

@@ -41,4 +41,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 timeout -k 10 "$LIMIT" "$B/bench/bench" --build "$B" --dir "$dir" --key "$key" "$@" |
-	tee "$B/bench/result.txt"
+	tee "$B/bench/result.txt" || exit
+# The same table's channel paths over a vshm: region, beside shm:'s above
+# (unless the run was asked for vshm: already).
+case " $* " in *" --vshm "*) exit 0 ;; esac
+echo
+echo "== the channel paths again, over vshm: (a region file in $dir)"
+timeout -k 10 "$LIMIT" "$B/bench/bench" --build "$B" --dir "$dir" --key "$key" "$@" \
+	--vshm --no-sweep --no-scale --paths abc | tee -a "$B/bench/result.txt"

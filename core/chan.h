@@ -78,8 +78,11 @@ enum qerr qchan_open(const char *spec, const struct qchan_opts *o,
  *   QE_OK               the Quest side took it (and accepted it)
  *   QE_CHAN_REFUSED     it refused it; err->msg has its reason
  *   QE_CHAN_NO_RECEIVER nobody attached; nothing was written
- *   QE_CHAN_TIMEOUT     slot still busy or no answer within timeout_ms; the
- *                       packet was withdrawn and will never run
+ *   QE_CHAN_TIMEOUT     slot still busy, or no answer within timeout_ms:
+ *                       if the receiver had not taken the packet, it was
+ *                       withdrawn and will never run; if it had (its
+ *                       message says "took the program"), it may still
+ *                       run and its late answer is discarded
  *   QE_CHAN_GONE        the receiver died while taking it
  *   QE_PKT_TOO_BIG, QE_CHAN_IO, QE_SYS
  * Writes the kick line first when one is configured. Blocks; never spins. */

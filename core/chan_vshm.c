@@ -577,8 +577,15 @@ static enum qerr wait_empty(struct vshm_chan *c, int64_t deadline,
 			return rc;
 		if (s == ST_EMPTY)
 			return QE_OK;
+		/* Under the sender lock, whoever filled the slot is gone:
+		 * an answer nobody waits for is emptied, and a packet nobody
+		 * took is withdrawn (its sender's spool sends it again). */
 		if (s == ST_ANSWERED) {
 			st(v, O_STATE, ST_EMPTY);
+			continue;
+		}
+		if (s == ST_FULL) {
+			cas(v, O_STATE, ST_FULL, ST_EMPTY);
 			continue;
 		}
 		int64_t unseen;
@@ -647,18 +654,28 @@ static enum qerr await_answer(struct vshm_chan *c, uint32_t seq,
 			}
 			continue; /* taken at that very moment */
 		}
-		if (s == ST_TAKEN && late)
+		/* A receiver that stops beating while it holds the packet may
+		 * be paused, not dead (a VM stopped in its monitor): it keeps
+		 * the packet until the deadline. */
+		if (s == ST_TAKEN && late && l == L_ATTACHED)
 			return qerr_set(err, QE_CHAN_TIMEOUT,
 					"the Quest side on %s took the program "
 					"but did not answer within %d ms; it "
 					"may still run",
 					v->spec, timeout_ms);
-		if (s == ST_TAKEN && l != L_ATTACHED)
+		if (s == ST_TAKEN && late)
 			return qerr_set(err, QE_CHAN_GONE,
-					"the Quest side on %s was not seen for "
-					"%lld s while it had packet %" PRIu32
-					"; it may have run",
+					"the Quest side on %s went away (not "
+					"seen for %lld s) while it had packet "
+					"%" PRIu32 "; it may have run",
 					v->spec, (long long)(unseen / 1000), seq);
+		if (s == ST_ANSWERED && late)
+			return qerr_set(err, QE_CHAN_IO,
+					"%s: the slot holds an answer for "
+					"packet %" PRIu32 ", not for ours (%" PRIu32
+					"), since %d ms",
+					v->spec, ld(v, O_ANS_SEQ), seq,
+					timeout_ms);
 		/* ANSWERED for another seq: not ours (PROTOCOL §3b) */
 		if (s == ST_EMPTY)
 			return qerr_set(err, QE_CHAN_IO,
@@ -765,16 +782,31 @@ static int vshm_mark(struct qchan *qc, struct qchan_mark *m)
 	return 0;
 }
 
+/* After a crash of the sender: did a packet sent after m reach the Quest
+ * side? A packet still FULL, when no live sender holds the lock, is
+ * withdrawn here, so that "not taken" stays true: it will never run, and
+ * the spool may send it again. */
 static int vshm_taken_since(struct qchan *qc, const struct qchan_mark *m)
 {
 	struct vs *v = &((struct vshm_chan *)qc)->v;
-	uint32_t s = ld(v, O_STATE), mark = (uint32_t)m->seq;
+	uint32_t mark = (uint32_t)m->seq;
+	int r, locked;
 
 	if (ld(v, O_REGION_EPOCH) != m->epoch)
 		return -1;
 	if (after(ld(v, O_TAKEN_SEQ), mark))
 		return 1;
-	return (s == ST_TAKEN || s == ST_ANSWERED) && after(ld(v, O_SEQ), mark);
+	locked = lock_byte(v, LK_SEND, 0) == 0;
+	uint32_t s = ld(v, O_STATE);
+	if (!after(ld(v, O_SEQ), mark) || s == ST_EMPTY)
+		r = 0;
+	else if (s == ST_FULL)
+		r = locked && cas(v, O_STATE, ST_FULL, ST_EMPTY) ? 0 : 1;
+	else
+		r = 1;
+	if (locked)
+		unlock_byte(v, LK_SEND);
+	return r;
 }
 
 static void vshm_close(struct qchan *qc)

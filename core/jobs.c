@@ -487,13 +487,13 @@ enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err)
 
 	pthread_mutex_lock(&q->lock);
 	if (q->active >= q->cfg.max_queue)
-		rc = qerr_set(err, QE_USAGE,
+		rc = qerr_set(err, QE_LIMIT,
 			      "%u programs are waiting for the Quest side, the "
 			      "most questfs queues (max_queue)",
 			      q->active);
 	else if (q->held + len > q->cfg.max_bytes)
 		rc = qerr_set(
-		    err, QE_USAGE,
+		    err, QE_LIMIT,
 		    "queued programs hold %zu bytes; %zu more would pass "
 		    "the limit of %zu (max_bytes)",
 		    q->held, len, q->cfg.max_bytes);
@@ -518,13 +518,13 @@ enum qerr qjobs_room_for(struct qjobs *q, uid_t uid, size_t user_len,
 	qquota_get(q->quota, uid, &u);
 	if (u.jobs >= q->cfg.user_max_queue)
 		return qerr_set(
-		    err, QE_USAGE,
+		    err, QE_LIMIT,
 		    "uid %lu has %zu programs waiting for the Quest "
 		    "side, the most one user queues "
 		    "(user_max_queue)",
 		    (unsigned long)uid, u.jobs);
 	if (u.held + u.bytes + user_len > q->cfg.user_max_bytes)
-		return qerr_set(err, QE_USAGE,
+		return qerr_set(err, QE_LIMIT,
 				"uid %lu holds %zu bytes; %zu more would pass "
 				"the limit of %zu per user (user_max_bytes)",
 				(unsigned long)uid, u.held + u.bytes, user_len,
@@ -540,7 +540,7 @@ enum qerr qjobs_room_file(struct qjobs *q, uid_t uid, struct qerror *err)
 		return QE_OK;
 	qquota_get(q->quota, uid, &u);
 	if (u.files >= q->cfg.user_max_files)
-		return qerr_set(err, QE_USAGE,
+		return qerr_set(err, QE_LIMIT,
 				"uid %lu has %zu files in run/, the most one "
 				"user may have (user_max_files)",
 				(unsigned long)uid, u.files);

@@ -124,8 +124,10 @@ uint64_t qjobs_record_refusal(struct qjobs *q, const char *name, size_t len,
 			      uint64_t tag, uid_t uid,
 			      const struct qerror *why);
 
-/* May a new program of `len` more bytes be accepted now? QE_OK, or a code
- * with a message naming the limit (queue length or bytes held). */
+/* May a new program of `len` more bytes be accepted now? QE_OK, or
+ * QE_LIMIT with a message naming the limit (queue length or bytes held).
+ * These three decide every limit a user meets; the file system maps
+ * QE_LIMIT to EAGAIN (EDQUOT for an xattr) at its boundary. */
 enum qerr qjobs_room(struct qjobs *q, size_t len, struct qerror *err);
 /* The same, and within uid's own limits: `user_len` bytes more for him
  * (on top of what the quota counts for him already). */

@@ -51,7 +51,8 @@ enum qerr {
 	/* channel */
 	QE_CHAN_SPEC,	     /* unknown backend or malformed spec */
 	QE_CHAN_VERSION,     /* shm layout of another version */
-	QE_CHAN_TIMEOUT,     /* slot not free / no answer in time; withdrawn */
+	QE_CHAN_TIMEOUT,     /* slot not free / no answer in time: withdrawn
+			      * unless the receiver had taken it (chan.h) */
 	QE_CHAN_NO_RECEIVER, /* no Quest side attached */
 	QE_CHAN_GONE,	     /* the Quest side vanished mid-packet */
 	QE_CHAN_REFUSED,     /* the Quest side refused (its reason) */

@@ -316,7 +316,7 @@ static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
 			   fs->writing_bytes + (cap - f->cap), &e) != QE_OK) {
 		qfs_log(fs, LOG_NOTICE, "run/%s: %s", f->name ? f->name : "?",
 			e.msg);
-		return qerr_set(why, QE_LIMIT, "%zu bytes written; %s", f->size,
+		return qerr_set(why, e.code, "%zu bytes written; %s", f->size,
 				e.msg);
 	}
 	uint8_t *p = realloc(f->data, cap);

@@ -171,6 +171,27 @@ int main(int argc, char **argv)
 	ok = ok && make_dir(argv[1], "spool", dir, sizeof dir);
 	for (int i = 0; ok && i < 2; i++)
 		ok = spool_seed(dir, i);
+	/* vshm: a mode byte, then region images (PROTOCOL.md §3b): zero, a
+	 * valid empty header with a receiver attached, a FULL and an
+	 * ANSWERED slot */
+	ok = ok && make_dir(argv[1], "vshm", dir, sizeof dir);
+	for (int i = 0; ok && i < 8; i++) {
+		static uint8_t img[1 + 4096 + 64];
+		uint32_t w[][2] = {{64, (uint32_t)(i >> 1) & 3},
+				   {68, 1},
+				   {72, 40},
+				   {128, 1},
+				   {132, 1},
+				   {140, 100},
+				   {152, 1},
+				   {156, 1 + (uint32_t)(i & 1)}};
+		memset(img, 0, sizeof img);
+		img[0] = (uint8_t)(2 | (i & 1));
+		for (size_t k = 0; i && k < sizeof w / sizeof *w; k++)
+			memcpy(img + 1 + w[k][0], &w[k][1], 4);
+		snprintf(name, sizeof name, "region-%d", i);
+		ok = put_file(dir, name, img, sizeof img);
+	}
 	if (!ok)
 		fprintf(stderr, "mkseeds: could not write the seeds\n");
 	return ok ? 0 : 1;

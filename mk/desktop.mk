@@ -27,12 +27,13 @@ $(error WITH_NOTIFY=yes: library 'libnotify' not found by '$(PKG_CONFIG)': insta
 endif
 endif
 
-all: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
+all: $(DESKTOP_PROGS)
+test-progs: $(DESKTOP_TEST_TOOLS)
 check-mounted: $(DESKTOP_PROGS) $(DESKTOP_TEST_TOOLS)
 
-$(BUILD)/tools/questfs-notify.o: tools/questfs-notify.c $(wildcard core/*.h)
+$(BUILD)/tools/questfs-notify.o: tools/questfs-notify.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(NOTIFY_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(DEPFLAGS) $(NOTIFY_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/questfs-notify: $(BUILD)/tools/questfs-notify.o $(BUILD)/libquestcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(NOTIFY_LIBS) $(LDLIBS_CORE)

@@ -28,16 +28,15 @@ UC_LIBS     := $(shell $(EMU_PKG_CONFIG) --libs unicorn 2>/dev/null || echo -lun
 ifeq ($(EMU_HAVE_UC),1)
 all: $(BUILD)/quest-emu
 
-$(BUILD)/emu/%.o: emu/%.c $(wildcard emu/*.h core/*.h)
+$(BUILD)/emu/%.o: emu/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(UC_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(DEPFLAGS) $(UC_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libquestemu.a: $(EMU_OBJ)
 	$(AR) rcs $@ $^
 
 EMU_TOOL_OBJ := $(BUILD)/tools/quest-emu.o $(BUILD)/tools/quest-sim.o $(BUILD)/tools/sim_exec.o
 $(EMU_TOOL_OBJ): CPPFLAGS += -Iemu -DQUEST_EMU
-$(EMU_TOOL_OBJ): $(wildcard emu/*.h tools/*.h)
 
 $(BUILD)/quest-emu: $(BUILD)/tools/quest-emu.o $(BUILD)/libquestemu.a $(BUILD)/libquestcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(UC_LIBS) $(LDLIBS_CORE)

@@ -17,10 +17,11 @@ FUZZ_SAN        := -fsanitize=fuzzer,address,undefined \
 # only clang gives must not stop the fuzzers.
 FUZZ_CFLAGS     := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -std=gnu11 \
 		   -D_GNU_SOURCE -DQUEST_VERSION='"$(VERSION)"' -Icore
-FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload
+FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload \
+		   fuzz_vshm
 # target:max_len; an ELF image or a packet is up to one 384 KiB slot
 FUZZ_RUNS       := fuzz_elfcheck:400000 fuzz_packet:400000 fuzz_args:1024 \
-		   fuzz_spool:20000 fuzz_qload:400000
+		   fuzz_spool:20000 fuzz_qload:400000 fuzz_vshm:16385
 FUZZ_CORE_OBJ   := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
@@ -28,9 +29,9 @@ FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/fuzz/%.o) $(FUZZ_DIR)/obj/fuzz/mkseeds.o
 fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/seed/.stamp
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard core/*.h) $(wildcard tests/fixtures/*.c)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) $(FUZZ_SAN) -c -o $@ $<
 
 $(FUZZ_DIR)/libquestcore-fuzz.a: $(FUZZ_CORE_OBJ)
 	$(AR) rcs $@ $^

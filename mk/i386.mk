@@ -18,9 +18,9 @@ deps-i386:
 	@sh tools/deps-i386.sh
 
 i386: deps-i386
-	$(I386_MAKE) all $(UNIT_SRC:tests/unit/%.c=$(I386_BUILD)/tests/%)
+	$(I386_MAKE) all test-progs $(UNIT_SRC:tests/unit/%.c=$(I386_BUILD)/tests/%)
 
-check-i386: deps all i386
+check-i386: deps all test-progs i386
 	@bash tests/i386/run.sh $(I386_BUILD) '$(I386_VARS)'
 
 # make check-i386-vm: the i386 build under Debian's 32-bit kernel

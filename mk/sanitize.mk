@@ -19,7 +19,7 @@ SAN_MAKE = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) \
 
 .PHONY: check-sanitize check-sanitize-unit check-sanitize-mounted check-valgrind
 check-sanitize: $(SAN_SUPP)
-	$(SAN_MAKE) all $(UNIT_SRC:tests/unit/%.c=$(SAN_BUILD)/tests/%)
+	$(SAN_MAKE) all test-progs $(UNIT_SRC:tests/unit/%.c=$(SAN_BUILD)/tests/%)
 	$(MAKE) --no-print-directory check-sanitize-unit
 	$(MAKE) --no-print-directory check-sanitize-mounted
 
@@ -30,7 +30,7 @@ check-sanitize-unit: $(SAN_SUPP)
 # QUESTFS_SANITIZED tells a case that ASan's quarantine inflates RSS and
 # that everything runs a few times slower.
 check-sanitize-mounted: $(SAN_SUPP)
-	$(SAN_MAKE) all
+	$(SAN_MAKE) all test-progs
 	$(SAN_ENV) QUESTFS_SANITIZED=1 QUESTFS_BUILD=$(abspath $(SAN_BUILD)) \
 		bash tests/mounted/run.sh
 

@@ -20,7 +20,7 @@ TSAN_MAKE = $(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) \
 
 .PHONY: check-tsan check-tsan-unit check-tsan-mounted
 check-tsan: $(TSAN_SUPP)
-	$(TSAN_MAKE) all $(UNIT_SRC:tests/unit/%.c=$(TSAN_BUILD)/tests/%)
+	$(TSAN_MAKE) all test-progs $(UNIT_SRC:tests/unit/%.c=$(TSAN_BUILD)/tests/%)
 	$(MAKE) --no-print-directory check-tsan-unit
 	$(MAKE) --no-print-directory check-tsan-mounted
 
@@ -36,8 +36,8 @@ $(TSAN_BUILD)/tests/writev-after-free: tests/fixtures/writev-after-free.c
 # QUESTFS_TSAN: the one check TSan's slowness defeats, the order of a
 # Thunar drop (t_desktop.sh says why).
 check-tsan-mounted: $(TSAN_SUPP)
-	$(MAKE) --no-print-directory all
-	$(TSAN_MAKE) all
+	$(MAKE) --no-print-directory all test-progs
+	$(TSAN_MAKE) all test-progs
 	$(TSAN_ENV) QUESTFS_SANITIZED=1 QUESTFS_TSAN=1 QUESTFS_BUILD=$(abspath $(TSAN_BUILD)) \
 		QUESTFS_MAKEVARS="BUILD=$(abspath $(TSAN_BUILD)) WITH_NOTIFY=no" \
 		bash tests/mounted/run.sh

@@ -91,11 +91,47 @@ abi_meet() {
 	fi
 }
 
+# vshm_meet SIM LOADER: the same two sides on one vshm: region, which has
+# no ABI of its own: the loader's programs reach quest-sim and are accepted.
+vshm_meet() {
+	local dir end out sim got
+	dir=$(mktemp -d /dev/shm/questfs-i386.XXXXXX)
+	"$1" --channel "vshm:$dir/region" --count 2 >"$dir/sim.log" 2>&1 &
+	sim=$!
+	end=$((SECONDS + 15))
+	until grep -q attached "$dir/sim.log"; do
+		if ((SECONDS >= end)) || ! kill -0 "$sim" 2>/dev/null; then
+			echo "FAIL  quest-sim did not attach: $(cat "$dir/sim.log")"
+			kill "$sim" 2>/dev/null
+			rm -rf "$dir"
+			return 1
+		fi
+		sleep 0.05
+	done
+	out=$("$2" --channel "vshm:$dir/region" --timeout 10 "$B/examples/hello" 2>&1 &&
+		"$2" --channel "vshm:$dir/region" --timeout 10 "$B/examples/hello_argvs" lorem ipsum 2>&1)
+	got=$?
+	wait "$sim" 2>/dev/null
+	if [ "$got" = 0 ] && grep -q '#1 hello: .*accepted' "$dir/sim.log" &&
+		grep -q "#2 hello_argvs: .*argv \['hello_argvs lorem ipsum'\].*accepted" "$dir/sim.log"; then
+		echo "ok    vshm: $(basename "$(dirname "$2")")/questbinloader to $(basename "$(dirname "$1")")/quest-sim: both accepted"
+		rm -rf "$dir"
+	else
+		echo "FAIL  vshm: loader exit $got: $out; quest-sim: $(cat "$dir/sim.log")"
+		kill "$sim" 2>/dev/null
+		rm -rf "$dir"
+		return 1
+	fi
+}
+
 rc=0
 if [ -x "$TOP/build/quest-sim" ] && [ "$("$TOP/build/questbinloader" --version >/dev/null 2>&1 && getconf LONG_BIT)" = 64 ]; then
 	echo "== a 64-bit and a 32-bit side on one shm: channel"
 	abi_meet "$TOP/build/quest-sim" "$RUN/questbinloader" || rc=1
 	abi_meet "$RUN/quest-sim" "$TOP/build/questbinloader" || rc=1
+	echo "== a 64-bit and a 32-bit side on one vshm: region"
+	vshm_meet "$TOP/build/quest-sim" "$RUN/questbinloader" || rc=1
+	vshm_meet "$RUN/quest-sim" "$TOP/build/questbinloader" || rc=1
 else
 	echo "FAIL  the 64-bit build (build/) is missing: make all" >&2
 	rc=1

@@ -78,7 +78,7 @@ qfs_pid=""
 # start_sim [ARGS...]: a quest-sim on this case's channel, saving into $SAVE
 start_sim() {
 	local log=$T/sim.$((++sim_runs)).log
-	"$SIM" --channel "shm:$KEY" --save "$SAVE" "$@" >"$log" 2>&1 &
+	"$SIM" --channel "$CHAN" --save "$SAVE" "$@" >"$log" 2>&1 &
 	sim_pid=$!
 	wait_for "quest-sim attached" grep -q attached "$log" || fail "quest-sim did not start: $(cat "$log")"
 }
@@ -92,7 +92,7 @@ stop_sim() {
 
 # start_qfs [-o OPTS]: questfs in the foreground, logging to $T/qfs.log
 start_qfs() {
-	"$QUESTFS" -f -o "channel=shm:$KEY,spool=$T/spool" "$@" "$MNT" >>"$T/qfs.log" 2>&1 &
+	"$QUESTFS" -f -o "channel=$CHAN,spool=$T/spool" "$@" "$MNT" >>"$T/qfs.log" 2>&1 &
 	qfs_pid=$!
 	wait_for "mount at $MNT" is_mounted "$MNT" || fail "questfs did not mount: $(cat "$T/qfs.log")"
 }
@@ -135,8 +135,10 @@ at_exit() {
 	prev=${prev#trap -- \'}
 	prev=${prev%\' EXIT}
 	# shellcheck disable=SC2064
+	# the trap runs every command whatever fails (run.sh's cases run
+	# with -e)
 	if [ "$1" = first ]; then
-		trap "$2; $prev" EXIT
+		trap "set +e; $2; $prev" EXIT
 	else
 		trap "$prev; $2" EXIT
 	fi
@@ -149,8 +151,15 @@ setup() {
 	SAVE=$T/save
 	FX=$T/fx
 	KEY=${QUESTFS_KEY:-$((300000 + (RANDOM * 32768 + RANDOM) % 600000))}
+	# the case's channel: shm:KEY, or (run.sh's second pass over the
+	# channel cases) a vshm: region in the case's directory
+	if [ "${QUESTFS_BACKEND:-shm}" = vshm ]; then
+		CHAN=vshm:$T/region
+	else
+		CHAN=shm:$KEY
+	fi
 	mkdir -p "$MNT" "$SAVE"
-	trap cleanup EXIT
+	trap 'set +e; cleanup' EXIT
 	"$MKELF" "$FX" >/dev/null || fail "mkelf failed"
 }
 

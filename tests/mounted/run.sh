@@ -39,41 +39,53 @@ nothing_left() {
 }
 
 pass=0 failed=0 notrun=0 names=""
+# The channel cases run a second time over a vshm: region (PROTOCOL.md
+# §3b) instead of shm:KEY: everything between questfs and the Quest side.
+VSHM_CASES=${VSHM_CASES:-^case_(tree|cp_launches|parallel_writers_100|no_quest_side_then_attach|refused_by_quest_side|quest_side_dies_mid_packet|unmount_with_jobs_queued|kill9_.*|loader_round_trip_examples|loader_exit_statuses|quest_side_dies_five_times|quest_side_stopped_status_answers)$}
 # a case that cannot run here says why in this file (not_run in lib.sh)
-export QUESTFS_NOTRUN=/tmp/questfs-case.$$.notrun
+LOGS=$(mktemp -d /tmp/questfs-cases.XXXXXX) || exit 1
+export QUESTFS_NOTRUN=$LOGS/notrun
 for file in "$TOP"/tests/mounted/t_*.sh; do
 	for c in $(bash -c ". '$file'; declare -F" | awk '$3 ~ /^case_/ {print $3}'); do
 		[[ $c =~ ${CASES:-.} ]] || continue
+		backends=shm
+		[[ $c =~ $VSHM_CASES ]] && backends="shm vshm"
+		for backend in $backends; do
+		shown=$c
+		[ "$backend" = shm ] || shown="$c [$backend]"
 		start=$SECONDS
 		id=$$.$c
 		# the case's channel key (lib.sh's setup)
 		key=$((300000 + (RANDOM * 32768 + RANDOM) % 600000))
 		ok=1
 		rm -f "$QUESTFS_NOTRUN"
+		# -e: a helper that fails unguarded ends the case there, as a
+		# failure, instead of letting it run on
 		(
-			set -u
-			export QUESTFS_CASE=$id QUESTFS_KEY=$key
+			set -eu
+			export QUESTFS_CASE=$id QUESTFS_KEY=$key QUESTFS_BACKEND=$backend
 			. "$file"
 			setup
 			"$c"
 			stop_qfs
-		) >"/tmp/questfs-case.$$.log" 2>&1 || ok=0
-		nothing_left "$id" "$key" >>"/tmp/questfs-case.$$.log" 2>&1 || ok=0
+		) >"$LOGS/case.log" 2>&1 || ok=0
+		nothing_left "$id" "$key" >>"$LOGS/case.log" 2>&1 || ok=0
 		if [ "$ok" = 1 ] && [ -e "$QUESTFS_NOTRUN" ]; then
 			notrun=$((notrun + 1))
-			echo "n/a   $c: not run: $(cat "$QUESTFS_NOTRUN")"
+			echo "n/a   $shown: not run: $(cat "$QUESTFS_NOTRUN")"
 		elif [ "$ok" = 1 ]; then
 			pass=$((pass + 1))
-			echo "ok    $c ($((SECONDS - start))s)"
+			echo "ok    $shown ($((SECONDS - start))s)"
 		else
 			failed=$((failed + 1))
-			names="$names $c"
-			echo "FAIL  $c ($((SECONDS - start))s)"
-			sed 's/^/      /' "/tmp/questfs-case.$$.log"
+			names="$names $c${backend#shm}"
+			echo "FAIL  $shown ($((SECONDS - start))s)"
+			sed 's/^/      /' "$LOGS/case.log"
 		fi
+		done
 	done
 done
-rm -f "/tmp/questfs-case.$$.log" "$QUESTFS_NOTRUN"
+rm -rf "$LOGS"
 echo "mounted: $pass passed, $failed failed$([ "$notrun" = 0 ] || echo ", $notrun not run")"
 if [ $((pass + failed)) = 0 ]; then
 	echo "mounted tests: no case ran" >&2

@@ -55,7 +55,7 @@ case_mount_fuse3_source_form() {
 	# fstab's `questfs#SOURCE /quest fuse` form: mount.fuse3 runs
 	# `questfs SOURCE MOUNTPOINT -o ...`, and questfs ignores SOURCE
 	start_sim
-	PATH=$B:$PATH mount.fuse3 "questfs#questfs" "$MNT" -o "channel=shm:$KEY,spool=$T/spool" ||
+	PATH=$B:$PATH mount.fuse3 "questfs#questfs" "$MNT" -o "channel=$CHAN,spool=$T/spool" ||
 		fail "mount.fuse3 failed"
 	is_mounted "$MNT" || fail "not mounted"
 	local pid

@@ -15,8 +15,8 @@ loader_rc() {
 
 case_loader_round_trip_examples() {
 	start_sim
-	"$LOADER" --channel "shm:$KEY" "$EX/hello" || fail "hello not sent"
-	"$LOADER" --channel "shm:$KEY" "$EX/hello_argvs" lorem ipsum dolor || fail "hello_argvs not sent"
+	"$LOADER" --channel "$CHAN" "$EX/hello" || fail "hello not sent"
+	"$LOADER" --channel "$CHAN" "$EX/hello_argvs" lorem ipsum dolor || fail "hello_argvs not sent"
 	wait_saved 2
 	cmp "$EX/hello" "$SAVE/000001.elf" || fail "hello differs"
 	cmp "$EX/hello_argvs" "$SAVE/000002.elf" || fail "hello_argvs differs"
@@ -36,11 +36,11 @@ case_loader_exit_statuses() {
 	loader_rc 1 "No such file" --check "$T/missing"
 	loader_rc 2 "argv buffer holds 80" --check "$EX/hello" "$(printf 'x%.0s' $(seq 1 80))"
 	loader_rc 2 "Try" --bogus
-	loader_rc 3 "no Quest side|not attached|No such" --channel "shm:$KEY" --timeout 1 "$EX/hello"
+	loader_rc 3 "no Quest side|not attached|No such" --channel "$CHAN" --timeout 1 "$EX/hello"
 	loader_rc 0 "" --check "$FX/valid"
 	"$LOADER" --check "$FX/largest" >/dev/null || fail "largest refused"
 	start_sim --refuse="not today"
-	loader_rc 4 "refused by the Quest side: not today" --channel "shm:$KEY" "$EX/hello"
+	loader_rc 4 "refused by the Quest side: not today" --channel "$CHAN" "$EX/hello"
 }
 
 case_loader_every_fixture() {
@@ -77,7 +77,7 @@ case_loader_argv_formats() {
 	loader_rc 2 "unknown Quest profile \"2011\"" --quest-profile 2011 --check "$T/prog"
 	# quest-sim shows argv as each kernel passes it to the program
 	start_sim
-	"$LOADER" --channel "shm:$KEY" "$T/prog" lorem ipsum dolor || fail "not sent"
+	"$LOADER" --channel "$CHAN" "$T/prog" lorem ipsum dolor || fail "not sent"
 	wait_saved 1
 	wait_for "quest-sim's line" grep -q '#1 ' "$T/sim.1.log"
 	grep -qF 'master: argc 1, argv[0] "prog lorem ipsum dolor"; galileo: argc 4, argv[0] "prog", argv[1] "lorem" (argv[2]..argv[3] are not set)' "$T/sim.1.log" ||
