@@ -8,6 +8,8 @@
 # i386 boots it under TCG with the serial console in BUILD_DIR/vm/console.log;
 # its /init (tests/i386/vm-init.sh) runs the checks and prints the result,
 # which is read from the console. VM_DEADLINE (600 s) bounds the boot.
+# VM_INIT names another /init (make check-quest-vm's), VM_QEMU_ARGS adds
+# arguments to QEMU's (its ivshmem device).
 #   tests/i386/vm.sh BUILD_DIR
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +56,7 @@ kernel=$(ls "$VM"/pkgs/boot/vmlinuz-* | head -1)
 [ -f "$kernel" ] || die "no kernel in $kpkg"
 cp "$VM/pkgs/bin/busybox" "$VM/pkgs/bin/fusermount3" "$R/bin/"
 cp "$(find "$VM/pkgs/lib/modules" -name fuse.ko | head -1)" "$R/lib/modules/" || die "no fuse.ko in $kpkg"
-cp "$TOP/tests/i386/vm-init.sh" "$R/init"
+cp "${VM_INIT:-$TOP/tests/i386/vm-init.sh}" "$R/init"
 chmod 755 "$R/init"
 cp "$B/questfs" "$B/quest-sim" "$B/questbinloader" "$B/tests/test_chan" "$R/qfs/"
 cp "$B/examples/hello" "$B/examples/hello_argvs" "$R/qfs/examples/"
@@ -92,10 +94,11 @@ echo "check-i386-vm: $(basename "$kernel"), initramfs $(($(stat -c %s "$VM/initr
 # ---- boot, and read the console
 rm -f "$VM/console.log"
 start=$SECONDS
+# shellcheck disable=SC2086 # VM_QEMU_ARGS: words
 qemu-system-i386 -machine pc -accel tcg -smp 2 -m 512 -no-reboot \
 	-display none -monitor none -serial "file:$VM/console.log" \
 	-kernel "$kernel" -initrd "$VM/initrd.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=3" </dev/null &
+	-append "console=ttyS0 panic=-1 loglevel=3" ${VM_QEMU_ARGS:-} </dev/null &
 qemu_pid=$!
 # the result line, then up to 30 s for the power-off; past the deadline the
 # machine is stopped and the run has failed
