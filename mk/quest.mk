@@ -27,13 +27,13 @@ check-quest: deps
 		echo "check-quest: not run: QUEST_SRC is not set (pass QUEST_SRC=PATH, a clone of https://github.com/QuestOS/quest or a tarball of one)"; \
 		if [ "$$CI" = true ]; then echo "check-quest: CI=true: it must run here" >&2; exit 1; fi; \
 	else \
-		$(MAKE) --no-print-directory quest all && \
+		$(MAKE) --no-print-directory quest all test-progs && \
 		BUILD=$(BUILD) bash tests/quest/check.sh; \
 	fi
 
 run-quest: deps
 	@[ -n '$(QUEST_SRC)' ] || { echo "run-quest: QUEST_SRC is not set: pass QUEST_SRC=PATH, a clone of https://github.com/QuestOS/quest or a tarball of one" >&2; exit 2; }
-	$(MAKE) --no-print-directory quest all
+	$(MAKE) --no-print-directory quest all test-progs
 	@BUILD=$(BUILD) sh tools/run-quest.sh
 
 # Quest-V in a box: the Quest VM and the Debian i386 VM of check-i386-vm on
@@ -50,6 +50,6 @@ ifneq ($(QUEST_SRC),)
 bench: bench-quest
 endif
 bench-quest: deps
-	$(MAKE) --no-print-directory quest all
+	$(MAKE) --no-print-directory quest all test-progs
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/quest.sh
