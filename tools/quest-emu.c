@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		"(default %u)\n"
 		"      --stats         instructions, tasks and time on stderr "
 		"at exit\n"
+		"      --list-syscalls the system calls answered, then exit\n"
 		"  -h, --help, -V, --version\n"
 		"\n"
 		"Exit status: the first task's _exit status; %d an emulated "
@@ -166,7 +167,8 @@ enum {
 	O_VGA,
 	O_TRACE,
 	O_QUANTUM,
-	O_STATS
+	O_STATS,
+	O_LIST
 };
 
 static const struct option longopts[] = {
@@ -179,6 +181,7 @@ static const struct option longopts[] = {
     {"trace", no_argument, NULL, O_TRACE},
     {"quantum", required_argument, NULL, O_QUANTUM},
     {"stats", no_argument, NULL, O_STATS},
+    {"list-syscalls", no_argument, NULL, O_LIST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -244,6 +247,9 @@ static int parse_option(struct cli_opts *o, int c, const char *arg)
 	case O_STATS:
 		o->stats = 1;
 		break;
+	case O_LIST:
+		emu_syscalls_write(stdout);
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 0;
