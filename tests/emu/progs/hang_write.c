@@ -5,8 +5,9 @@
 #include "qsys.h"
 
 #ifdef GALILEO
-/* in the file: Quest's loader refuses a segment of bss alone */
-static char buf[1 << 20] = {'x'};
+static char buf[1 << 20];
+/* in .data: Quest's loader refuses a segment of bss alone */
+static volatile int out = 1;
 #endif
 
 void _start(void)
@@ -16,7 +17,7 @@ void _start(void)
 		int r;
 		asm volatile("int $0x3d"
 			     : "=a"(r)
-			     : "a"(6), "b"(1), "c"(buf), "d"(sizeof buf)
+			     : "a"(6), "b"(out), "c"(buf), "d"(sizeof buf)
 			     : "memory", "cc", "esi", "edi");
 #else
 		quest_time();
