@@ -144,10 +144,14 @@ static int in_byte(struct emu_task *t)
 		struct pollfd p = {.fd = e->o->in_fd, .events = POLLIN};
 		int64_t left = emu_ms_left(e);
 		ssize_t r;
+		int ready =
+		    left == 0 ? 0
+			      : poll(&p, 1, left > INT32_MAX ? -1 : (int)left);
 
-		if (left == 0 ||
-		    (poll(&p, 1, left > INT32_MAX ? -1 : (int)left) == 0))
+		if (ready == 0)
 			return emu_over_time(t) ? -2 : -1;
+		if (ready < 0 && errno == EINTR)
+			continue;
 		r = read(e->o->in_fd, &c, 1);
 		if (r == 1)
 			return c;

@@ -211,6 +211,14 @@ check "master/getchar-no-input" 0 "${nl}end of input: -1$nl" "" -- \
 	"$EMU" --profile master "$tmp/master/emu_getchar" </dev/null
 check "galileo/read-stdin" 0 "(3)(2) end: 0$nl" "" -- \
 	"$EMU" --profile galileo --stdin <(printf 'ab\ncd') "$tmp/galileo/emu_readin"
+# --trace names each call from the table; master's fork after
+# shared_mem_alloc finds the id in EAX and ignores it
+check "master/trace-shm-fork" 0 "child attached at 0x00002000${nl}waitpid: 0${nl}parent attached at 0x00002000 and reads 1$nl" \
+	"task 1: int 0x38 shared_mem_alloc eax=0x1 .*task 1: int 0x31 fork eax=0x1000000 .*task 2: int 0x38 shared_mem_attach eax=0x2 ebx=0x[0-9a-f]+ ecx=0x[0-9a-f]+ edx=0x1000000" -- \
+	"$EMU" --profile master --trace "$tmp/master/shmfork"
+# the same program under galileo: EAX names a VCPU there
+check "galileo/master-stub-fork" 1 "fork: -1$nl" "fork onto VCPU 16777216: there is only VCPU 0, -1" -- \
+	"$EMU" --profile galileo --trace "$tmp/master/shmfork"
 check "master/getcode" 0 "getcode: 65 getchar: 66 end: -1$nl" "" -- \
 	"$EMU" --profile master --stdin <(printf AB) "$tmp/master/emu_getcode"
 # input that never comes: the time limit still ends the run
