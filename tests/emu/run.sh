@@ -219,6 +219,10 @@ check "master/trace-shm-fork" 0 "child attached at 0x00002000${nl}waitpid: 0${nl
 # the same program under galileo: EAX names a VCPU there
 check "galileo/master-stub-fork" 1 "fork: -1$nl" "fork onto VCPU 16777216: there is only VCPU 0, -1" -- \
 	"$EMU" --profile galileo --trace "$tmp/master/shmfork"
+check "master/calls" 0 "syscall0 eax 7: 7${nl}uname returns: 0$nl" "" -- \
+	"$EMU" --profile master "$tmp/master/calls"
+check "galileo/calls" 0 "getpid: 1${nl}device call: -1${nl}pressed_keys: 0${nl}write: [written]9${nl}write to a file: -1${nl}close: 0 again: -1${nl}another socket call: -1$nl" "" -- \
+	"$EMU" --profile galileo --root "$tmp/root" "$tmp/galileo/calls"
 check "master/getcode" 0 "getcode: 65 getchar: 66 end: -1$nl" "" -- \
 	"$EMU" --profile master --stdin <(printf AB) "$tmp/master/emu_getcode"
 # input that never comes: the time limit still ends the run
