@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Quest's system calls, answered inside Unicorn's interrupt hook: `int
  * $0x30`..`$0x3c` (and galileo's `$0x3d`) with the registers and results of
- * kernel/interrupt.S and kernel/interrupt_handler.c of the chosen profile.
- * Calls that change tasks are left to the scheduler (emu.c). Any other
- * vector is a fault: Quest's user code cannot reach it, and an exception in
- * user code makes Quest's kernel stop. */
+ * kernel/interrupt.S and kernel/interrupt_handler.c of the chosen profile,
+ * looked up in one table (sys_table) of vector, EAX, profiles, name and
+ * handler. Calls that change tasks are left to the scheduler (emu.c). A
+ * vector the table lacks is a fault: Quest's user code cannot reach it,
+ * and an exception in user code makes Quest's kernel stop. */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
