@@ -46,6 +46,30 @@ void emu_fault(struct emu_task *t, const char *fmt, ...)
 static void end_limit(struct emu *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+int64_t emu_ms_left(const struct emu *e)
+{
+	uint64_t used = emu_now_ms() - e->start_ms;
+
+	if (!e->o->timeout_ms)
+		return INT64_MAX;
+	return used >= e->o->timeout_ms ? 0
+					: (int64_t)(e->o->timeout_ms - used);
+}
+
+int emu_over_time(struct emu_task *t)
+{
+	struct emu *e = t->e;
+
+	if (e->stop_all)
+		return 1;
+	if (emu_ms_left(e) > 0)
+		return 0;
+	end_limit(e, "time limit reached: %llu ms",
+		  (unsigned long long)e->o->timeout_ms);
+	uc_emu_stop(t->uc);
+	return 1;
+}
+
 static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
 {
 	struct emu_task *t = ud;
@@ -177,6 +201,7 @@ static void task_exit(struct emu_task *t, uint32_t status)
 		e->r->status = (int)status;
 	t->state = T_EXITED;
 	e->nlive--;
+	emu_shm_release(t);
 	/* everyone waiting for it goes back to the run queue, in id order */
 	for (unsigned i = e->reaped; i < e->ntask; i++) {
 		struct emu_task *w = e->task[i];
@@ -279,6 +304,7 @@ static void do_exec(struct emu_task *t, char *path, char *line)
 	}
 	for (int i = 0; i < 6; i++)
 		uc_reg_read(t->uc, ids[i], &regs[i]);
+	emu_shm_release(t);
 	task_free(t);
 	if (task_cpu(t) < 0) {
 		snprintf(e->r->msg, sizeof e->r->msg,
@@ -374,7 +400,7 @@ static void run_turn(struct emu *e, struct emu_task *t)
 
 	if (e->o->max_insns && e->o->max_insns - e->r->insns < budget)
 		budget = e->o->max_insns - e->r->insns;
-	t->slice = 0;
+	t->slice = t->charged = 0;
 	t->slice_end = budget;
 	for (;;) {
 		uint32_t eip = 0;
@@ -411,7 +437,7 @@ static void run_turn(struct emu *e, struct emu_task *t)
 			break;
 		}
 	}
-	e->r->insns += t->slice;
+	e->r->insns += t->slice - t->charged;
 }
 
 static void wake_sleepers(struct emu *e, uint64_t now, uint64_t *next)
@@ -448,7 +474,7 @@ static void schedule(struct emu *e)
 		uint64_t now = emu_now_ms(), next;
 		struct emu_task *t;
 
-		if (e->o->timeout_ms && now - e->start_ms >= e->o->timeout_ms) {
+		if (!emu_ms_left(e)) {
 			end_limit(e, "time limit reached: %llu ms",
 				  (unsigned long long)e->o->timeout_ms);
 			break;

@@ -69,6 +69,10 @@ int emu_run(const uint8_t *elf, size_t len, const char *cmdline,
 /* The exit status quest-emu gives a result. */
 int emu_exit_status(const struct emu_result *r);
 
+/* The system calls answered, one line each: "int $0xNN eax N|* NAME
+ * PROFILES" (the table in sys.c). */
+void emu_syscalls_write(FILE *f);
+
 /* The screen as 25 lines of text, trailing blanks cut. */
 void emu_screen_write(const struct emu_result *r, FILE *f);
 

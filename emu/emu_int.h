@@ -63,6 +63,7 @@ struct emu_task {
 	uint64_t wake_ms;     /* T_SLEEP */
 	int priority;	      /* sched_setparam, recorded only */
 	const char *last_sys; /* for fault reports */
+	uint32_t vec;	      /* its vector */
 	struct emu_region *reg;
 	size_t nreg;
 	struct emu_alloc *alloc;
@@ -72,6 +73,7 @@ struct emu_task {
 	uint32_t defer_a;
 	char *exec_path, *exec_line; /* D_EXEC */
 	uint64_t slice, slice_end;
+	uint64_t charged; /* of slice: system calls' work, not instructions */
 	struct emu_task *next; /* run queue */
 };
 
@@ -102,6 +104,10 @@ struct emu {
 };
 
 uint64_t emu_now_ms(void);
+/* ms before --timeout (INT64_MAX: none) */
+int64_t emu_ms_left(const struct emu *e);
+/* 1 when the run is over: the time limit ends it (and stops t's CPU) */
+int emu_over_time(struct emu_task *t);
 
 /* memory.c */
 int emu_task_map(struct emu_task *t, uint32_t va, uint32_t npages,
@@ -122,6 +128,14 @@ void emu_hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value,
 void emu_flush(struct emu *e);
 void emu_fault(struct emu_task *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* shm.c: shared memory, int $0x38 EAX 1-4 */
+uint32_t emu_shm_alloc(struct emu *e);
+uint32_t emu_shm_attach(struct emu_task *t, uint32_t id);
+uint32_t emu_shm_detach(struct emu_task *t, uint32_t addr);
+uint32_t emu_shm_free(struct emu *e, uint32_t id);
+/* the task's page tables go (exit, exec): the frames it has attached too */
+void emu_shm_release(struct emu_task *t);
 
 /* root.c: a file under --root, confined to it; -1 when there is none */
 int emu_root_open(const char *root, const char *path);

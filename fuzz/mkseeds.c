@@ -192,6 +192,22 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "region-%d", i);
 		ok = put_file(dir, name, img, sizeof img);
 	}
+	/* quest-emu: a profile byte, then records of vector, flags and four
+	 * registers (fuzz_emu.c); the seeds call each vector once */
+	ok = ok && make_dir(argv[1], "emu", dir, sizeof dir);
+	for (int p = 0; ok && p < 2; p++) {
+		uint8_t s[1 + 15 * 18] = {(uint8_t)p};
+		for (int v = 0; v < 15; v++) {
+			s[1 + v * 18] = (uint8_t)v;
+			s[2 + v * 18] =
+			    0x22; /* EBX into the image, ECX a name */
+			s[3 + v * 18] = (uint8_t)(v % 5);
+			s[7 + v * 18] = 0x40;
+			s[11 + v * 18] = 8;
+		}
+		snprintf(name, sizeof name, "calls-%d", p);
+		ok = put_file(dir, name, s, sizeof s);
+	}
 	if (!ok)
 		fprintf(stderr, "mkseeds: could not write the seeds\n");
 	return ok ? 0 : 1;

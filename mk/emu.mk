@@ -6,8 +6,9 @@
 # not built and quest-sim is built without --exec.
 # WITH_EMU=no leaves them out whatever is installed (a Yocto image: Unicorn
 # is a build host's tool there); WITH_EMU=yes fails without Unicorn.
-#   make check-emu   the emulator's tests (tests/emu/run.sh), also run by
-#                    make check
+#   make check-emu   the emulator's tests (tests/emu/run.sh) and its system
+#                    call table against the man page (tests/emu/syscalls.sh),
+#                    also run by make check
 
 WITH_EMU ?= auto
 EMU_PKG_CONFIG ?= $(or $(PKG_CONFIG),pkg-config)
@@ -48,6 +49,7 @@ $(BUILD)/quest-sim: LDLIBS_CORE := $(BUILD)/libquestemu.a $(BUILD)/libquestcore.
 	$(UC_LIBS) $(LDLIBS_CORE)
 
 check-emu: $(BUILD)/quest-emu $(BUILD)/quest-sim $(TEST_TOOLS) $(EXAMPLES)
+	@sh tests/emu/syscalls.sh $(BUILD)/quest-emu docs/man/quest-emu.1
 	@BUILD=$(BUILD) bash tests/emu/run.sh
 
 .PHONY: install-emu uninstall-emu

@@ -22,6 +22,12 @@ FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload \
 # target:max_len; an ELF image or a packet is up to one 384 KiB slot
 FUZZ_RUNS       := fuzz_elfcheck:400000 fuzz_packet:400000 fuzz_args:1024 \
 		   fuzz_spool:20000 fuzz_qload:400000 fuzz_vshm:16385
+# fuzz_emu: random system calls under quest-emu's engine, where Unicorn
+# is there (mk/emu.mk); a program image is 8 KiB
+ifeq ($(EMU_HAVE_UC),1)
+FUZZ_TARGETS    += fuzz_emu
+FUZZ_RUNS       += fuzz_emu:4000
+endif
 FUZZ_CORE_OBJ   := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
@@ -38,6 +44,15 @@ $(FUZZ_DIR)/libquestcore-fuzz.a: $(FUZZ_CORE_OBJ)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_DIR)/libquestcore-fuzz.a
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(LDLIBS_CORE)
+
+ifeq ($(EMU_HAVE_UC),1)
+FUZZ_EMU_OBJ    := $(EMU_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+$(FUZZ_EMU_OBJ): FUZZ_CFLAGS += -Iemu $(UC_CFLAGS)
+$(FUZZ_DIR)/obj/fuzz/fuzz_emu.o: FUZZ_CFLAGS += -Iemu $(UC_CFLAGS)
+$(FUZZ_DIR)/obj/emu/%.o: $(wildcard emu/*.h)
+$(FUZZ_DIR)/fuzz_emu: $(FUZZ_DIR)/obj/fuzz/fuzz_emu.o $(FUZZ_EMU_OBJ) $(FUZZ_DIR)/libquestcore-fuzz.a
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(UC_LIBS) $(LDLIBS_CORE)
+endif
 
 # The seed generator has its own main: instrumented objects, no libFuzzer.
 $(FUZZ_DIR)/mkseeds: $(FUZZ_DIR)/obj/fuzz/mkseeds.o $(FUZZ_DIR)/libquestcore-fuzz.a

@@ -15,6 +15,7 @@
 
 #include "emu.h"
 #include "num.h"
+#include "qopts.h"
 
 #define MAX_IMAGE (64u << 20)
 
@@ -41,6 +42,7 @@ static void usage(FILE *f)
 		"(default %u)\n"
 		"      --stats         instructions, tasks and time on stderr "
 		"at exit\n"
+		"      --list-syscalls the system calls answered, then exit\n"
 		"  -h, --help, -V, --version\n"
 		"\n"
 		"Exit status: the first task's _exit status; %d an emulated "
@@ -155,22 +157,22 @@ static int root_check(const char *root)
 }
 
 /* parse_options's "carry on": any other value is the exit status */
-#define CLI_GO (-1)
+#define CLI_GO QOPTS_GO
 
 enum {
-	O_PROFILE = 256,
-	O_ROOT,
+	O_ROOT = 256,
 	O_STDIN,
 	O_MAX,
 	O_TIMEOUT,
 	O_VGA,
 	O_TRACE,
 	O_QUANTUM,
-	O_STATS
+	O_STATS,
+	O_LIST
 };
 
 static const struct option longopts[] = {
-    {"profile", required_argument, NULL, O_PROFILE},
+    {"profile", required_argument, NULL, QOPT_PROFILE},
     {"root", required_argument, NULL, O_ROOT},
     {"stdin", required_argument, NULL, O_STDIN},
     {"max-insns", required_argument, NULL, O_MAX},
@@ -179,6 +181,7 @@ static const struct option longopts[] = {
     {"trace", no_argument, NULL, O_TRACE},
     {"quantum", required_argument, NULL, O_QUANTUM},
     {"stats", no_argument, NULL, O_STATS},
+    {"list-syscalls", no_argument, NULL, O_LIST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -195,24 +198,12 @@ struct cli_opts {
 };
 
 /* One option; CLI_GO, or the status to exit with. */
-static int parse_option(struct cli_opts *o, int c, const char *arg)
+static int parse_option(void *ctx, int c, const char *arg)
 {
+	struct cli_opts *o = ctx;
 	unsigned long long v;
 
 	switch (c) {
-	case O_PROFILE:
-		if (!strcmp(arg, "master"))
-			o->run.profile = QLOAD_MASTER;
-		else if (!strcmp(arg, "galileo"))
-			o->run.profile = QLOAD_GALILEO;
-		else {
-			fprintf(stderr,
-				"%s: --profile is master or galileo, not "
-				"'%s'\n",
-				prog, arg);
-			return EMU_STATUS_USAGE;
-		}
-		break;
 	case O_ROOT:
 		o->run.root = arg;
 		break;
@@ -244,15 +235,10 @@ static int parse_option(struct cli_opts *o, int c, const char *arg)
 	case O_STATS:
 		o->stats = 1;
 		break;
-	case 'h':
-		usage(stdout);
+	case O_LIST:
+		emu_syscalls_write(stdout);
 		return 0;
-	case 'V':
-		printf("quest-emu %s\n", QUEST_VERSION);
-		return 0;
-	default:
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			prog);
+	default: /* not in its table: getopt_long said so */
 		return EMU_STATUS_USAGE;
 	}
 	return CLI_GO;
@@ -262,16 +248,22 @@ static int parse_option(struct cli_opts *o, int c, const char *arg)
  * end at PROGRAM: what follows are its ARGs. */
 static int parse_options(int argc, char **argv, struct cli_opts *o)
 {
-	int c, rc;
+	struct qopts q;
+	const struct qopts_tool tool = {.prog = prog,
+					.usage = usage,
+					.ok_status = 0,
+					.usage_status = EMU_STATUS_USAGE,
+					.option = parse_option,
+					.ctx = o};
+	int rc;
 
-	*o = (struct cli_opts){.run = {.profile = QLOAD_GALILEO,
-				       .in_fd = STDIN_FILENO,
-				       .out = out_stdout}};
-	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-		rc = parse_option(o, c, optarg);
-		if (rc != CLI_GO)
-			return rc;
-	}
+	*o = (struct cli_opts){
+	    .run = {.in_fd = STDIN_FILENO, .out = out_stdout}};
+	qopts_default(&q);
+	rc = qopts_getopt(argc, argv, "+hV", longopts, &q, &tool);
+	o->run.profile = q.profile;
+	if (rc != CLI_GO)
+		return rc;
 	if (optind >= argc) {
 		fprintf(stderr, "%s: no program given\n", prog);
 		return EMU_STATUS_USAGE;

@@ -19,6 +19,7 @@
 #include "num.h"
 #include "packet.h"
 #include "qload.h"
+#include "qopts.h"
 #ifdef QUEST_EMU
 #include "sim_exec.h"
 #endif
@@ -203,15 +204,11 @@ enum {
 
 enum {
 	O_SLOT = 256,
-	O_BASE,
-	O_LIMIT,
 	O_DELAY,
 	O_REFUSE,
 	O_DIE,
 	O_STAMPS,
 	O_UNLINK,
-	O_PROFILE,
-	O_FORMAT,
 	O_EXEC,
 	O_EXEC_JOBS,
 	O_EXEC_TIMEOUT,
@@ -225,16 +222,16 @@ static const struct option longopts[] = {
     {"save", required_argument, NULL, 's'},
     {"count", required_argument, NULL, 'n'},
     {"quiet", no_argument, NULL, 'q'},
-    {"user-base", required_argument, NULL, O_BASE},
-    {"user-limit", required_argument, NULL, O_LIMIT},
+    {"user-base", required_argument, NULL, QOPT_USER_BASE},
+    {"user-limit", required_argument, NULL, QOPT_USER_LIMIT},
     {"delay", required_argument, NULL, O_DELAY},
     {"refuse", optional_argument, NULL, O_REFUSE},
     {"die-after", required_argument, NULL, O_DIE},
     {"stamps", required_argument, NULL, O_STAMPS},
     {"unlink", no_argument, NULL, O_UNLINK},
     {"vshm-offset", required_argument, NULL, O_VSHMOFF},
-    {"quest-profile", required_argument, NULL, O_PROFILE},
-    {"argv-format", required_argument, NULL, O_FORMAT},
+    {"quest-profile", required_argument, NULL, QOPT_QUEST_PROFILE},
+    {"argv-format", required_argument, NULL, QOPT_ARGV_FORMAT},
     {"exec", optional_argument, NULL, O_EXEC},
     {"exec-jobs", required_argument, NULL, O_EXEC_JOBS},
     {"exec-timeout", required_argument, NULL, O_EXEC_TIMEOUT},
@@ -249,10 +246,7 @@ struct sim_opts {
 	const char *spec, *save, *refuse;
 	unsigned long long slot, count, delay, die_after, vshm_off;
 	int quiet, stamps, unlink_only, exec;
-	unsigned mask;
-	enum qargv_format fmt;
-	int have_base, have_limit;
-	uint32_t ubase, ulimit;
+	struct qopts q; /* kernels, user window, argv format */
 	struct qelf_profile prof;
 #ifdef QUEST_EMU
 	struct simx_opts xo;
@@ -280,15 +274,14 @@ static int exec_option(struct sim_opts *o, int c, const char *arg)
 	unsigned long long v;
 
 	if (c == O_EXEC) {
+		enum qload_profile_id id = QLOAD_GALILEO;
+		struct qerror e;
 		o->exec = 1;
-		if (arg && strcmp(arg, "galileo") && strcmp(arg, "master")) {
-			fprintf(stderr,
-				"%s: --exec takes master or galileo, not "
-				"'%s'\n",
-				prog, arg);
+		if (arg && qopts_kernel("--exec", arg, &id, &e) != QE_OK) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
 			return SIM_USAGE;
 		}
-		o->xo.profile = arg && !strcmp(arg, "master") ? 0 : 1;
+		o->xo.profile = (int)id;
 	} else if (c == O_EXEC_ROOT) {
 		o->xo.root = arg;
 	} else if (num(c == O_EXEC_JOBS ? "--exec-jobs" : "--exec-timeout", arg,
@@ -311,10 +304,9 @@ static int exec_option(struct sim_opts *o, int c, const char *arg)
 }
 
 /* One option; SIM_GO, or the status to exit with. */
-static int parse_option(struct sim_opts *o, int c, const char *arg)
+static int parse_option(void *ctx, int c, const char *arg)
 {
-	unsigned long long v;
-	struct qerror e;
+	struct sim_opts *o = ctx;
 
 	switch (c) {
 	case 'c':
@@ -338,25 +330,6 @@ static int parse_option(struct sim_opts *o, int c, const char *arg)
 	case 'q':
 		o->quiet = 1;
 		break;
-	case O_BASE:
-	case O_LIMIT:
-		if (num("address", arg, 0xffffffffu, &v) < 0)
-			return SIM_USAGE;
-		*(c == O_BASE ? &o->ubase : &o->ulimit) = (uint32_t)v;
-		*(c == O_BASE ? &o->have_base : &o->have_limit) = 1;
-		break;
-	case O_PROFILE:
-		if (qload_profile_parse(arg, &o->mask, &e) != QE_OK) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			return SIM_USAGE;
-		}
-		break;
-	case O_FORMAT:
-		if (qargs_format_parse(arg, &o->fmt, &e) != QE_OK) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			return SIM_USAGE;
-		}
-		break;
 	case O_DELAY:
 		if (num("--delay", arg, 3600000, &o->delay) < 0)
 			return SIM_USAGE;
@@ -378,15 +351,7 @@ static int parse_option(struct sim_opts *o, int c, const char *arg)
 	case O_EXEC_TIMEOUT:
 	case O_EXEC_ROOT:
 		return exec_option(o, c, arg);
-	case 'h':
-		usage(stdout);
-		return SIM_OK;
-	case 'V':
-		printf("quest-sim %s\n", QUEST_VERSION);
-		return SIM_OK;
-	default:
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			prog);
+	default: /* not in its table: getopt_long said so */
 		return SIM_USAGE;
 	}
 	return SIM_GO;
@@ -396,25 +361,27 @@ static int parse_option(struct sim_opts *o, int c, const char *arg)
  * is then open or -1 either way). */
 static int parse_options(int argc, char **argv, struct sim_opts *o)
 {
-	int c, rc;
+	const struct qopts_tool tool = {.prog = prog,
+					.usage = usage,
+					.ok_status = SIM_OK,
+					.usage_status = SIM_USAGE,
+					.option = parse_option,
+					.ctx = o};
+	int rc;
 
 	*o = (struct sim_opts){.spec = QCHAN_SPEC_DEFAULT,
 			       .slot = QPKT_SLOT_DEFAULT,
-			       .stamps = -1,
-			       .mask = QLOAD_MASK_BOTH,
-			       .fmt = QARGV_LINE};
+			       .stamps = -1};
+	qopts_default(&o->q);
 #ifdef QUEST_EMU
 	o->xo = (struct simx_opts){.profile = 1, /* galileo */
 				   .jobs = SIMX_JOBS_DEFAULT,
 				   .timeout_ms = SIMX_TIMEOUT_DEFAULT * 1000};
 #endif
 	qelf_profile_default(&o->prof);
-	while ((c = getopt_long(argc, argv, "c:s:n:qhV", longopts, NULL)) !=
-	       -1) {
-		rc = parse_option(o, c, optarg);
-		if (rc != SIM_GO)
-			return rc;
-	}
+	rc = qopts_getopt(argc, argv, "c:s:n:qhV", longopts, &o->q, &tool);
+	if (rc != SIM_GO)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
 			argv[optind]);
@@ -463,9 +430,7 @@ static int prepare(struct sim_opts *o)
 		return SIM_USAGE;
 	}
 	/* the window is the profile's unless given */
-	if (qelf_profile_window(
-		&o->prof, o->mask, o->have_base ? (long long)o->ubase : -1,
-		o->have_limit ? (long long)o->ulimit : -1, &e) != QE_OK) {
+	if (qopts_window(&o->q, &o->prof, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return SIM_USAGE;
 	}
@@ -511,7 +476,7 @@ static const char *judge(const struct sim_opts *o, unsigned long n,
 	} else {
 		/* the program's name is argv[0]: a command line's first word */
 		size_t k =
-		    strcspn(pv->argv.buf, o->fmt == QARGV_LINE ? " " : "");
+		    strcspn(pv->argv.buf, o->q.fmt == QARGV_LINE ? " " : "");
 		snprintf(namebuf, QARGV_MAX, "%.*s", (int)k, pv->argv.buf);
 		name = pv->argv.size ? namebuf : "(no argv)";
 		if (qelf_check(pv->binary, pv->binary_size, &o->prof,
@@ -538,7 +503,7 @@ static void show(const struct sim_opts *o, unsigned long n, const char *name,
 	    shown_seen[QESC_SIZE(sizeof seen)];
 
 	qargs_format(&pv->argv, 0, args, sizeof args);
-	quest_view(&pv->argv, o->fmt, o->mask, seen, sizeof seen);
+	quest_view(&pv->argv, o->q.fmt, o->q.mask, seen, sizeof seen);
 	qesc_str(name, shown_name, sizeof shown_name);
 	qesc_str(args, shown_args, sizeof shown_args);
 	qesc_str(seen, shown_seen, sizeof shown_seen);

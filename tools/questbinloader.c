@@ -16,6 +16,7 @@
 #include "num.h"
 #include "program.h"
 #include "qload.h"
+#include "qopts.h"
 
 /* Exit statuses; documented in questbinloader(1). */
 enum {
@@ -162,31 +163,21 @@ static int write_all(const char *path, const struct iovec *iov, int n)
 }
 
 /* parse_options's "carry on": any other value is the exit status */
-#define QBL_GO (-1)
+#define QBL_GO QOPTS_GO
 
-enum {
-	O_ARGV0 = 256,
-	O_SLOT,
-	O_BASE,
-	O_LIMIT,
-	O_KICK,
-	O_KICKCMD,
-	O_VSHMOFF,
-	O_PROFILE,
-	O_FORMAT
-};
+enum { O_SLOT = 256, O_KICK, O_KICKCMD, O_VSHMOFF };
 
 static const struct option longopts[] = {
     {"channel", required_argument, NULL, 'c'},
     {"timeout", required_argument, NULL, 't'},
     {"check", no_argument, NULL, 'n'},
     {"out", required_argument, NULL, 'o'},
-    {"argv0", required_argument, NULL, O_ARGV0},
+    {"argv0", required_argument, NULL, QOPT_ARGV0},
     {"slot-size", required_argument, NULL, O_SLOT},
-    {"user-base", required_argument, NULL, O_BASE},
-    {"user-limit", required_argument, NULL, O_LIMIT},
-    {"quest-profile", required_argument, NULL, O_PROFILE},
-    {"argv-format", required_argument, NULL, O_FORMAT},
+    {"user-base", required_argument, NULL, QOPT_USER_BASE},
+    {"user-limit", required_argument, NULL, QOPT_USER_LIMIT},
+    {"quest-profile", required_argument, NULL, QOPT_QUEST_PROFILE},
+    {"argv-format", required_argument, NULL, QOPT_ARGV_FORMAT},
     {"kick", required_argument, NULL, O_KICK},
     {"kick-cmd", required_argument, NULL, O_KICKCMD},
     {"vshm-offset", required_argument, NULL, O_VSHMOFF},
@@ -198,10 +189,9 @@ static const struct option longopts[] = {
 /* Everything the command line decides. */
 struct qbl_opts {
 	const char *spec, *out;
-	unsigned long long timeout_s, ubase, ulimit;
-	unsigned mask;
-	enum qargv_format fmt;
-	int have_base, have_limit, check_only, argv0;
+	unsigned long long timeout_s;
+	struct qopts q; /* kernels, user window, argv */
+	int check_only;
 	struct qchan_opts copts;
 	struct qelf_profile prof;
 	const char *path; /* BINARY */
@@ -217,10 +207,10 @@ struct qbl_packet {
 };
 
 /* One option; QBL_GO, or the status to exit with. */
-static int parse_option(struct qbl_opts *o, int c, const char *arg)
+static int parse_option(void *ctx, int c, const char *arg)
 {
+	struct qbl_opts *o = ctx;
 	unsigned long long v;
-	struct qerror e;
 
 	switch (c) {
 	case 'c':
@@ -241,16 +231,6 @@ static int parse_option(struct qbl_opts *o, int c, const char *arg)
 	case 'o':
 		o->out = arg;
 		break;
-	case O_ARGV0:
-		if (strcmp(arg, "name") && strcmp(arg, "none")) {
-			fprintf(stderr,
-				"%s: --argv0 takes 'name' or 'none', not "
-				"'%s'\n",
-				prog, arg);
-			return EX_USAGE;
-		}
-		o->argv0 = !strcmp(arg, "name");
-		break;
 	case O_SLOT:
 		if (qnum_parse(arg, QPKT_SLOT_MAX, &v) < 0 ||
 		    qpkt_slot_check((size_t)v, NULL) != QE_OK) {
@@ -260,27 +240,6 @@ static int parse_option(struct qbl_opts *o, int c, const char *arg)
 			return EX_USAGE;
 		}
 		o->copts.slot_size = (size_t)v;
-		break;
-	case O_BASE:
-	case O_LIMIT:
-		if (qnum_parse(arg, 0xffffffffu, &v) < 0) {
-			fprintf(stderr, "%s: bad address '%s'\n", prog, arg);
-			return EX_USAGE;
-		}
-		*(c == O_BASE ? &o->ubase : &o->ulimit) = v;
-		*(c == O_BASE ? &o->have_base : &o->have_limit) = 1;
-		break;
-	case O_FORMAT:
-		if (qargs_format_parse(arg, &o->fmt, &e) != QE_OK) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			return EX_USAGE;
-		}
-		break;
-	case O_PROFILE:
-		if (qload_profile_parse(arg, &o->mask, &e) != QE_OK) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			return EX_USAGE;
-		}
 		break;
 	case O_KICK:
 		o->copts.kick = arg;
@@ -298,15 +257,7 @@ static int parse_option(struct qbl_opts *o, int c, const char *arg)
 		}
 		o->copts.vshm_offset = (size_t)v;
 		break;
-	case 'h':
-		usage(stdout);
-		return EX_SENT;
-	case 'V':
-		printf("questbinloader %s\n", QUEST_VERSION);
-		return EX_SENT;
-	default:
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			prog);
+	default: /* not in its table: getopt_long said so */
 		return EX_USAGE;
 	}
 	return QBL_GO;
@@ -316,21 +267,21 @@ static int parse_option(struct qbl_opts *o, int c, const char *arg)
  * end at BINARY: what follows are its ARGs. */
 static int parse_options(int argc, char **argv, struct qbl_opts *o)
 {
-	int c, rc;
+	int rc;
+	const struct qopts_tool tool = {.prog = prog,
+					.usage = usage,
+					.ok_status = EX_SENT,
+					.usage_status = EX_USAGE,
+					.option = parse_option,
+					.ctx = o};
 
-	*o = (struct qbl_opts){.spec = QCHAN_SPEC_DEFAULT,
-			       .timeout_s = 5,
-			       .mask = QLOAD_MASK_BOTH,
-			       .fmt = QARGV_LINE,
-			       .argv0 = 1};
+	*o = (struct qbl_opts){.spec = QCHAN_SPEC_DEFAULT, .timeout_s = 5};
+	qopts_default(&o->q);
 	qchan_opts_default(&o->copts);
 	qelf_profile_default(&o->prof);
-	while ((c = getopt_long(argc, argv, "+c:t:no:hV", longopts, NULL)) !=
-	       -1) {
-		rc = parse_option(o, c, optarg);
-		if (rc != QBL_GO)
-			return rc;
-	}
+	rc = qopts_getopt(argc, argv, "+c:t:no:hV", longopts, &o->q, &tool);
+	if (rc != QBL_GO)
+		return rc;
 	if (optind >= argc) {
 		fprintf(stderr,
 			"%s: missing BINARY\nTry '%s --help' for more "
@@ -350,9 +301,7 @@ static int set_window(struct qbl_opts *o)
 {
 	struct qerror e;
 
-	if (qelf_profile_window(
-		&o->prof, o->mask, o->have_base ? (long long)o->ubase : -1,
-		o->have_limit ? (long long)o->ulimit : -1, &e) != QE_OK) {
+	if (qopts_window(&o->q, &o->prof, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return EX_USAGE;
 	}
@@ -369,8 +318,8 @@ static int build_argv(const struct qbl_opts *o, struct qargv *args)
 
 	base = base ? base + 1 : o->path;
 	qargs_init(args, NULL, NULL);
-	args->format = o->fmt;
-	if (o->argv0 && qargs_add(args, base, &e) != QE_OK) {
+	args->format = o->q.fmt;
+	if (o->q.argv0 && qargs_add(args, base, &e) != QE_OK) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		return EX_USAGE;
 	}
@@ -418,7 +367,7 @@ static void print_checked(const struct qbl_opts *o, const struct qargv *args,
 	       "(%zu bytes as %s)\n",
 	       o->path, pk->elf_len, pk->info.entry, pk->info.nloads,
 	       args->argc, args->size,
-	       o->fmt == QARGV_LINE ? "a command line" : "strings");
+	       o->q.fmt == QARGV_LINE ? "a command line" : "strings");
 }
 
 /* --out: the packet into a file instead of the channel. */

@@ -2,13 +2,17 @@
 /* quest-sim --exec (see sim_exec.h). Each program runs in a child process:
  * its output goes to quest-sim's stdout one line per write(2), prefixed
  * "[#N NAME] " with control characters shown as '?', and as it is to
- * DIR/N.out with --save; its result is one line. */
+ * DIR/N.out with --save; its result is one line, which quest-sim writes
+ * for a child that died without one. A child past its time limit is
+ * killed: by its own alarm, and by quest-sim's watchdog if that fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +20,21 @@
 #include "emu.h"
 #include "sim_exec.h"
 
-static unsigned running;
+/* a program running: the watchdog kills it at kill_ms */
+struct kid {
+	pid_t pid;
+	int pidfd; /* -1: none (the watchdog then looks every 100 ms) */
+	unsigned long n;
+	char name[40];
+	uint64_t kill_ms;
+	int killed;
+};
+
+/* beyond --exec-timeout, what the child's engine has to end by itself */
+#define SIMX_GRACE_MS 2000u
+
+static struct kid *kids;
+static unsigned running, cap;
 
 /* what one program may print, to the screen and to DIR/N.out: its output
  * comes from any local user, quest-sim's log and disk are shared */
@@ -146,6 +164,8 @@ static void child(const struct simx_opts *o, unsigned long n, const char *name,
 	eo.out_ctx = &s;
 	if (!r)
 		_exit(1);
+	/* the kernel ends the run if the engine does not, SIGALRM */
+	alarm((unsigned)((o->timeout_ms + SIMX_GRACE_MS / 2 + 999) / 1000));
 	emu_run(elf, len, line, &eo, r);
 	if (s.len)
 		emit(&s);
@@ -167,33 +187,132 @@ static void child(const struct simx_opts *o, unsigned long n, const char *name,
 	_exit(0);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void safe_name(char *dst, size_t cap, const char *name);
+
+/* A child that ended without its result line gets one from here: killed
+ * by a signal (128 + its number, as a shell says), or its engine failed. */
+static void report(const struct kid *k, int status)
+{
+	char res[256];
+	const char *abbrev;
+	int sig;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (!WIFSIGNALED(status)) {
+		snprintf(res, sizeof res,
+			 "quest-sim: #%lu %s: error %d: the run ended without "
+			 "a result\n",
+			 k->n, k->name,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else {
+		sig = WTERMSIG(status);
+		abbrev = sigabbrev_np(sig);
+		snprintf(res, sizeof res,
+			 "quest-sim: #%lu %s: killed %d, by SIG%s%s\n", k->n,
+			 k->name, 128 + sig, abbrev ? abbrev : "?",
+			 k->killed || sig == SIGALRM
+			     ? ": past its time limit (--exec-timeout)"
+			     : "");
+	}
+	write_all(STDOUT_FILENO, res, strlen(res));
+}
+
+static void forget(unsigned i, int status)
+{
+	report(&kids[i], status);
+	if (kids[i].pidfd >= 0)
+		close(kids[i].pidfd);
+	kids[i] = kids[--running];
+}
+
+/* Collects what has ended, then kills what is past its time. */
+static void collect(void)
+{
+	uint64_t now;
+	int status;
+	pid_t p;
+
+	while (running && (p = waitpid(-1, &status, WNOHANG)) != 0) {
+		if (p < 0) {
+			if (errno == EINTR)
+				continue;
+			running = 0; /* no children left at all */
+			break;
+		}
+		for (unsigned i = 0; i < running; i++)
+			if (kids[i].pid == p) {
+				forget(i, status);
+				break;
+			}
+	}
+	now = now_ms();
+	for (unsigned i = 0; i < running; i++)
+		if (!kids[i].killed && now >= kids[i].kill_ms) {
+			kill(kids[i].pid, SIGKILL);
+			kids[i].killed = 1;
+		}
+}
+
+/* Sleeps until a child ends, the watchdog is due, or a signal comes;
+ * without a pidfd for every child, 100 ms at most. */
+static void wait_some(void)
+{
+	struct pollfd fds[64];
+	nfds_t nfd = 0;
+	uint64_t now = now_ms(), due;
+	int all = running <= sizeof fds / sizeof *fds;
+
+	for (unsigned i = 0; i < running && all; i++) {
+		all = kids[i].pidfd >= 0;
+		fds[nfd++] = (struct pollfd){kids[i].pidfd, POLLIN, 0};
+	}
+	due = now + (all ? 60000 : 100);
+	for (unsigned i = 0; i < running; i++)
+		if (!kids[i].killed && kids[i].kill_ms < due)
+			due = kids[i].kill_ms > now ? kids[i].kill_ms : now;
+	poll(fds, all ? nfd : 0, (int)(due - now));
+}
+
 void simx_reap(int wait_all)
 {
-	while (running) {
-		pid_t p = waitpid(-1, NULL, wait_all ? 0 : WNOHANG);
-		if (p > 0) {
-			running--;
-			continue;
-		}
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			running = 0;
-		break;
+	collect();
+	while (wait_all && running) {
+		wait_some();
+		collect();
 	}
 }
 
 void simx_wait_slot(const struct simx_opts *o,
 		    const volatile sig_atomic_t *stop)
 {
-	simx_reap(0);
+	collect();
 	while (running >= o->jobs && !*stop) {
-		pid_t w = waitpid(-1, NULL, 0);
-		if (w > 0)
-			running--;
-		else if (errno != EINTR)
-			running = 0;
+		wait_some();
+		collect();
 	}
+}
+
+/* the child's entry in the table, before it is started */
+static struct kid *new_kid(void)
+{
+	if (running == cap) {
+		unsigned ncap = cap ? 2 * cap : 8;
+		struct kid *k = realloc(kids, ncap * sizeof *k);
+		if (!k)
+			return NULL;
+		kids = k;
+		cap = ncap;
+	}
+	return &kids[running];
 }
 
 int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
@@ -201,6 +320,7 @@ int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
 {
 	char line[EMU_CMDLINE_MAX + 1];
 	size_t k = 0;
+	struct kid *kid;
 	pid_t p;
 
 	/* the words joined by single spaces: what Quest's _exec splits */
@@ -211,6 +331,12 @@ int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
 	}
 	line[k] = '\0';
 	simx_reap(0);
+	kid = new_kid();
+	if (!kid) {
+		fprintf(stderr, "quest-sim: cannot run #%lu: out of memory\n",
+			n);
+		return -1;
+	}
 	fflush(stdout);
 	p = fork();
 	if (p < 0) {
@@ -223,6 +349,12 @@ int simx_start(const struct simx_opts *o, unsigned long n, const char *name,
 		signal(SIGTERM, SIG_DFL);
 		child(o, n, name, elf, len, line);
 	}
+	*kid =
+	    (struct kid){.pid = p,
+			 .pidfd = pidfd_open(p, 0),
+			 .n = n,
+			 .kill_ms = now_ms() + o->timeout_ms + SIMX_GRACE_MS};
+	safe_name(kid->name, sizeof kid->name, name);
 	running++;
 	return 0;
 }

@@ -4,7 +4,21 @@
 
 # results_at_least N: quest-sim printed N result lines
 results_at_least() {
-	test "$(grep -cE '^quest-sim: #[0-9]+ [^:]+: (exited|fault|limit|refused|error) ' "$T/sim.1.log")" -ge "$1"
+	test "$(grep -cE '^quest-sim: #[0-9]+ [^:]+: (exited|fault|limit|refused|error|killed) ' "$T/sim.1.log")" -ge "$1"
+}
+
+# build_loop: $T/loop, a program that runs for ever
+build_loop() {
+	printf '.code32\n.globl _start\n_start: jmp _start\n' >"$T/loop.s"
+	as --32 -o "$T/loop.o" "$T/loop.s" &&
+		ld -m elf_i386 -static -z noseparate-code -Ttext-segment=0x1000 -e _start -o "$T/loop" "$T/loop.o" ||
+		fail "cannot build loop"
+}
+
+# running_child: quest-sim's one child process (the program running)
+running_child() {
+	local c
+	c=$(pgrep -P "$sim_pid") && [ "$(printf '%s\n' "$c" | wc -l)" = 1 ] && echo "$c"
 }
 
 case_exec_runs_copied_program() {
@@ -63,4 +77,48 @@ case_exec_jobs_bound() {
 	second_taken=$(grep -n '^quest-sim: #2 two: .*accepted' "$T/sim.1.log" | cut -d: -f1)
 	[ -n "$first_end" ] && [ -n "$second_taken" ] && [ "$first_end" -lt "$second_taken" ] ||
 		fail "#2 taken while #1 ran: $(cat "$T/sim.1.log")"
+}
+
+case_exec_child_killed_by_signal_reported() {
+	# a child that dies without its result line still gets one, naming
+	# the signal
+	start_sim --exec --exec-timeout 60
+	start_qfs
+	build_loop
+	cp "$T/loop" "$MNT/run/" || fail "cp failed"
+	wait_for "the program's process" running_child || fail "no child of quest-sim"
+	kill -SEGV "$(running_child)"
+	wait_for "loop's result line" grep -q '^quest-sim: #1 loop: killed 139, by SIGSEGV$' "$T/sim.1.log" ||
+		fail "no result line: $(cat "$T/sim.1.log")"
+}
+
+case_exec_watchdog_kills_stuck_child() {
+	# a child that cannot end by itself (stopped here; an engine stuck in
+	# a call) is killed by quest-sim past its time limit
+	start_sim --exec --exec-timeout 1
+	start_qfs
+	build_loop
+	cp "$T/loop" "$MNT/run/" || fail "cp failed"
+	wait_for "the program's process" running_child || fail "no child of quest-sim"
+	kill -STOP "$(running_child)"
+	wait_for "loop's result line" grep -q '^quest-sim: #1 loop: killed 137, by SIGKILL: past its time limit (--exec-timeout)$' "$T/sim.1.log" ||
+		fail "no result line: $(cat "$T/sim.1.log")"
+}
+
+case_exec_slot_not_held_by_long_write() {
+	# galileo's write of 1 MiB in a loop held an exec slot far past
+	# --exec-timeout, and the next launch was never taken
+	start_sim --exec --exec-jobs 1 --exec-timeout 1
+	start_qfs
+	gcc -m32 -march=i586 -ffreestanding -nostdlib -fno-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -fno-builtin -O1 -DGALILEO \
+		-c -o "$T/w.o" "$TOP/tests/emu/progs/hang_write.c" &&
+		ld -m elf_i386 -static -T "$TOP/tests/emu/quest.ld" -o "$T/writer" "$T/w.o" ||
+		fail "cannot build writer"
+	cp "$T/writer" "$MNT/run/" || fail "cp writer failed"
+	cp "$EX/hello" "$MNT/run/" || fail "cp hello failed"
+	wait_for "hello's result line" grep -q '^quest-sim: #2 hello: exited 0, ' "$T/sim.1.log" ||
+		fail "hello did not run: $(grep -v '^\[' "$T/sim.1.log")"
+	grep -q '^quest-sim: #1 writer: limit 124, .*time limit reached: 1000 ms$' "$T/sim.1.log" ||
+		fail "writer: $(grep -v '^\[' "$T/sim.1.log")"
 }

@@ -71,22 +71,21 @@ src=tests/emu/progs
 CC32=${CC32:-gcc}
 CFLAGS32="-m32 -march=i586 -ffreestanding -nostdlib -fno-pie -fno-stack-protector
 	  -fno-asynchronous-unwind-tables -fno-builtin -O1 -Wall -Wextra -Werror"
+# By name: fault_* stop Quest whole in crash> (or are refused by questfs);
+# hang_* never end, and proc_creat waits for each program, so one would
+# hold the channel; emu_* need what only quest-emu gives (input, a root of
+# its own, its getcode). Others, with the reason:
 declare -A EXCLUDE=(
-	[badint]="int \$0x80 faults (#GP): Quest stops whole in crash>"
-	[divide]="a divide error: Quest stops whole in crash>"
-	[hlt]="hlt at user level faults (#GP): Quest stops whole in crash>"
-	[ill]="an illegal instruction: Quest stops whole in crash>"
-	[segv]="a page fault: Quest stops whole in crash> (the crash case sends it, last)"
-	[sched]="sched_setparam with m = 0 divides by zero in Quest's kernel: crash>"
-	[bssonly]="a bss-only segment, which Quest's loader misreads as 1048576 pages: questfs refuses it"
-	[bigbss]="200 MiB of bss, past Quest's user window [0x1000, 0x3f0000): questfs refuses it"
-	[loop]="never exits: proc_creat waits for each program, so it holds the channel (the lost-VM case uses it for that)"
-	[waitself]="waits for itself forever, holding the channel"
-	[forkmany]="forks until fork fails: on this kernel the second loop never ends (measured: 'forked and waited: 13', then silence)"
-	[getchar]="reads the keyboard: no input comes, so it never exits"
-	[readin]="reads the keyboard (galileo's read on descriptor 0): never exits on master"
 	[shm]="Quest's _exit frees every frame the child mapped, the shared one too; the parent's attach can then fail (-1) and its read fault at 0xffffffff: crash> (measured; other runs read 0 where quest-emu reads 0x00c0ffee)"
 )
+excluded() {
+	case $1 in
+	fault_*) echo "faults: Quest stops whole in crash> (the crash case sends fault_segv, last), or questfs refuses it" ;;
+	hang_*) echo "never ends: proc_creat waits for each program, so it would hold the channel (the lost-VM case uses hang_loop for that)" ;;
+	emu_*) echo "needs what only quest-emu gives (keyboard input, its own root, its getcode)" ;;
+	*) echo "${EXCLUDE[$1]:-}" ;;
+	esac
+}
 # Lines where the two sides differ by design, rewritten alike on both
 declare -A NORMALISE=(
 	[forkwait]='s/child id [0-9]+/child id <pid>/'
@@ -110,11 +109,13 @@ for f in "$src"/*.c "$src"/*.s; do
 		as --32 -o "$T/progs/$n.o" "$f" || { say "cannot build $n"; exit 1; }
 	fi
 	ld -m elf_i386 -static -T tests/emu/quest.ld -o "$T/root/bin/$n" "$T/progs/$n.o" || exit 1
-	[ -n "${EXCLUDE[$n]:-}" ] || progs+=("$n")
+	why=$(excluded "$n")
+	if [ -n "$why" ]; then
+		echo "not run on Quest: $n: $why"
+	else
+		progs+=("$n")
+	fi
 done
-for n in "${!EXCLUDE[@]}"; do
-	[ -f "$src/$n.c" ] || [ -f "$src/$n.s" ] && echo "not run on Quest: $n: ${EXCLUDE[$n]}"
-done | sort
 # the file openread reads, in quest-emu's root and on the CD
 printf '0123456789abcdefXYZ' >"$T/root/etc/data.txt"
 
@@ -368,7 +369,7 @@ wait_status() { # REGEX: status matches it (deadline)
 if want lost-vm; then
 	mkdir -p "$T/lost"
 	for k in k1 k2 k3; do cp "$T/root/bin/args" "$T/lost/$k"; done
-	cp "$T/root/bin/loop" "$MNT/run/loop"
+	cp "$T/root/bin/hang_loop" "$MNT/run/loop"
 	if ! wait_state loop delivered; then
 		bad lost-vm "loop was not accepted: $(state_of loop)"
 	else
@@ -417,7 +418,7 @@ fi
 # once and report COM1's lines, not wait out its deadline
 case_name=crash
 if want crash; then
-	cp "$T/root/bin/segv" "$MNT/run/segv"
+	cp "$T/root/bin/fault_segv" "$MNT/run/segv"
 	t0=$SECONDS
 	rc=0
 	$WATCH text "$(com1)" "$(com2)" "$pos" "text that never comes" "$RUN_DEADLINE" 2>"$T/crash.txt" >/dev/null || rc=$?
