@@ -134,6 +134,11 @@ struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid);
 void qfs_set_name(struct qfs *fs, struct qfile *f, char *name); /* takes it */
+/* what a reason that quotes another user's arguments shows instead
+ * (status, status.json, user.quest.error) */
+#define QFS_HIDDEN_REASON "(hidden: it quotes the arguments)"
+/* the mode a file of that name gets: a sidecar's grants others nothing */
+mode_t qfs_mode_for(const char *name, mode_t mode);
 void qfs_detach(struct qfs *fs, struct qfile *f); /* remove from run/ */
 void qfs_drop_data(struct qfs *fs, struct qfile *f);
 void qfs_maybe_free(struct qfs *fs, struct qfile *f);

@@ -3,6 +3,7 @@
  * the arguments a launch takes from them or from a sidecar file. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -159,12 +160,15 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 		struct qfile *s = qfs_find(fs, side);
 		if (s && !qfs_sidecar_counts(f, s)) {
 			/* another user's: planted, never the program's */
-			qjobs_log(fs->jobs,
-				  "run/%s of uid %lu ignored for run/%s of uid "
-				  "%lu: a sidecar counts only for its owner's "
-				  "programs",
-				  side, (unsigned long)s->uid, f->name,
-				  (unsigned long)f->uid);
+			struct qerror why;
+			char what[NAME_MAX + 64];
+			qerr_set(&why, QE_USAGE,
+				 "a sidecar counts only for its owner's "
+				 "programs");
+			snprintf(what, sizeof what,
+				 "ignored for run/%s of uid %lu", f->name,
+				 (unsigned long)f->uid);
+			qjobs_log_file(fs->jobs, s->uid, side, what, &why);
 		} else if (s && s->ls.writers > s->ls.closing) {
 			return qerr_set(err, QE_USAGE,
 					"its arguments file %s is still open "

@@ -17,10 +17,11 @@ FUZZ_SAN        := -fsanitize=fuzzer,address,undefined \
 # only clang gives must not stop the fuzzers.
 FUZZ_CFLAGS     := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -std=gnu11 \
 		   -D_GNU_SOURCE -DQUEST_VERSION='"$(VERSION)"' -Icore
-FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload
+FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload \
+		   fuzz_logline
 # target:max_len; an ELF image or a packet is up to one 384 KiB slot
 FUZZ_RUNS       := fuzz_elfcheck:400000 fuzz_packet:400000 fuzz_args:1024 \
-		   fuzz_spool:20000 fuzz_qload:400000
+		   fuzz_spool:20000 fuzz_qload:400000 fuzz_logline:4096
 FUZZ_CORE_OBJ   := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 

