@@ -107,3 +107,64 @@ case_hidden_args_stay_hidden() {
 		"$(as_user "$a" getfattr --only-values -n user.quest.error "$MNT/run/p5")"
 	return 0
 }
+
+# quest-sim --save DIR: a symbolic link another user planted at a
+# temporary name (.000001.argv.tmp -> a file of root's) is never written
+# through, and a DIR that others can write (/tmp/got, mode 1777) is
+# refused at start. The other files the tools write (--stamps, --out,
+# --vga) refuse a symbolic link, a FIFO (without waiting on it) and a
+# file of another user's.
+case_tool_files_not_followed() {
+	local u=qfsn$KEY out rc
+	new_user "$u"
+	echo "root's" >"$T/victim"
+	ln -s "$T/victim" "$SAVE/.000001.argv.tmp"
+	ln -s "$T/victim" "$SAVE/.000001.elf.tmp"
+	start_sim
+	start_qfs
+	cp "$EX/hello" "$MNT/run/p" || fail "cp"
+	wait_saved 1
+	expect_eq "the file linked to" "root's" "$(cat "$T/victim")"
+	cmp "$EX/hello" "$SAVE/000001.elf" || fail "the program saved differs"
+	expect_eq "argv saved" "p" "$(argv_of 1)"
+	stop_qfs
+	stop_sim
+
+	mkdir -m 1777 "$T/got"
+	chmod 1777 "$T/got"
+	rc=0
+	out=$(timeout 10 "$SIM" --channel "shm:$KEY" --save "$T/got" 2>&1) || rc=$?
+	expect_eq "quest-sim exit status, --save $T/got" 2 "$rc"
+	expect_match "--save $T/got" "$T/got is a directory of root with mode 1777: refused.*chmod go-w" "$out"
+	mkdir -m 0755 "$T/theirs"
+	chown "$u" "$T/theirs"
+	rc=0
+	out=$(timeout 10 "$SIM" --channel "shm:$KEY" --save "$T/theirs" 2>&1) || rc=$?
+	expect_eq "quest-sim exit status, --save $T/theirs" 2 "$rc"
+	expect_match "--save $T/theirs" "a directory of $u with mode 0755: refused" "$out"
+
+	ln -s "$T/victim" "$T/stamps"
+	rc=0
+	out=$(timeout 10 "$SIM" --channel "shm:$KEY" --stamps "$T/stamps" 2>&1) || rc=$?
+	expect_eq "quest-sim exit status, --stamps a link" 2 "$rc"
+	expect_match "--stamps" "is a symbolic link" "$out"
+	mkfifo "$T/fifo"
+	rc=0
+	out=$(timeout 10 "$LOADER" --out "$T/fifo" "$EX/hello" 2>&1) || rc=$?
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "questbinloader --out a FIFO: rc $rc: $out"
+	expect_match "--out a FIFO" "is a FIFO" "$out"
+	echo theirs >"$T/their-file"
+	chown "$u" "$T/their-file"
+	rc=0
+	out=$(timeout 10 "$LOADER" --out "$T/their-file" "$EX/hello" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "questbinloader --out wrote another user's file"
+	expect_match "--out their file" "is a regular file of $u" "$out"
+	expect_eq "their file" theirs "$(cat "$T/their-file")"
+	expect_eq "the file linked to" "root's" "$(cat "$T/victim")"
+	if [ -x "$BIN/quest-emu" ]; then
+		rc=0
+		out=$(timeout 20 "$B/quest-emu" --vga "$T/stamps" "$EX/hello" 2>&1) || rc=$?
+		expect_match "quest-emu --vga a link" "is a symbolic link" "$out"
+		expect_eq "the file linked to" "root's" "$(cat "$T/victim")"
+	fi
+}
