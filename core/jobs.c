@@ -743,7 +743,7 @@ static void *sender_main(void *arg)
 		if (!q->stopping && r != QE_OK && !j->waiting_logged) {
 			j->waiting_logged = 1;
 			snprintf(j->info.detail, sizeof j->info.detail,
-				 "waiting for the Quest side: %.200s", e.msg);
+				 "waiting for the Quest side: %.220s", e.msg);
 			log_locked(q, "job %llu uid=%lu %s waiting: %s",
 				   (unsigned long long)j->info.id,
 				   (unsigned long)j->info.uid, j->info.name,

@@ -168,3 +168,34 @@ case_tool_files_not_followed() {
 		expect_eq "the file linked to" "root's" "$(cat "$T/victim")"
 	fi
 }
+
+# The segment removed (quest-sim --unlink, as questfs's own errors advise)
+# and a FIFO made in its place by another user: the sender never waits on
+# it; the job says in status that the name is refused and why, and
+# questfs stops on unmount as always.
+case_fifo_in_dev_shm_never_waited_on() {
+	local u=qfso$KEY seg=/dev/shm/questfs-shm-$KEY
+	new_user "$u"
+	start_sim
+	start_qfs
+	cp "$EX/hello" "$MNT/run/p1" || fail "cp p1"
+	wait_saved 1
+	stop_sim
+	"$SIM" --channel "shm:$KEY" --unlink || fail "quest-sim --unlink"
+	[ ! -e "$seg" ] || fail "the segment is still there"
+	as_user "$u" mkfifo -m 0666 "$seg" || fail "mkfifo"
+	at_exit first "rm -f $seg"
+	cp "$EX/hello" "$MNT/run/p2" || fail "cp p2"
+	wait_for "the refusal in status" grep -q "waiting for the Quest side: .*$seg belongs to $u .*a FIFO: refused" "$MNT/status" ||
+		fail "status: $(cat "$MNT/status")"
+	grep -q "vshm: on a path only root can write" "$MNT/status" || fail "status: $(cat "$MNT/status")"
+	grep -q "job 2 uid=0 p2 waiting: .*a FIFO: refused" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	# unmounting ends questfs (within the deadline: timeout)
+	fusermount3 -u "$MNT" || fail "unmount"
+	local rc=0
+	timeout "$DEADLINE" tail --pid="$qfs_pid" -f /dev/null || rc=$?
+	expect_eq "questfs ended after the unmount" 0 "$rc"
+	wait "$qfs_pid" || fail "questfs exit status $?: $(cat "$T/qfs.log")"
+	qfs_pid=""
+	rm -f "$seg"
+}
