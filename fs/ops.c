@@ -1040,7 +1040,7 @@ static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 }
 
 /* The stored xattrs of ino (lock held): run/'s or a file's (*f). */
-static int xattr_list(struct qfs *fs, fuse_ino_t ino, struct xattr ***list,
+static int xattr_list(struct qfs *fs, fuse_ino_t ino, struct xattrs **list,
 		      struct qfile **f)
 {
 	*f = NULL;
@@ -1063,7 +1063,7 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 		     const char *name, const char *value, size_t size,
 		     int flags)
 {
-	struct xattr **list;
+	struct xattrs *list;
 	struct qlaunch_dec d;
 	struct qfile *f;
 	int err = xattr_list(fs, ino, &list, &f);
@@ -1116,7 +1116,7 @@ static const char *const computed_names[] = {
  * malloc'd. */
 static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
 {
-	struct xattr **list = NULL;
+	struct xattrs *list = NULL;
 	struct qfile *f = NULL;
 	char val[8];
 	int have[NCOMPUTED] = {0};
@@ -1128,17 +1128,18 @@ static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
 			return err;
 	}
 	*len = 0;
-	for (struct xattr *x = list ? *list : NULL; x; x = x->next)
-		*len += strlen(x->name) + 1;
+	for (unsigned i = 0; list && i < list->n; i++)
+		*len += strlen(list->v[i]->name) + 1;
 	for (size_t i = 0; f && i < NCOMPUTED; i++)
 		if ((have[i] = computed_xattr(fs, f, 1, computed_names[i], val,
 					      sizeof val) > 0))
 			*len += strlen(computed_names[i]) + 1;
 	if (!(*buf = malloc(*len ? *len : 1)))
 		return ENOMEM;
-	for (struct xattr *x = list ? *list : NULL; x; x = x->next) {
-		memcpy(*buf + o, x->name, strlen(x->name) + 1);
-		o += strlen(x->name) + 1;
+	for (unsigned i = 0; list && i < list->n; i++) {
+		size_t k = strlen(list->v[i]->name) + 1;
+		memcpy(*buf + o, list->v[i]->name, k);
+		o += k;
 	}
 	for (size_t i = 0; i < NCOMPUTED; i++)
 		if (have[i]) {

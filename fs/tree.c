@@ -184,6 +184,7 @@ void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	count_held(fs, f, -(long)f->cap);
+	qfs_freed(fs, f->cap);
 	free(f->data);
 	f->data = NULL;
 	f->cap = 0;
@@ -212,10 +213,12 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
 	qlaunch_free(&f->ls);
+	size_t freed = f->xattr_bytes + sizeof *f;
 	qfs_xattr_free(&f->xattrs);
 	count_held(fs, f, -(long)f->xattr_bytes);
 	free(f->head);
 	free(f);
+	qfs_freed(fs, freed);
 }
 
 ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off)

@@ -199,3 +199,67 @@ case_fifo_in_dev_shm_never_waited_on() {
 	qfs_pid=""
 	rm -f "$seg"
 }
+
+# qfs_rss_kb: questfs's resident memory
+qfs_rss_kb() { ps -o rss= -p "$qfs_pid" | tr -d ' '; }
+
+# setxattrs N FILE...: sets empty user.0..user.N-1 on each FILE until one
+# fails; prints how many were set, then the first error
+setxattrs() {
+	/usr/bin/python3 - "$@" <<'PY'
+import os, sys
+n, done, err = int(sys.argv[1]), 0, "none"
+try:
+    for f in sys.argv[2:]:
+        for i in range(n):
+            os.setxattr(f, "user.%d" % i, b"")
+            done += 1
+except OSError as e:
+    err = os.strerror(e.errno)
+print(done, err)
+PY
+}
+
+# xattrs are counted as the memory they take: empty ones within a 1 MiB
+# max_bytes are at most one per 40 bytes (a malloc chunk and its
+# pointer; counting name and value alone let 1.69 M of them take 177 MB
+# in a 16 MiB quota); a file holds at most 256 (EDQUOT past them, said in
+# questfs's log); and the memory goes back once the files are removed.
+case_xattrs_counted_capped_given_back() {
+	local out n base peak after i files=()
+	start_qfs -o "max_bytes=1048576"
+	for i in $(seq 1 200); do : >"$MNT/run/.x$i"; files+=("$MNT/run/.x$i"); done
+	out=$(setxattrs 200 "${files[@]}")
+	n=${out%% *}
+	expect_eq "the error past the quota" "Disk quota exceeded" "${out#* }"
+	((n * 40 <= 1048576)) || fail "$n empty xattrs counted within 1 MiB: $((1048576 / n)) bytes each"
+	((n * 200 >= 1048576)) || fail "only $n empty xattrs within 1 MiB"
+	rm -f "${files[@]}"
+	out=$(setxattrs 200 "$MNT/run") || fail "run/'s xattrs: $out"
+	for i in $(seq 0 199); do setfattr -x "user.$i" "$MNT/run" || fail "setfattr -x user.$i"; done
+
+	: >"$MNT/run/.many"
+	out=$(setxattrs 300 "$MNT/run/.many")
+	expect_eq "xattrs on one file" "256 Disk quota exceeded" "$out"
+	grep -q "run/.many: user.256: it has 256 extended attributes already" "$T/qfs.log" || fail "log: $(cat "$T/qfs.log")"
+	expect_eq "listed" 256 "$(getfattr --absolute-names -d -m '^user\.[0-9]' "$MNT/run/.many" | grep -c '^user\.')"
+	rm -f "$MNT/run/.many"
+	stop_qfs
+
+	# the memory back: (RSS under ASan holds its quarantine)
+	[ -z "${QUESTFS_SANITIZED-}" ] || return 0
+	start_qfs
+	files=()
+	for i in $(seq 1 400); do : >"$MNT/run/.y$i"; files+=("$MNT/run/.y$i"); done
+	base=$(qfs_rss_kb)
+	out=$(setxattrs 256 "${files[@]}")
+	expect_eq "set" "102400 none" "$out"
+	peak=$(qfs_rss_kb)
+	((peak - base > 4096)) || fail "RSS grew by $((peak - base)) kB only: the case measures nothing"
+	rm -f "${files[@]}"
+	gone() { [ -z "$(ls -A "$MNT/run")" ]; }
+	wait_for "run/ empty" gone || fail "run/: $(ls -A "$MNT/run" | head)"
+	after=$(qfs_rss_kb)
+	echo "RSS: $base kB, $peak kB with 102400 xattrs, $after kB once removed"
+	((after - base < (peak - base) / 3)) || fail "RSS $base kB, $peak kB with the xattrs, still $after kB once they went"
+}
