@@ -19,8 +19,7 @@
 
 #define SHM_DIR "/dev/shm"
 
-static int refuse(const char *name, const struct stat *st,
-		  struct qerror *err)
+static int refuse(const char *name, const struct stat *st, struct qerror *err)
 {
 	char owner[QWHO_NAME_MAX], me[QWHO_NAME_MAX];
 
@@ -38,8 +37,8 @@ static int refuse(const char *name, const struct stat *st,
 		 (unsigned)(st->st_mode & 07777),
 		 S_ISREG(st->st_mode)
 		     ? (st->st_nlink > 1 ? ", several links" : "")
-		     : S_ISFIFO(st->st_mode) ? ", a FIFO"
-					     : ", not a regular file",
+		 : S_ISFIFO(st->st_mode) ? ", a FIFO"
+					 : ", not a regular file",
 		 me);
 	return -1;
 }

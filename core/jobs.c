@@ -252,8 +252,9 @@ void qjobs_log_file(struct qjobs *q, uid_t uid, const char *name,
 	int priv = qerr_quotes_args(why->code);
 
 	pthread_mutex_lock(&q->lock);
-	log_priv_locked(q, uid, priv ? why->msg : NULL, "file uid=%lu run/%s %s: %s",
-			(unsigned long)uid, name, what, priv ? "" : why->msg);
+	log_priv_locked(q, uid, priv ? why->msg : NULL,
+			"file uid=%lu run/%s %s: %s", (unsigned long)uid, name,
+			what, priv ? "" : why->msg);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -324,13 +325,11 @@ static void log_state_locked(struct qjobs *q, const struct job *j)
 	case QJ_REFUSED:
 	case QJ_FAILED:
 		/* a reason that quotes the arguments is theirs to read */
-		log_priv_locked(q, i->uid,
-				qerr_quotes_args(i->code) ? i->detail : NULL,
-				"job %llu uid=%lu %s %s: %s",
-				(unsigned long long)i->id,
-				(unsigned long)i->uid, i->name,
-				qjob_state_name(i->state),
-				qerr_quotes_args(i->code) ? "" : i->detail);
+		log_priv_locked(
+		    q, i->uid, qerr_quotes_args(i->code) ? i->detail : NULL,
+		    "job %llu uid=%lu %s %s: %s", (unsigned long long)i->id,
+		    (unsigned long)i->uid, i->name, qjob_state_name(i->state),
+		    qerr_quotes_args(i->code) ? "" : i->detail);
 		break;
 	default:
 		log_locked(q, "job %llu uid=%lu %s %s",

@@ -92,8 +92,8 @@ static int write_iov(int fd, const struct iovec *iov, int n)
 enum qerr qout_save(int dirfd, const char *dir, const char *name,
 		    const struct iovec *iov, int n, struct qerror *err)
 {
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			  O_NONBLOCK | O_CLOEXEC;
+	const int flags =
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	char tmp[512];
 	int fd, e;
 

@@ -50,8 +50,8 @@ static void wrapped(const char *pre, const char *name, size_t n,
 	rc = qlogl_parse(line, lp + n + ls, &l);
 	if (!want_job && rc != -1)
 		violation("a file's line, its name chosen, read as a job's");
-	if (want_job && (rc != 0 || l.id != 3 || l.uid != 5 ||
-			 strcmp(l.stamp, "T")))
+	if (want_job &&
+	    (rc != 0 || l.id != 3 || l.uid != 5 || strcmp(l.stamp, "T")))
 		violation("a job's line lost its id or owner to its name");
 	free(line);
 }
