@@ -91,7 +91,8 @@ int qshm_open_own(const char *name, const char *spec, struct qerror *err)
 		}
 		if (errno != EEXIST)
 			return cannot_open(name, spec, errno, err);
-		fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+		fd = shm_open(name,
+			      O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
 		if (fd >= 0)
 			break;
 		if (errno != ENOENT)

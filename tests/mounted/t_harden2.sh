@@ -197,6 +197,19 @@ case_fifo_in_dev_shm_never_waited_on() {
 	expect_eq "questfs ended after the unmount" 0 "$rc"
 	wait "$qfs_pid" || fail "questfs exit status $?: $(cat "$T/qfs.log")"
 	qfs_pid=""
+	# the FIFO there at start: each side refuses it at once
+	local out rc=0
+	out=$(timeout 10 "$SIM" --channel "shm:$KEY" 2>&1) || rc=$?
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "quest-sim with a FIFO at the name: rc $rc: $out"
+	expect_match "quest-sim" "$seg belongs to $u .*a FIFO: refused" "$out"
+	rc=0
+	timeout 10 "$QUESTFS" -f -o "channel=shm:$KEY,spool=$T/spool" "$MNT" >"$T/q2.log" 2>&1 || rc=$?
+	if is_mounted "$MNT"; then
+		fusermount3 -u -z "$MNT"
+		fail "questfs mounted with a FIFO at the name"
+	fi
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "questfs with a FIFO at the name: rc $rc: $(cat "$T/q2.log")"
+	expect_match "questfs" "$seg belongs to $u .*a FIFO: refused" "$(cat "$T/q2.log")"
 	rm -f "$seg"
 }
 
