@@ -393,7 +393,10 @@ static void detach(struct shm *s)
 }
 
 /* The name shm:KEY no longer leads to the object we have mapped: someone
- * removed it (rm /dev/shm/questfs-shm-KEY), and maybe made a new one. */
+ * removed it (rm /dev/shm/questfs-shm-KEY), and maybe made a new one.
+ * Anyone may make that name: the open never waits (a FIFO there would
+ * hold the sender for good) nor follows a link; whatever is there that
+ * is not ours, attach() refuses, saying what it is. */
 static int name_moved(const struct shm *s)
 {
 	char name[32];
@@ -401,9 +404,9 @@ static int name_moved(const struct shm *s)
 	int fd, moved;
 
 	shm_name(name, sizeof name, s->key);
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
-		return errno == ENOENT;
+		return errno == ENOENT || errno == ELOOP;
 	moved =
 	    fstat(fd, &st) == 0 && (st.st_dev != s->dev || st.st_ino != s->ino);
 	close(fd);

@@ -19,24 +19,27 @@
 
 #define SHM_DIR "/dev/shm"
 
-static int refuse(const char *name, const char *spec, const struct stat *st,
-		  struct qerror *err)
+static int refuse(const char *name, const struct stat *st, struct qerror *err)
 {
 	char owner[QWHO_NAME_MAX], me[QWHO_NAME_MAX];
 
 	qwho_name(st->st_uid, owner, sizeof owner);
 	qwho_name(geteuid(), me, sizeof me);
-	/* within QERR_MSG_MAX with 32-byte user names and a 10-digit key */
+	/* Any user may make names in /dev/shm, before questfs starts too:
+	 * the message says how the administrator rules that out (vshm: on a
+	 * path in a directory only root can write; TROUBLESHOOTING.md).
+	 * Within QERR_MSG_MAX with short user names; the advice comes last. */
 	qerr_set(err, QE_CHAN_IO,
-		 "%s: %s%s belongs to %s (uid %lu), mode %04o%s, not to %s "
-		 "with mode 0600: refused (whoever can open it reads and "
-		 "sends programs); remove it (rm %s%s), restart both sides",
-		 spec, SHM_DIR, name, owner, (unsigned long)st->st_uid,
+		 "%s%s belongs to %s (uid %lu), mode %04o%s: refused, not "
+		 "%s's with mode 0600; remove it, restart both sides, or use "
+		 "vshm: on a path only root can write",
+		 SHM_DIR, name, owner, (unsigned long)st->st_uid,
 		 (unsigned)(st->st_mode & 07777),
 		 S_ISREG(st->st_mode)
 		     ? (st->st_nlink > 1 ? ", several links" : "")
-		     : ", not a regular file",
-		 me, SHM_DIR, name);
+		 : S_ISFIFO(st->st_mode) ? ", a FIFO"
+					 : ", not a regular file",
+		 me);
 	return -1;
 }
 
@@ -52,12 +55,13 @@ static int cannot_open(const char *name, const char *spec, int e,
 		qerr_set(err, QE_CHAN_IO,
 			 "%s: %s is a symbolic link: refused (a segment is "
 			 "never opened through one); remove it (rm %s), "
-			 "restart both sides",
+			 "restart both sides, or use vshm: on a path only "
+			 "root can write",
 			 spec, path, path);
 		return -1;
 	}
 	if (e == EACCES && lstat(path, &st) == 0)
-		return refuse(name, spec, &st, err);
+		return refuse(name, &st, err);
 	qerr_set(err, QE_CHAN_IO, "%s: cannot open %s: %s", spec, path,
 		 strerror(e));
 	return -1;
@@ -87,7 +91,8 @@ int qshm_open_own(const char *name, const char *spec, struct qerror *err)
 		}
 		if (errno != EEXIST)
 			return cannot_open(name, spec, errno, err);
-		fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+		fd = shm_open(name,
+			      O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
 		if (fd >= 0)
 			break;
 		if (errno != ENOENT)
@@ -105,7 +110,7 @@ int qshm_open_own(const char *name, const char *spec, struct qerror *err)
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 07777) != 0600 || st.st_nlink != 1) {
 		close(fd);
-		return refuse(name, spec, &st, err);
+		return refuse(name, &st, err);
 	}
 	return fd;
 }

@@ -246,6 +246,18 @@ void qjobs_log(struct qjobs *q, const char *fmt, ...)
 	pthread_mutex_unlock(&q->lock);
 }
 
+void qjobs_log_file(struct qjobs *q, uid_t uid, const char *name,
+		    const char *what, const struct qerror *why)
+{
+	int priv = qerr_quotes_args(why->code);
+
+	pthread_mutex_lock(&q->lock);
+	log_priv_locked(q, uid, priv ? why->msg : NULL,
+			"file uid=%lu run/%s %s: %s", (unsigned long)uid, name,
+			what, priv ? "" : why->msg);
+	pthread_mutex_unlock(&q->lock);
+}
+
 size_t qjobs_log_size(struct qjobs *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -312,9 +324,12 @@ static void log_state_locked(struct qjobs *q, const struct job *j)
 		break;
 	case QJ_REFUSED:
 	case QJ_FAILED:
-		log_locked(q, "job %llu uid=%lu %s %s: %s",
-			   (unsigned long long)i->id, (unsigned long)i->uid,
-			   i->name, qjob_state_name(i->state), i->detail);
+		/* a reason that quotes the arguments is theirs to read */
+		log_priv_locked(
+		    q, i->uid, qerr_quotes_args(i->code) ? i->detail : NULL,
+		    "job %llu uid=%lu %s %s: %s", (unsigned long long)i->id,
+		    (unsigned long)i->uid, i->name, qjob_state_name(i->state),
+		    qerr_quotes_args(i->code) ? "" : i->detail);
 		break;
 	default:
 		log_locked(q, "job %llu uid=%lu %s %s",
@@ -727,7 +742,7 @@ static void *sender_main(void *arg)
 		if (!q->stopping && r != QE_OK && !j->waiting_logged) {
 			j->waiting_logged = 1;
 			snprintf(j->info.detail, sizeof j->info.detail,
-				 "waiting for the Quest side: %.200s", e.msg);
+				 "waiting for the Quest side: %.220s", e.msg);
 			log_locked(q, "job %llu uid=%lu %s waiting: %s",
 				   (unsigned long long)j->info.id,
 				   (unsigned long)j->info.uid, j->info.name,

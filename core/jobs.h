@@ -174,9 +174,15 @@ size_t qjobs_log_read(struct qjobs *q, void *buf, size_t len, off_t off);
  * same length for every reader, so that offsets and sizes hold. */
 size_t qjobs_log_read_as(struct qjobs *q, uid_t reader, int all, void *buf,
 			 size_t len, off_t off);
-/* Append a line of the caller's (mount, unmount, refusals); adds time and
- * newline. */
+/* Append a line of questfs's own (mount, unmount); adds time and newline.
+ * fmt begins with words of questfs's, never with a name: a reader of the
+ * log (questfs-notify) trusts what comes before the first name. */
 void qjobs_log(struct qjobs *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A line about a file of uid's that is no job (a sidecar):
+ * "file uid=U run/NAME WHAT: WHY". WHAT may name files too; WHY is masked
+ * for other readers when it quotes argument words (qerr_quotes_args). */
+void qjobs_log_file(struct qjobs *q, uid_t uid, const char *name,
+		    const char *what, const struct qerror *why);
 
 #endif

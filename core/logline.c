@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading back questfs's log lines, "STAMP job ID uid=N NAME STATE[: WHY]".
  * The name is the user's and may hold anything, so only what comes before
- * it (stamp, id, owner) is trusted; the state is the first " refused: " or
- * " failed: " after it, or a final " delivered". A name made to look like a
- * state only misleads its own owner's notification. */
+ * it (stamp, id, owner) is trusted, and all three are required: every line
+ * of questfs's begins with words it writes, never with a name. The state
+ * is the first " refused: " or " failed: " after the name, or a final
+ * " delivered". A name made to look like a state only misleads its own
+ * owner's notification. */
 #include "logline.h"
 
 #include <stdio.h>
@@ -68,7 +70,8 @@ int qlogl_parse(const char *line, size_t n, struct qlogl *out)
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	sp = memchr(p, ' ', (size_t)(end - p));
-	if (!sp || (size_t)(sp - p) >= sizeof out->stamp)
+	if (!sp || sp == p || (size_t)(sp - p) >= sizeof out->stamp ||
+	    memchr(p, '\0', (size_t)(sp - p)))
 		return -1;
 	copy(out->stamp, sizeof out->stamp, p, (size_t)(sp - p));
 	p = sp + 1;
@@ -78,13 +81,15 @@ int qlogl_parse(const char *line, size_t n, struct qlogl *out)
 	if (number(&p, end, &out->id) || p == end || *p != ' ')
 		return -1;
 	p++;
-	if (end - p > 4 && !memcmp(p, "uid=", 4)) {
-		p += 4;
-		if (number(&p, end, &v) || p == end || *p != ' ')
-			return -1;
-		out->uid = (long long)v;
-		p++;
-	}
+	/* questfs writes the owner on every job's line: a line without it
+	 * is none of questfs's job lines, whatever follows */
+	if (end - p < 4 || memcmp(p, "uid=", 4))
+		return -1;
+	p += 4;
+	if (number(&p, end, &v) || p == end || *p != ' ')
+		return -1;
+	out->uid = (long long)v;
+	p++;
 	out->kind = QLOGL_OTHER;
 	if ((st = find(p, end, " refused: ")) != NULL) {
 		out->kind = QLOGL_REFUSED;

@@ -17,7 +17,7 @@ enum qlogl_kind {
 struct qlogl {
 	enum qlogl_kind kind;
 	unsigned long long id;
-	long long uid; /* -1: the line names no owner */
+	long long uid; /* -1 only when qlogl_parse returned -1 */
 	char stamp[32];
 	char name[1024];
 	char detail[1024];
@@ -26,9 +26,9 @@ struct qlogl {
 /* Parses one line (without or with its newline). Name and detail come as
  * a person reads them: the log's "\\" is one backslash again, its other
  * escapes (\n, \xHH: controls, bytes that are not UTF-8) stay. The owner is the
- * " uid=N" right after "job ID", where no name can put it; a line
- * without it is QLOGL_OTHER's kind of line for a reader that filters by
- * owner. Returns 0, or -1 for a line that is not a job's line at all. */
+ * " uid=N" right after "job ID", where no name can put it. Returns 0, or
+ * -1 for a line that is not a job's line: no "STAMP job ID uid=N " at its
+ * start (questfs's own lines, a file's lines, "file uid=N run/NAME ..."). */
 int qlogl_parse(const char *line, size_t n, struct qlogl *out);
 
 #endif

@@ -93,3 +93,8 @@ enum qerr qerr_sys(struct qerror *err, int errno_val, const char *fmt, ...)
 	va_end(ap);
 	return QE_SYS;
 }
+
+int qerr_quotes_args(enum qerr code)
+{
+	return code == QE_ARGS_WORD;
+}

@@ -89,4 +89,9 @@ const char *qerr_name(enum qerr code);
 /* True for the ELF codes, i.e. "this file is not a Quest program". */
 int qerr_is_elf(enum qerr code);
 
+/* True when a message of this code may quote the user's argument words
+ * (QE_ARGS_WORD names the word it refuses): shown whole only to the
+ * words' owner and root, like the arguments themselves. */
+int qerr_quotes_args(enum qerr code);
+
 #endif

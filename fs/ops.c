@@ -243,7 +243,7 @@ static void set_attrs(struct qfs *fs, struct qfile *f, const struct stat *attr,
 		      int to_set, const struct timespec *now)
 {
 	if (to_set & FUSE_SET_ATTR_MODE)
-		f->mode = attr->st_mode & 07777;
+		f->mode = qfs_mode_for(f->name, attr->st_mode);
 	if (to_set & FUSE_SET_ATTR_UID)
 		qfs_set_owner(fs, f, attr->st_uid);
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -931,8 +931,8 @@ static int is_acl(const char *name)
 
 /* user.quest.state, .error, .job: computed from the file's last job, or
  * from a refusal waiting for its release. */
-static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
-			  char *dst, size_t n)
+static int computed_xattr(struct qfs *fs, struct qfile *f, int mine,
+			  const char *name, char *dst, size_t n)
 {
 	const struct qerror *why = qlaunch_pending(&f->ls);
 	const char *key = name + strlen(QUEST_XATTR_PREFIX);
@@ -944,7 +944,10 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 		return -1;
 	if (why && strcmp(key, "job"))
 		return snprintf(dst, n, "%s",
-				!strcmp(key, "state") ? "refused" : why->msg);
+				!strcmp(key, "state") ? "refused"
+				: mine || !qerr_quotes_args(why->code)
+				    ? why->msg
+				    : QFS_HIDDEN_REASON);
 	if (f->ls.writers || f->ls.dirty || !f->job_id ||
 	    qjobs_get(fs->jobs, f->job_id, &j) < 0) {
 		if (!strcmp(key, "state") && (f->ls.writers || f->ls.dirty))
@@ -956,9 +959,11 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, const char *name,
 		return snprintf(dst, n, "%s", qjob_state_name(j.state));
 	if (!strcmp(key, "job"))
 		return snprintf(dst, n, "%llu", (unsigned long long)j.id);
-	return j.detail[0] && j.state >= QJ_REFUSED
-		   ? snprintf(dst, n, "%s", j.detail)
-		   : 0;
+	if (!j.detail[0] || j.state < QJ_REFUSED)
+		return 0;
+	return snprintf(dst, n, "%s",
+			mine || !qerr_quotes_args(j.code) ? j.detail
+							  : QFS_HIDDEN_REASON);
 }
 
 static void reply_value(fuse_req_t req, const void *v, size_t len, size_t size)
@@ -971,9 +976,12 @@ static void reply_value(fuse_req_t req, const void *v, size_t len, size_t size)
 		qfs_reply_buf(req, v, len);
 }
 
-/* A copy of the value of `name` on ino (lock held): *copy malloc'd. */
-static int get_value(struct qfs *fs, fuse_ino_t ino, const char *name,
-		     void **copy, size_t *len)
+/* A copy of the value of `name` on ino as `reader` may see it (lock held):
+ * *copy malloc'd. A file's arguments are its owner's and root's, as in
+ * status: EACCES for anyone else (run/'s are the defaults of every
+ * user's programs, and no secret). */
+static int get_value(struct qfs *fs, fuse_ino_t ino, uid_t reader,
+		     const char *name, void **copy, size_t *len)
 {
 	char val[QERR_MSG_MAX + 64];
 	const struct xattr *x = NULL;
@@ -983,10 +991,15 @@ static int get_value(struct qfs *fs, fuse_ino_t ino, const char *name,
 		x = qfs_xattr_get(&fs->run_xattrs, name);
 	} else if (ino >= INO_FIRST_FILE) {
 		struct qfile *f = qfs_by_ino(fs, ino);
+		int mine = f && (f->uid == reader || qfs_sees_all(fs, reader));
 		if (!f)
 			return ENOENT;
-		if ((n = computed_xattr(fs, f, name, val, sizeof val)) < 0)
+		if ((n = computed_xattr(fs, f, mine, name, val, sizeof val)) <
+		    0) {
 			x = qfs_xattr_get(&f->xattrs, name);
+			if (x && !mine && !strcmp(name, ARGS_XATTR))
+				return EACCES;
+		}
 	}
 	if (n <= 0 && !x)
 		return ENODATA;
@@ -1015,7 +1028,8 @@ static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		err = ENODATA;
 	} else {
 		pthread_mutex_lock(&fs->lock);
-		err = get_value(fs, ino, name, &copy, &len);
+		err = get_value(fs, ino, fuse_req_ctx(req)->uid, name, &copy,
+				&len);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	if (err)
@@ -1026,7 +1040,7 @@ static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 }
 
 /* The stored xattrs of ino (lock held): run/'s or a file's (*f). */
-static int xattr_list(struct qfs *fs, fuse_ino_t ino, struct xattr ***list,
+static int xattr_list(struct qfs *fs, fuse_ino_t ino, struct xattrs **list,
 		      struct qfile **f)
 {
 	*f = NULL;
@@ -1049,7 +1063,7 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 		     const char *name, const char *value, size_t size,
 		     int flags)
 {
-	struct xattr **list;
+	struct xattrs *list;
 	struct qlaunch_dec d;
 	struct qfile *f;
 	int err = xattr_list(fs, ino, &list, &f);
@@ -1102,7 +1116,7 @@ static const char *const computed_names[] = {
  * malloc'd. */
 static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
 {
-	struct xattr **list = NULL;
+	struct xattrs *list = NULL;
 	struct qfile *f = NULL;
 	char val[8];
 	int have[NCOMPUTED] = {0};
@@ -1114,17 +1128,18 @@ static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
 			return err;
 	}
 	*len = 0;
-	for (struct xattr *x = list ? *list : NULL; x; x = x->next)
-		*len += strlen(x->name) + 1;
+	for (unsigned i = 0; list && i < list->n; i++)
+		*len += strlen(list->v[i]->name) + 1;
 	for (size_t i = 0; f && i < NCOMPUTED; i++)
-		if ((have[i] = computed_xattr(fs, f, computed_names[i], val,
+		if ((have[i] = computed_xattr(fs, f, 1, computed_names[i], val,
 					      sizeof val) > 0))
 			*len += strlen(computed_names[i]) + 1;
 	if (!(*buf = malloc(*len ? *len : 1)))
 		return ENOMEM;
-	for (struct xattr *x = list ? *list : NULL; x; x = x->next) {
-		memcpy(*buf + o, x->name, strlen(x->name) + 1);
-		o += strlen(x->name) + 1;
+	for (unsigned i = 0; list && i < list->n; i++) {
+		size_t k = strlen(list->v[i]->name) + 1;
+		memcpy(*buf + o, list->v[i]->name, k);
+		o += k;
 	}
 	for (size_t i = 0; i < NCOMPUTED; i++)
 		if (have[i]) {

@@ -27,12 +27,21 @@ enum {
 
 #define QFS_HEAD_MAX 4096 /* bytes of a launched file kept: struct qfile */
 
+/* One xattr: one allocation, the value right after the name. */
 struct xattr {
-	char *name;
 	void *value;
 	size_t size;
-	struct xattr *next;
+	char name[];
 };
+
+/* A file's (or run/'s) xattrs, sorted by name: a lookup is a binary
+ * search, and at most QFS_XATTRS_MAX of them keep an insert's memmove
+ * short (fs/xattr.c says why not a hash table). */
+struct xattrs {
+	struct xattr **v;
+	unsigned n, cap;
+};
+#define QFS_XATTRS_MAX 256
 
 /* A regular file in run/. Its bytes live here until it launches; then they
  * belong to the job (data == NULL, job_id set). Every field is guarded by
@@ -54,7 +63,7 @@ struct qfile {
 	uid_t uid;
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
-	struct xattr *xattrs;
+	struct xattrs xattrs;
 	/* bytes of their names and values, counted as held */
 	size_t xattr_bytes;
 	struct qfile *prev, *next;	    /* fs->files */
@@ -105,7 +114,8 @@ struct qfs {
 	int64_t next_expire_ms; /* CLOCK_MONOTONIC */
 	fuse_ino_t next_ino;
 	size_t writing_bytes; /* bytes held by files not yet launched */
-	struct xattr *run_xattrs;
+	struct xattrs run_xattrs;
+	size_t freed_bytes; /* freed since memory was last given back */
 	struct timespec run_mtime;
 	/* fs/notify.c: names to tell the kernel about, and its thread. nlock
 	 * guards gone..nstop; it is the innermost lock. */
@@ -135,6 +145,11 @@ struct qfile *qfs_by_ino(struct qfs *fs, fuse_ino_t ino);
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 			   uid_t uid, gid_t gid);
 void qfs_set_name(struct qfs *fs, struct qfile *f, char *name); /* takes it */
+/* what a reason that quotes another user's arguments shows instead
+ * (status, status.json, user.quest.error) */
+#define QFS_HIDDEN_REASON "(hidden: it quotes the arguments)"
+/* the mode a file of that name gets: a sidecar's grants others nothing */
+mode_t qfs_mode_for(const char *name, mode_t mode);
 void qfs_detach(struct qfs *fs, struct qfile *f); /* remove from run/ */
 void qfs_drop_data(struct qfs *fs, struct qfile *f);
 void qfs_maybe_free(struct qfs *fs, struct qfile *f);
@@ -171,13 +186,19 @@ void qfs_notify_stop(struct qfs *fs);
 void qfs_notify_gone(struct qfs *fs, fuse_ino_t ino, const char *name);
 
 /* fs/xattr.c */
-int qfs_xattr_set(struct xattr **list, const char *name, const void *v,
+int qfs_xattr_set(struct xattrs *xs, const char *name, const void *v,
 		  size_t size, int flags);
-const struct xattr *qfs_xattr_get(struct xattr *const *list, const char *name);
-int qfs_xattr_remove(struct xattr **list, const char *name);
-void qfs_xattr_free(struct xattr **list);
+const struct xattr *qfs_xattr_get(const struct xattrs *xs, const char *name);
+int qfs_xattr_remove(struct xattrs *xs, const char *name);
+void qfs_xattr_free(struct xattrs *xs);
+/* the memory an xattr of that name and size takes, as counted */
+size_t qfs_xattr_cost(const char *name, size_t size);
+/* Bytes a file or an xattr held are freed: past a few MiB freed, they are
+ * given back to the system (malloc_trim), as the jobs' are. */
+void qfs_freed(struct qfs *fs, size_t bytes);
 /* user.* of a file (f) or of run/ (f NULL), counted as bytes held, of the
- * file's owner too: EAGAIN past max_bytes or user_max_bytes */
+ * file's owner too: EDQUOT past max_bytes, user_max_bytes or
+ * QFS_XATTRS_MAX */
 int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
 		      const char *name, const void *v, size_t size, int flags);
 int qfs_xattr_remove_for(struct qfs *fs, struct qfile *f, const char *name);

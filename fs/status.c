@@ -54,12 +54,16 @@ struct shown {
 	char detail[QESC_SIZE(QERR_MSG_MAX)];
 };
 
-static void show(const struct qjob_info *j, struct shown *s)
+/* hide: the reader is neither the job's user nor all-seeing, and reads
+ * no reason that quotes the arguments */
+static void show(const struct qjob_info *j, int hide, struct shown *s)
 {
 	qesc_str(j->user, s->user, sizeof s->user);
 	qesc_str(j->name, s->name, sizeof s->name);
 	qesc_str(j->args, s->args, sizeof s->args);
-	qesc_str(j->detail, s->detail, sizeof s->detail);
+	qesc_str(hide && qerr_quotes_args(j->code) ? QFS_HIDDEN_REASON
+						   : j->detail,
+		 s->detail, sizeof s->detail);
 }
 
 struct render {
@@ -77,7 +81,7 @@ static void row(void *ctx, const struct qjob_info *j)
 	struct shown s;
 	char t[16];
 
-	show(j, &s);
+	show(j, !r->all && j->uid != r->reader, &s);
 	if (!r->all && j->uid != r->reader && s.args[0])
 		snprintf(s.args, sizeof s.args, HIDDEN);
 	fmt_time(j->t_state_ms, "%H:%M:%S", t, sizeof t);
@@ -177,7 +181,7 @@ static void json_row(void *ctx, const struct qjob_info *j)
 	char t[40];
 	int hide = !r->all && j->uid != r->reader;
 
-	show(j, &s);
+	show(j, hide, &s);
 
 	add_int(o, "id", (int64_t)j->id);
 	add_str(o, "state", qjob_state_name(j->state));

@@ -145,7 +145,7 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 	}
 	qquota_add(qjobs_quota(fs->jobs), uid, 1, 0, 0, 0);
 	f->ino = fs->next_ino++;
-	f->mode = mode & 07777;
+	f->mode = qfs_mode_for(name, mode);
 	f->uid = uid;
 	f->gid = gid;
 	clock_gettime(CLOCK_REALTIME, &f->mtime);
@@ -161,6 +161,15 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 	return f;
 }
 
+/* A sidecar holds arguments, which only their owner and root read: its
+ * mode grants group and others nothing, whatever the umask, a chmod or a
+ * rename asks (status, log and xattrs hide the words the same way). */
+mode_t qfs_mode_for(const char *name, mode_t mode)
+{
+	mode &= 07777;
+	return name && qname_is_sidecar(name) ? mode & ~(mode_t)077 : mode;
+}
+
 void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 {
 	if (f->name)
@@ -169,11 +178,13 @@ void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 	f->name = name;
 	if (name)
 		hash_name_in(fs, f);
+	f->mode = qfs_mode_for(name, f->mode);
 }
 
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	count_held(fs, f, -(long)f->cap);
+	qfs_freed(fs, f->cap);
 	free(f->data);
 	f->data = NULL;
 	f->cap = 0;
@@ -202,10 +213,12 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
 	qlaunch_free(&f->ls);
+	size_t freed = f->xattr_bytes + sizeof *f;
 	qfs_xattr_free(&f->xattrs);
 	count_held(fs, f, -(long)f->xattr_bytes);
 	free(f->head);
 	free(f);
+	qfs_freed(fs, freed);
 }
 
 ssize_t qfs_file_read_head(struct qfile *f, void *buf, size_t n, off_t off)
@@ -451,9 +464,9 @@ static void launch(struct qfs *fs, struct qfile *f)
 static void record(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 {
 	if (d->sidecar)
-		qjobs_log(fs->jobs, "%s %s: %s", f->name,
-			  d->act == QL_REMOVE ? "removed" : "refused",
-			  d->why.msg);
+		qjobs_log_file(fs->jobs, f->uid, f->name,
+			       d->act == QL_REMOVE ? "removed" : "refused",
+			       &d->why);
 	else
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, f->size,
 						 f->ino, f->uid, &d->why);

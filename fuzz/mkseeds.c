@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writes the seed corpora of the fuzz targets at build time, so that no
  * binary file lives in git: DIR/elfcheck (every mkelf fixture, valid and
- * broken), DIR/packet (the valid fixtures packed with a few argv lists) and
- * DIR/args (argument strings using every quoting rule). */
+ * broken), DIR/packet (the valid fixtures packed with a few argv lists),
+ * DIR/args (argument strings using every quoting rule) and DIR/logline
+ * (log lines of every kind questfs writes). */
 #define MKELF_NO_MAIN
 #include "../tests/fixtures/mkelf.c"
 
@@ -51,6 +52,18 @@ static const char *const arg_seeds[] = {
     "0123456789",
     "unterminated 'quote",
     "trailing \\",
+};
+
+static const char *const logline_seeds[] = {
+    "2026-12-01T19:17:31.123Z job 12 uid=1000 x86 prog refused: ELF machine "
+    "is x86-64 (62); Quest runs i386 (3) programs\n",
+    "2026-12-01T19:17:31.123Z job 4 uid=7 hello world delivered",
+    "2026-12-01T19:17:31.123Z job 3 uid=0 hello failed: no Quest side",
+    "2026-12-01T19:17:31.123Z job 4 uid=7 a\\\\b queued: 232 bytes, args: "
+    "x\\x1b",
+    "2026-12-01T19:17:31.123Z file uid=1000 run/s1.args removed: ********",
+    "2026-12-01T19:17:31.123Z questfs 0.1.0 mounted at /quest, channel "
+    "shm:1, spool none",
 };
 
 static const char *const packet_args[] = {"", "a", "hello 'two words' \"\"",
@@ -167,6 +180,13 @@ int main(int argc, char **argv)
 	     i++) {
 		snprintf(name, sizeof name, "seed-%zu", i);
 		ok = put_file(dir, name, arg_seeds[i], strlen(arg_seeds[i]));
+	}
+	ok = ok && make_dir(argv[1], "logline", dir, sizeof dir);
+	for (size_t i = 0;
+	     ok && i < sizeof logline_seeds / sizeof *logline_seeds; i++) {
+		snprintf(name, sizeof name, "seed-%zu", i);
+		ok = put_file(dir, name, logline_seeds[i],
+			      strlen(logline_seeds[i]));
 	}
 	ok = ok && make_dir(argv[1], "spool", dir, sizeof dir);
 	for (int i = 0; ok && i < 2; i++)

@@ -18,10 +18,11 @@ FUZZ_SAN        := -fsanitize=fuzzer,address,undefined \
 FUZZ_CFLAGS     := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -std=gnu11 \
 		   -D_GNU_SOURCE -DQUEST_VERSION='"$(VERSION)"' -Icore
 FUZZ_TARGETS    := fuzz_elfcheck fuzz_args fuzz_packet fuzz_spool fuzz_qload \
-		   fuzz_vshm
+		   fuzz_vshm fuzz_logline
 # target:max_len; an ELF image or a packet is up to one 384 KiB slot
 FUZZ_RUNS       := fuzz_elfcheck:400000 fuzz_packet:400000 fuzz_args:1024 \
-		   fuzz_spool:20000 fuzz_qload:400000 fuzz_vshm:16385
+		   fuzz_spool:20000 fuzz_qload:400000 fuzz_vshm:16385 \
+		   fuzz_logline:4096
 # fuzz_emu: random system calls under quest-emu's engine, where Unicorn
 # is there (mk/emu.mk); a program image is 8 KiB
 ifeq ($(EMU_HAVE_UC),1)

@@ -15,6 +15,7 @@
 
 #include "emu.h"
 #include "num.h"
+#include "outfile.h"
 #include "qopts.h"
 
 #define MAX_IMAGE (64u << 20)
@@ -320,10 +321,18 @@ static void print_stats(const struct emu_result *r, const struct timespec *t0,
 /* --vga: the text screen as the program left it. */
 static int write_vga(const char *path, const struct emu_result *r)
 {
-	FILE *f = fopen(path, "w");
+	struct qerror e;
+	int fd = qout_open(path, 0, &e);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 
+	if (fd < 0) {
+		fprintf(stderr, "%s: --vga: %s\n", prog, e.msg);
+		return -1;
+	}
 	if (!f || (emu_screen_write(r, f), fclose(f)) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		if (!f)
+			close(fd);
 		return -1;
 	}
 	return 0;

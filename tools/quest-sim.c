@@ -17,6 +17,7 @@
 #include "escape.h"
 #include "elfcheck.h"
 #include "num.h"
+#include "outfile.h"
 #include "packet.h"
 #include "qload.h"
 #include "qopts.h"
@@ -153,37 +154,20 @@ static int num(const char *opt, const char *s, unsigned long long max,
 	return -1;
 }
 
-/* Writes path atomically (temp + rename) so that a watcher never sees half
- * a file. */
-static int save_file(const char *dir, unsigned long n, const char *ext,
-		     const void *buf, size_t len)
+/* Saves DIR/NNNNNN.EXT atomically (outfile.h: temp + rename, nothing
+ * followed), so that a watcher never sees half a file. */
+static int save_file(int dirfd, const char *dir, unsigned long n,
+		     const char *ext, const void *buf, size_t len)
 {
-	char tmp[4096], dst[4096];
-	int fd, rc = -1;
+	struct iovec iov = {(void *)buf, len};
+	struct qerror e;
+	char name[64];
 
-	snprintf(tmp, sizeof tmp, "%s/.%06lu.%s.tmp", dir, n, ext);
-	snprintf(dst, sizeof dst, "%s/%06lu.%s", dir, n, ext);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	for (const char *p = buf; len;) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			close(fd);
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (close(fd) == 0 && rename(tmp, dst) == 0)
-		rc = 0;
-out:
-	if (rc < 0)
-		fprintf(stderr, "%s: saving %s: %s\n", prog, dst,
-			strerror(errno));
-	return rc;
+	snprintf(name, sizeof name, "%06lu.%s", n, ext);
+	if (qout_save(dirfd, dir, name, &iov, 1, &e) == QE_OK)
+		return 0;
+	fprintf(stderr, "%s: saving: %s\n", prog, e.msg);
+	return -1;
 }
 
 static void sleep_ms(unsigned long long ms)
@@ -246,6 +230,7 @@ struct sim_opts {
 	const char *spec, *save, *refuse;
 	unsigned long long slot, count, delay, die_after, vshm_off;
 	int quiet, stamps, unlink_only, exec;
+	int save_fd; /* --save's directory */
 	struct qopts q; /* kernels, user window, argv format */
 	struct qelf_profile prof;
 #ifdef QUEST_EMU
@@ -259,9 +244,10 @@ static int open_stamps(struct sim_opts *o, const char *path)
 {
 	if (o->stamps >= 0)
 		close(o->stamps);
-	o->stamps = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	struct qerror e;
+	o->stamps = qout_open(path, 1, &e);
 	if (o->stamps < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		fprintf(stderr, "%s: --stamps: %s\n", prog, e.msg);
 		return SIM_USAGE;
 	}
 	return SIM_GO;
@@ -371,7 +357,8 @@ static int parse_options(int argc, char **argv, struct sim_opts *o)
 
 	*o = (struct sim_opts){.spec = QCHAN_SPEC_DEFAULT,
 			       .slot = QPKT_SLOT_DEFAULT,
-			       .stamps = -1};
+			       .stamps = -1,
+			       .save_fd = -1};
 	qopts_default(&o->q);
 #ifdef QUEST_EMU
 	o->xo = (struct simx_opts){.profile = 1, /* galileo */
@@ -425,8 +412,8 @@ static int prepare(struct sim_opts *o)
 #ifdef QUEST_EMU
 	o->xo.save = o->save;
 #endif
-	if (o->save && mkdir(o->save, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "%s: %s: %s\n", prog, o->save, strerror(errno));
+	if (o->save && qout_dir_open(o->save, &o->save_fd, &e) != QE_OK) {
+		fprintf(stderr, "%s: --save: %s\n", prog, e.msg);
 		return SIM_USAGE;
 	}
 	/* the window is the profile's unless given */
@@ -486,8 +473,10 @@ static const char *judge(const struct sim_opts *o, unsigned long n,
 			snprintf(why, WHY_MAX, "%s", o->refuse);
 	}
 	if (o->save && !why[0] &&
-	    (save_file(o->save, n, "elf", pv->binary, pv->binary_size) < 0 ||
-	     save_file(o->save, n, "argv", pv->argv.buf, pv->argv.size) < 0))
+	    (save_file(o->save_fd, o->save, n, "elf", pv->binary,
+		       pv->binary_size) < 0 ||
+	     save_file(o->save_fd, o->save, n, "argv", pv->argv.buf,
+		       pv->argv.size) < 0))
 		snprintf(why, WHY_MAX, "quest-sim could not save the program");
 	return name;
 }
@@ -646,5 +635,7 @@ int main(int argc, char **argv)
 out_opts:
 	if (o.stamps >= 0)
 		close(o.stamps);
+	if (o.save_fd >= 0)
+		close(o.save_fd);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "chan.h"
 #include "num.h"
+#include "outfile.h"
 #include "program.h"
 #include "qload.h"
 #include "qopts.h"
@@ -135,9 +136,12 @@ out:
 	return rc;
 }
 
-static int write_all(const char *path, const struct iovec *iov, int n)
+/* The packet in path, a regular file of ours (outfile.h): never through a
+ * symbolic link, a FIFO or another user's file. */
+static int write_all(const char *path, const struct iovec *iov, int n,
+		     struct qerror *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = qout_open(path, 0, e);
 	int rc = 0;
 
 	if (fd < 0)
@@ -159,6 +163,8 @@ static int write_all(const char *path, const struct iovec *iov, int n)
 	}
 	if (close(fd) < 0)
 		rc = -1;
+	if (rc < 0)
+		qerr_sys(e, errno, "%s", path);
 	return rc;
 }
 
@@ -376,8 +382,10 @@ static int write_out(const char *path, const struct qbl_packet *pk)
 	struct iovec iov[2] = {{(void *)pk->hdr, sizeof pk->hdr},
 			       {pk->elf, pk->elf_len}};
 
-	if (write_all(path, iov, 2) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	struct qerror e;
+
+	if (write_all(path, iov, 2, &e) < 0) {
+		fprintf(stderr, "%s: --out: %s\n", prog, e.msg);
 		return EX_CHANNEL;
 	}
 	return EX_SENT;

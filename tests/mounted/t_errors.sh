@@ -131,7 +131,7 @@ case_e2big_args() {
 	echo "$long" >"$T/q.args"
 	run_fails "sidecar" "failed to close.*Argument list too long" cp "$T/q.args" "$MNT/run/q.args"
 	[ ! -e "$MNT/run/q.args" ] || fail "refused sidecar still listed"
-	grep -q "q.args removed: arguments take 91 bytes" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q " file uid=0 run/q.args removed: arguments take 91 bytes" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 }
 
 case_probes_and_statfs() {

@@ -252,7 +252,7 @@ case_group_members_cannot_act_for_each_other() {
 	as_user "$a" cp "$EX/hello_argvs" "$MNT/run/p2" || fail "$a cannot launch p2"
 	wait_saved 2
 	expect_eq "argv of p2: the planted sidecar is ignored" p2 "$(argv_of 2)"
-	grep -q "run/p2.args of uid $(id -u "$b") ignored for run/p2" "$MNT/log" || fail "log: $(cat "$MNT/log")"
+	grep -q " file uid=$(id -u "$b") run/p2.args ignored for run/p2 of uid $(id -u "$a")" "$MNT/log" || fail "log: $(cat "$MNT/log")"
 
 	echo 'secret words' | as_user "$a" tee "$MNT/run/p3.args" >/dev/null || fail "sidecar p3"
 	as_user "$a" cp "$EX/hello_argvs" "$MNT/run/p3" || fail "$a cannot launch p3"

