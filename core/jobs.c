@@ -369,7 +369,8 @@ static void activate_locked(struct qjobs *q, struct job *j)
 	q->atail = j;
 	q->active++;
 	q->held += j->len;
-	qquota_add(q->quota, j->info.uid, 0, 0, 1, (long)j->len);
+	qquota_add(q->quota, j->info.uid,
+		   (struct qquota_delta){.jobs = 1, .held = (long)j->len});
 	if (q->held > q->held_peak)
 		q->held_peak = q->held;
 	if (q->active > q->active_peak)
@@ -383,7 +384,8 @@ static void deactivate_locked(struct qjobs *q, struct job *j)
 	j->in_active = 0;
 	q->active--;
 	q->held -= j->len;
-	qquota_add(q->quota, j->info.uid, 0, 0, -1, -(long)j->len);
+	qquota_add(q->quota, j->info.uid,
+		   (struct qquota_delta){.jobs = -1, .held = -(long)j->len});
 }
 
 /* The spool entry of a job that ends here is the caller's to remove, once

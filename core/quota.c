@@ -65,18 +65,17 @@ static void bump(size_t *v, long d)
 		*v += (size_t)d;
 }
 
-void qquota_add(struct qquota *qq, uid_t uid, long files, long bytes, long jobs,
-		long held)
+void qquota_add(struct qquota *qq, uid_t uid, struct qquota_delta d)
 {
 	if (!qq)
 		return;
 	pthread_mutex_lock(&qq->lock);
 	struct entry *e = find(qq, uid, 1);
 	if (e) {
-		bump(&e->use.files, files);
-		bump(&e->use.bytes, bytes);
-		bump(&e->use.jobs, jobs);
-		bump(&e->use.held, held);
+		bump(&e->use.files, d.files);
+		bump(&e->use.bytes, d.bytes);
+		bump(&e->use.jobs, d.jobs);
+		bump(&e->use.held, d.held);
 	}
 	pthread_mutex_unlock(&qq->lock);
 }

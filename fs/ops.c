@@ -36,7 +36,7 @@
 #define TTL_FIXED 3600.0
 #define TTL_LIVE  0.0
 
-static struct qfs *FS(fuse_req_t req)
+static struct qfs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
@@ -69,7 +69,7 @@ struct dent {
 	mode_t mode;
 };
 
-static struct handle *H(struct fuse_file_info *fi)
+static struct handle *fi_handle(struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
 }
@@ -159,9 +159,9 @@ static void fill_entry(struct fuse_entry_param *e, const struct stat *st)
 		e->attr_timeout = TTL_LIVE;
 }
 
-static void qfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	struct fuse_entry_param e;
 	struct stat st;
 	int err = ENOENT;
@@ -203,9 +203,9 @@ static void forget_one(struct qfs *fs, fuse_ino_t ino, uint64_t n)
 	qfs_maybe_free(fs, f);
 }
 
-static void qfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 
 	pthread_mutex_lock(&fs->lock);
 	forget_one(fs, ino, nlookup);
@@ -213,10 +213,10 @@ static void qfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	qfs_reply_none(req);
 }
 
-static void qfs_forget_multi(fuse_req_t req, size_t count,
+static void op_forget_multi(fuse_req_t req, size_t count,
 			     struct fuse_forget_data *forgets)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < count; i++)
@@ -225,11 +225,11 @@ static void qfs_forget_multi(fuse_req_t req, size_t count,
 	qfs_reply_none(req);
 }
 
-static void qfs_getattr(fuse_req_t req, fuse_ino_t ino,
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct stat st;
-	int err = do_stat(FS(req), ino, &st);
+	int err = do_stat(req_fs(req), ino, &st);
 
 	(void)fi;
 	if (err)
@@ -266,14 +266,14 @@ static int resize(struct qfs *fs, struct qfile *f, uint64_t size)
 	struct qerror e;
 	enum qerr rc = qfs_file_truncate(fs, f, size, &e);
 
-	qlaunch_truncated(&f->ls, size, rc, &e, &d);
+	qlaunch_truncated(&f->launch, size, rc, &e, &d);
 	return qfs_apply(fs, f, &d);
 }
 
-static void qfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			int to_set, struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	struct timespec now;
 	struct stat st;
 	int err = 0;
@@ -354,7 +354,7 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 	struct qerror e;
 	int err;
 
-	qlaunch_open(&f->ls, &facts, wr, &fs->lcfg, &d);
+	qlaunch_open(&f->launch, &facts, wr, &fs->lcfg, &d);
 	if ((err = qfs_apply(fs, f, &d)))
 		return err;
 	if (d.begins && qjobs_room_for(fs->jobs, f->uid, 0, 0, &e) != QE_OK) {
@@ -366,11 +366,11 @@ static int open_file(struct qfs *fs, struct qfile *f, struct fuse_file_info *fi)
 		return ENOMEM;
 	if (wr && (fi->flags & O_TRUNC))
 		qfs_file_truncate(fs, f, 0, &e); /* to 0 bytes: cannot fail */
-	qlaunch_attach(&f->ls, &h->lh, wr);
+	qlaunch_attach(&f->launch, &h->lh, wr);
 	fi->fh = (uintptr_t)h;
 	/* Bytes go straight to the file, never through the page cache: one
 	 * copy fewer, no cache to drop when the file launches or empties,
-	 * and the kernel leaves clearing set-id bits to us (qfs_write)
+	 * and the kernel leaves clearing set-id bits to us (op_write)
 	 * instead of asking for security.capability before every write.
 	 * Only a shared mmap(2) of a file in run/ is refused (ENODEV). */
 	fi->direct_io = 1;
@@ -405,9 +405,9 @@ static int open_fixed(struct qfs *fs, fuse_ino_t ino, uid_t reader,
 	return 0;
 }
 
-static void qfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err;
 
 	if (ino >= INO_FIRST_FILE) {
@@ -440,17 +440,17 @@ static int create_file(struct qfs *fs, const char *name, mode_t mode,
 	if (!err) {
 		f->nlookup++;
 		qfs_file_stat(fs, f, st);
-	} else if (f && !f->ls.opens && !f->nlookup && !f->job_id && !f->size) {
+	} else if (f && !f->launch.opens && !f->nlookup && !f->job_id && !f->size) {
 		qfs_detach(fs, f); /* refused before anyone saw it */
 		qfs_maybe_free(fs, f);
 	}
 	return err;
 }
 
-static void qfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	struct fuse_entry_param e;
 	struct stat st;
 	int err;
@@ -476,10 +476,10 @@ out:
 		qfs_reply_create(req, &e, fi);
 }
 
-static void qfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, dev_t rdev)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	struct stat st;
@@ -533,11 +533,11 @@ static int read_file(struct qfs *fs, struct qfile *f, char *buf, size_t size,
 	return 0;
 }
 
-static void qfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
-	struct handle *h = H(fi);
+	struct qfs *fs = req_fs(req);
+	struct handle *h = fi_handle(fi);
 	const char *src = NULL;
 	char *buf = NULL;
 	size_t n = 0;
@@ -581,10 +581,10 @@ static int write_file(struct qfs *fs, struct qfile *f, struct handle *h,
 	struct qerror e;
 	enum qerr rc;
 
-	if (qlaunch_write_may(&f->ls, &h->lh, &d) != QE_OK)
+	if (qlaunch_write_may(&f->launch, &h->lh, &d) != QE_OK)
 		return qfs_apply(fs, f, &d);
 	rc = qfs_file_write(fs, f, buf, size, off, &e);
-	qlaunch_wrote(&f->ls, &h->lh, rc, &e, &d);
+	qlaunch_wrote(&f->launch, &h->lh, rc, &e, &d);
 	/* what the kernel does for a write through the page cache: a set-id
 	 * file written by someone else than root loses its set-id bits */
 	if (rc == QE_OK && uid != 0)
@@ -593,16 +593,16 @@ static int write_file(struct qfs *fs, struct qfile *f, struct handle *h,
 	return qfs_apply(fs, f, &d);
 }
 
-static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		      size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err = ENOENT;
 
 	pthread_mutex_lock(&fs->lock);
 	struct qfile *f = qfs_by_ino(fs, ino);
 	if (f)
-		err = write_file(fs, f, H(fi), buf, size, off,
+		err = write_file(fs, f, fi_handle(fi), buf, size, off,
 				 fuse_req_ctx(req)->uid);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
@@ -611,10 +611,10 @@ static void qfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		qfs_reply_write(req, size);
 }
 
-static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
-	struct handle *h = H(fi);
+	struct qfs *fs = req_fs(req);
+	struct handle *h = fi_handle(fi);
 	struct qlaunch_dec d;
 	int err = 0;
 
@@ -624,7 +624,7 @@ static void qfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct qfile *f = qfs_by_ino(fs, ino);
 	if (f) {
 		struct qlaunch_file facts = qfs_facts(f);
-		qlaunch_flush(&f->ls, &h->lh, &facts, &fs->lcfg, &d);
+		qlaunch_flush(&f->launch, &h->lh, &facts, &fs->lcfg, &d);
 		err = qfs_apply(fs, f, &d);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -632,10 +632,10 @@ out:
 	qfs_reply_err(req, err);
 }
 
-static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		      struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	struct qlaunch_dec d;
 	int err = 0;
 
@@ -645,18 +645,18 @@ static void qfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct qfile *f = qfs_by_ino(fs, ino);
 	if (f) {
 		struct qlaunch_file facts = qfs_facts(f);
-		qlaunch_fsync(&f->ls, &facts, &fs->lcfg, &d);
+		qlaunch_fsync(&f->launch, &facts, &fs->lcfg, &d);
 		err = qfs_apply(fs, f, &d);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	qfs_reply_err(req, err);
 }
 
-static void qfs_release(fuse_req_t req, fuse_ino_t ino,
+static void op_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	struct qfs *fs = FS(req);
-	struct handle *h = H(fi);
+	struct qfs *fs = req_fs(req);
+	struct handle *h = fi_handle(fi);
 	struct qlaunch_dec d;
 
 	if (h->kind == H_FILE) {
@@ -664,7 +664,7 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 		struct qfile *f = qfs_by_ino(fs, ino);
 		if (f) {
 			struct qlaunch_file facts = qfs_facts(f);
-			qlaunch_release(&f->ls, &h->lh, &facts, &d);
+			qlaunch_release(&f->launch, &h->lh, &facts, &d);
 			qfs_apply(fs, f, &d);
 			qfs_maybe_free(fs, f);
 		}
@@ -676,9 +676,9 @@ static void qfs_release(fuse_req_t req, fuse_ino_t ino,
 	qfs_reply_err(req, 0);
 }
 
-static void qfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err = 0;
 
 	if (parent != INO_RUN) {
@@ -715,7 +715,7 @@ static int rename_file(struct qfs *fs, const char *name, const char *newname,
 	if (!(nn = strdup(newname)))
 		return ENOMEM;
 	struct qlaunch_file facts = qfs_facts(f);
-	if (qlaunch_rename(&f->ls, &facts, newname, &fs->lcfg, &d) != QE_OK) {
+	if (qlaunch_rename(&f->launch, &facts, newname, &fs->lcfg, &d) != QE_OK) {
 		free(nn);
 		return qfs_apply(fs, f, &d);
 	}
@@ -729,11 +729,11 @@ static int rename_file(struct qfs *fs, const char *name, const char *newname,
 	return qfs_apply(fs, f, &d);
 }
 
-static void qfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       fuse_ino_t newparent, const char *newname,
 		       unsigned int flags)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err = 0;
 
 	if (parent != INO_RUN || newparent != INO_RUN)
@@ -752,28 +752,28 @@ out:
 	qfs_reply_err(req, err);
 }
 
-static void qfs_refuse_mkdir(fuse_req_t req, fuse_ino_t parent,
+static void op_refuse_mkdir(fuse_req_t req, fuse_ino_t parent,
 			     const char *name, mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
 	qfs_reply_err(req, EPERM);
 }
 
-static void qfs_refuse_symlink(fuse_req_t req, const char *link,
+static void op_refuse_symlink(fuse_req_t req, const char *link,
 			       fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
 	qfs_reply_err(req, EPERM);
 }
 
-static void qfs_refuse_link(fuse_req_t req, fuse_ino_t ino,
+static void op_refuse_link(fuse_req_t req, fuse_ino_t ino,
 			    fuse_ino_t newparent, const char *newname)
 {
 	(void)ino, (void)newparent, (void)newname;
 	qfs_reply_err(req, EPERM);
 }
 
-static void qfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	(void)name;
 	qfs_reply_err(req, parent == INO_ROOT ? EPERM : ENOTDIR);
@@ -829,7 +829,7 @@ static int fill_dir(struct qfs *fs, struct handle *h, fuse_ino_t ino)
 	return err;
 }
 
-static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct handle *h = NULL;
@@ -837,10 +837,10 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	if (ino != INO_ROOT && ino != INO_RUN)
 		err = ENOTDIR;
-	else if (!(h = new_handle(FS(req), H_DIR)))
+	else if (!(h = new_handle(req_fs(req), H_DIR)))
 		err = ENOMEM;
-	else if ((err = fill_dir(FS(req), h, ino))) {
-		free_handle(FS(req), h);
+	else if ((err = fill_dir(req_fs(req), h, ino))) {
+		free_handle(req_fs(req), h);
 	} else {
 		fi->fh = (uintptr_t)h;
 	}
@@ -850,10 +850,10 @@ static void qfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		qfs_reply_open(req, fi);
 }
 
-static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	struct handle *h = H(fi);
+	struct handle *h = fi_handle(fi);
 	char *buf = malloc(size);
 	size_t used = 0;
 
@@ -876,19 +876,19 @@ static void qfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static void qfs_releasedir(fuse_req_t req, fuse_ino_t ino,
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	struct handle *h = H(fi);
+	struct handle *h = fi_handle(fi);
 
 	(void)ino;
-	free_handle(FS(req), h);
+	free_handle(req_fs(req), h);
 	qfs_reply_err(req, 0);
 }
 
-static void qfs_statfs(fuse_req_t req, fuse_ino_t ino)
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	struct qjobs_summary s;
 	struct statvfs sv;
 	unsigned active;
@@ -913,7 +913,7 @@ static void qfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	qfs_reply_statfs(req, &sv);
 }
 
-static void qfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	int err = 0;
 
@@ -934,7 +934,7 @@ static int is_acl(const char *name)
 static int computed_xattr(struct qfs *fs, struct qfile *f, int mine,
 			  const char *name, char *dst, size_t n)
 {
-	const struct qerror *why = qlaunch_pending(&f->ls);
+	const struct qerror *why = qlaunch_pending(&f->launch);
 	const char *key = name + strlen(QUEST_XATTR_PREFIX);
 	struct qjob_info j;
 
@@ -948,11 +948,11 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, int mine,
 				: mine || !qerr_quotes_args(why->code)
 				    ? why->msg
 				    : QFS_HIDDEN_REASON);
-	if (f->ls.writers || f->ls.dirty || !f->job_id ||
+	if (f->launch.writers || f->launch.dirty || !f->job_id ||
 	    qjobs_get(fs->jobs, f->job_id, &j) < 0) {
-		if (!strcmp(key, "state") && (f->ls.writers || f->ls.dirty))
+		if (!strcmp(key, "state") && (f->launch.writers || f->launch.dirty))
 			return snprintf(dst, n, "%s",
-					f->ls.writers ? "writing" : "written");
+					f->launch.writers ? "writing" : "written");
 		return 0; /* ENODATA */
 	}
 	if (!strcmp(key, "state"))
@@ -1011,10 +1011,10 @@ static int get_value(struct qfs *fs, fuse_ino_t ino, uid_t reader,
 	return 0;
 }
 
-static void qfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 size_t size)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	void *copy = NULL;
 	size_t len = 0;
 	int err;
@@ -1075,7 +1075,7 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 	    strcmp(name, ARGS_XATTR))
 		err = EPERM;
 	if (!err && !strcmp(name, ARGS_XATTR)) {
-		qlaunch_set_args(f ? &f->ls : NULL, f ? f->name : NULL, value,
+		qlaunch_set_args(f ? &f->launch : NULL, f ? f->name : NULL, value,
 				 size, &fs->lcfg, &d);
 		err = f ? qfs_apply(fs, f, &d) : qfs_errno(d.rc);
 		if (d.refused && !f)
@@ -1087,10 +1087,10 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 	return err;
 }
 
-static void qfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			 const char *value, size_t size, int flags)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err;
 
 	if (is_acl(name))
@@ -1150,9 +1150,9 @@ static int list_names(struct qfs *fs, fuse_ino_t ino, char **buf, size_t *len)
 	return 0;
 }
 
-static void qfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
@@ -1167,9 +1167,9 @@ static void qfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(buf);
 }
 
-static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct qfs *fs = FS(req);
+	struct qfs *fs = req_fs(req);
 	int err = ENODATA;
 
 	if (is_acl(name)) {
@@ -1185,14 +1185,14 @@ static void qfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		struct qfile *f = qfs_by_ino(fs, ino);
 		err = f ? qfs_xattr_remove_for(fs, f, name) : ENOENT;
 		if (f && !strcmp(name, ARGS_XATTR))
-			qlaunch_clear_args(&f->ls);
+			qlaunch_clear_args(&f->launch);
 	}
 	pthread_mutex_unlock(&fs->lock);
 out:
 	qfs_reply_err(req, err);
 }
 
-static void qfs_init(void *userdata, struct fuse_conn_info *conn)
+static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	/* open(O_TRUNC) arrives as one OPEN, not OPEN + SETATTR(size=0) */
@@ -1203,33 +1203,33 @@ static void qfs_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 const struct fuse_lowlevel_ops qfs_ops = {
-    .init = qfs_init,
-    .lookup = qfs_lookup,
-    .forget = qfs_forget,
-    .forget_multi = qfs_forget_multi,
-    .getattr = qfs_getattr,
-    .setattr = qfs_setattr,
-    .mknod = qfs_mknod,
-    .mkdir = qfs_refuse_mkdir,
-    .symlink = qfs_refuse_symlink,
-    .link = qfs_refuse_link,
-    .unlink = qfs_unlink,
-    .rmdir = qfs_rmdir,
-    .rename = qfs_rename,
-    .open = qfs_open,
-    .create = qfs_create,
-    .read = qfs_read,
-    .write = qfs_write,
-    .flush = qfs_flush,
-    .fsync = qfs_fsync,
-    .release = qfs_release,
-    .opendir = qfs_opendir,
-    .readdir = qfs_readdir,
-    .releasedir = qfs_releasedir,
-    .statfs = qfs_statfs,
-    .access = qfs_access,
-    .setxattr = qfs_setxattr,
-    .getxattr = qfs_getxattr,
-    .listxattr = qfs_listxattr,
-    .removexattr = qfs_removexattr,
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .mknod = op_mknod,
+    .mkdir = op_refuse_mkdir,
+    .symlink = op_refuse_symlink,
+    .link = op_refuse_link,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .rename = op_rename,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .fsync = op_fsync,
+    .release = op_release,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .statfs = op_statfs,
+    .access = op_access,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
 };

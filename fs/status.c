@@ -23,7 +23,7 @@ static void take(struct qfs *fs, struct snapshot *s)
 	qjobs_summary(fs->jobs, &s->sum);
 	pthread_mutex_lock(&fs->lock);
 	for (struct qfile *f = fs->files; f; f = f->next)
-		s->writing += f->name && f->ls.writers;
+		s->writing += f->name && f->launch.writers;
 	s->writing_bytes = fs->writing_bytes;
 	pthread_mutex_unlock(&fs->lock);
 }

@@ -121,7 +121,7 @@ static void touch_run(struct qfs *fs)
 static void count_held(struct qfs *fs, struct qfile *f, long d)
 {
 	fs->writing_bytes += (size_t)d;
-	qquota_add(qjobs_quota(fs->jobs), f->uid, 0, d, 0, 0);
+	qquota_add(qjobs_quota(fs->jobs), f->uid, (struct qquota_delta){.bytes = d});
 }
 
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
@@ -143,7 +143,7 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 		free(f);
 		return NULL;
 	}
-	qquota_add(qjobs_quota(fs->jobs), uid, 1, 0, 0, 0);
+	qquota_add(qjobs_quota(fs->jobs), uid, (struct qquota_delta){.files = 1});
 	f->ino = fs->next_ino++;
 	f->mode = qfs_mode_for(name, mode);
 	f->uid = uid;
@@ -193,18 +193,19 @@ void qfs_drop_data(struct qfs *fs, struct qfile *f)
 void qfs_detach(struct qfs *fs, struct qfile *f)
 {
 	if (f->name)
-		qquota_add(qjobs_quota(fs->jobs), f->uid, -1, 0, 0, 0);
+		qquota_add(qjobs_quota(fs->jobs), f->uid,
+			   (struct qquota_delta){.files = -1});
 	qfs_set_name(fs, f, NULL);
 	/* nobody can launch it now: its bytes stop counting as held once no
 	 * writer needs them */
-	if (!f->ls.writers)
+	if (!f->launch.writers)
 		qfs_drop_data(fs, f);
 	touch_run(fs);
 }
 
 void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 {
-	if (f->name || f->nlookup || f->ls.opens)
+	if (f->name || f->nlookup || f->launch.opens)
 		return;
 	*(f->prev ? &f->prev->next : &fs->files) = f->next;
 	if (f->next)
@@ -212,7 +213,7 @@ void qfs_maybe_free(struct qfs *fs, struct qfile *f)
 	hash_ino_out(fs, f);
 	fs->nfiles--;
 	qfs_drop_data(fs, f);
-	qlaunch_free(&f->ls);
+	qlaunch_free(&f->launch);
 	size_t freed = f->xattr_bytes + sizeof *f;
 	qfs_xattr_free(&f->xattrs);
 	count_held(fs, f, -(long)f->xattr_bytes);
@@ -239,8 +240,10 @@ void qfs_set_owner(struct qfs *fs, struct qfile *f, uid_t uid)
 {
 	long bytes = (long)(f->cap + f->xattr_bytes), files = f->name ? 1 : 0;
 
-	qquota_add(qjobs_quota(fs->jobs), f->uid, -files, -bytes, 0, 0);
-	qquota_add(qjobs_quota(fs->jobs), uid, files, bytes, 0, 0);
+	qquota_add(qjobs_quota(fs->jobs), f->uid,
+		   (struct qquota_delta){.files = -files, .bytes = -bytes});
+	qquota_add(qjobs_quota(fs->jobs), uid,
+		   (struct qquota_delta){.files = files, .bytes = bytes});
 	f->uid = uid;
 }
 
@@ -252,7 +255,7 @@ static int never_launches(struct qfs *fs, struct qfile *f, int64_t now_ms)
 	int64_t changed =
 	    (int64_t)f->ctime.tv_sec * 1000 + f->ctime.tv_nsec / 1000000;
 
-	if (qname_launches(f->name) && (f->ls.dirty || f->job_id))
+	if (qname_launches(f->name) && (f->launch.dirty || f->job_id))
 		return 0;
 	return changed + (int64_t)fs->o.linger * 1000 <= now_ms;
 }
@@ -275,14 +278,14 @@ void qfs_expire(struct qfs *fs, int soon)
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
 		next = f->next;
-		if (f->name && !f->ls.opens && never_launches(fs, f, now_ms)) {
+		if (f->name && !f->launch.opens && never_launches(fs, f, now_ms)) {
 			qfs_notify_gone(fs, f->ino, f->name);
 			qfs_detach(fs, f);
 			qfs_maybe_free(fs, f);
 			continue;
 		}
-		if (!f->name || !f->job_id || f->data || f->ls.dirty ||
-		    f->ls.opens)
+		if (!f->name || !f->job_id || f->data || f->launch.dirty ||
+		    f->launch.opens)
 			continue;
 		/* a job no longer kept, or ended more than linger ago */
 		if (qjobs_state(fs->jobs, f->job_id, &state, &t_state) == 0 &&
@@ -516,7 +519,7 @@ void qfs_free_all(struct qfs *fs)
 		free(f->data);
 		free(f->head);
 		qfs_xattr_free(&f->xattrs);
-		qlaunch_free(&f->ls);
+		qlaunch_free(&f->launch);
 		free(f);
 	}
 	free(fs->by_name);

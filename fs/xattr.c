@@ -149,7 +149,7 @@ static void count(struct qfs *fs, struct qfile *f, long d)
 	fs->writing_bytes += (size_t)d;
 	if (f) {
 		f->xattr_bytes += (size_t)d;
-		qquota_add(qjobs_quota(fs->jobs), f->uid, 0, d, 0, 0);
+		qquota_add(qjobs_quota(fs->jobs), f->uid, (struct qquota_delta){.bytes = d});
 	}
 	if (d < 0)
 		qfs_freed(fs, (size_t)-d);
@@ -183,7 +183,7 @@ int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
 		/* a program must not run without the arguments asked for */
 		if (f && !strcmp(name, ARGS_XATTR)) {
 			struct qlaunch_dec d;
-			qlaunch_args_unstored(&f->ls, &e, &d);
+			qlaunch_args_unstored(&f->launch, &e, &d);
 		}
 		return EDQUOT;
 	}
@@ -230,7 +230,7 @@ enum qerr qfs_args_for(struct qfs *fs, struct qfile *f, struct qargv *out,
 				 "ignored for run/%s of uid %lu", f->name,
 				 (unsigned long)f->uid);
 			qjobs_log_file(fs->jobs, s->uid, side, what, &why);
-		} else if (s && s->ls.writers > s->ls.closing) {
+		} else if (s && s->launch.writers > s->launch.closing) {
 			return qerr_set(err, QE_USAGE,
 					"its arguments file %s is still open "
 					"for writing; launch it again once "
