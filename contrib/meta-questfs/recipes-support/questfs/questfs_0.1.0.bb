@@ -38,7 +38,7 @@ SYSTEMD_AUTO_ENABLE = "disable"
 # helpers in /sbin only, so mount.questfs goes to ${base_sbindir}.
 # quest-emu needs Unicorn, a build host's tool that the image does not
 # carry; questfs-notify needs libnotify: an image with a desktop builds it
-# in a bbappend (README, "i386 and Yocto").
+# in a bbappend (docs/I386-YOCTO.md).
 EXTRA_OEMAKE = "\
     'CC=${CC}' 'AS=${AS}' 'LD=${LD}' 'AR=${AR}' 'PKG_CONFIG=pkg-config' \
     'CFLAGS=${CFLAGS}' 'CPPFLAGS=${CPPFLAGS}' 'LDFLAGS=${LDFLAGS}' \
