@@ -59,24 +59,31 @@ if [ -n "$EXEC" ]; then
 	fi
 fi
 
-# abi_meet SIM LOADER: a quest-sim of one word size holds a shm: channel; a
-# questbinloader of the other must refuse it with one message naming both.
-abi_meet() {
-	local key=$((700000 + $$ % 100000)) dir end out sim
-	dir=$(mktemp -d)
-	"$1" --unlink --channel "shm:$key" >/dev/null 2>&1
-	"$1" --channel "shm:$key" --count 1 >"$dir/sim.log" 2>&1 &
-	sim=$!
-	end=$((SECONDS + 15))
-	until grep -q attached "$dir/sim.log"; do
-		if ((SECONDS >= end)) || ! kill -0 "$sim" 2>/dev/null; then
-			echo "FAIL  quest-sim did not attach: $(cat "$dir/sim.log")"
-			kill "$sim" 2>/dev/null
-			rm -rf "$dir"
+# wait_attached PID LOG: quest-sim PID says "attached" in LOG within 15 s
+wait_attached() {
+	local end=$((SECONDS + 15))
+	until grep -q attached "$2"; do
+		if ((SECONDS >= end)) || ! kill -0 "$1" 2>/dev/null; then
+			echo "FAIL  quest-sim did not attach: $(cat "$2")"
 			return 1
 		fi
 		sleep 0.05
 	done
+}
+
+# abi_meet SIM LOADER: a quest-sim of one word size holds a shm: channel; a
+# questbinloader of the other must refuse it with one message naming both.
+abi_meet() {
+	local key=$((700000 + $$ % 100000)) dir out sim
+	dir=$(mktemp -d)
+	"$1" --unlink --channel "shm:$key" >/dev/null 2>&1
+	"$1" --channel "shm:$key" --count 1 >"$dir/sim.log" 2>&1 &
+	sim=$!
+	if ! wait_attached "$sim" "$dir/sim.log"; then
+		kill "$sim" 2>/dev/null
+		rm -rf "$dir"
+		return 1
+	fi
 	out=$("$2" --channel "shm:$key" --timeout 2 "$B/examples/hello" 2>&1)
 	local got=$?
 	kill "$sim" 2>/dev/null
@@ -94,20 +101,15 @@ abi_meet() {
 # vshm_meet SIM LOADER: the same two sides on one vshm: region, which has
 # no ABI of its own: the loader's programs reach quest-sim and are accepted.
 vshm_meet() {
-	local dir end out sim got
+	local dir out sim got
 	dir=$(mktemp -d /dev/shm/questfs-i386.XXXXXX)
 	"$1" --channel "vshm:$dir/region" --count 2 >"$dir/sim.log" 2>&1 &
 	sim=$!
-	end=$((SECONDS + 15))
-	until grep -q attached "$dir/sim.log"; do
-		if ((SECONDS >= end)) || ! kill -0 "$sim" 2>/dev/null; then
-			echo "FAIL  quest-sim did not attach: $(cat "$dir/sim.log")"
-			kill "$sim" 2>/dev/null
-			rm -rf "$dir"
-			return 1
-		fi
-		sleep 0.05
-	done
+	if ! wait_attached "$sim" "$dir/sim.log"; then
+		kill "$sim" 2>/dev/null
+		rm -rf "$dir"
+		return 1
+	fi
 	out=$("$2" --channel "vshm:$dir/region" --timeout 10 "$B/examples/hello" 2>&1 &&
 		"$2" --channel "vshm:$dir/region" --timeout 10 "$B/examples/hello_argvs" lorem ipsum 2>&1)
 	got=$?
