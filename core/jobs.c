@@ -15,13 +15,14 @@
 #include <time.h>
 
 #include "escape.h"
+#include "imgbuf.h"
 #include "program.h"
 #include "spool.h"
 
 struct job {
 	struct qjob_info info;
 	uint8_t hdr[QPKT_HDR_SIZE];
-	uint8_t *image; /* NULL once the job has ended */
+	uint8_t *image; /* a buffer of q->images; NULL once the job ended */
 	size_t len;
 	int waiting_logged;
 	/* begun, not yet committed: its image is the committer's to read,
@@ -44,6 +45,7 @@ struct qjobs {
 	struct qchan *ch;
 	struct qspool *sp;
 	struct qquota *quota;
+	struct qimg_pool *images; /* every program's buffer (imgbuf.h) */
 	/* Guards every field below and every struct job. Taken after
 	 * questfs's tree lock, never before it; takes no other lock but
 	 * the quota's (core/quota.c), a leaf.
@@ -337,7 +339,7 @@ static void trim_locked(struct qjobs *q)
 		struct job *next = j->next;
 		if (j->info.state >= QJ_DELIVERED) {
 			unlink_job(q, j);
-			free(j->image);
+			qimg_put(q->images, j->image);
 			free(j);
 			q->finished--;
 		}
@@ -388,7 +390,7 @@ static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
 	if (s >= QJ_DELIVERED) {
 		if (j->in_active)
 			deactivate_locked(q, j);
-		free(j->image);
+		qimg_put(q->images, j->image);
 		j->image = NULL;
 		q->finished++;
 	}
@@ -552,6 +554,21 @@ struct qquota *qjobs_quota(struct qjobs *q)
 	return q->quota;
 }
 
+uint8_t *qjobs_image(struct qjobs *q, size_t len)
+{
+	return qimg_get(q->images, len);
+}
+
+void qjobs_image_put(struct qjobs *q, uint8_t *image)
+{
+	qimg_put(q->images, image);
+}
+
+void qjobs_images(struct qjobs *q, struct qimg_stats *out)
+{
+	qimg_pool_stats(q->images, out);
+}
+
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
 {
 	pthread_mutex_lock(&q->lock);
@@ -697,8 +714,10 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 		qspool_unmark(q->sp, id);
 	else if (q->sp)
 		qspool_done(q->sp, id);
-	if (trim)
+	if (trim) {
+		qimg_pool_drain(q->images);
 		malloc_trim(0);
+	}
 	pthread_mutex_lock(&q->lock);
 }
 
@@ -765,7 +784,7 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (!j)
-		free(image);
+		qimg_put(q->images, image);
 	return id;
 }
 
@@ -861,10 +880,22 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 {
 	struct qjobs *q = ctx;
 	struct job *j = calloc(1, sizeof *j);
+	uint8_t *image = qimg_get(q->images, e->len);
 	int taken = -1;
 
-	if (!j) {
-		free(e->image);
+	/* the spool's copy moves into a program buffer, as a new launch's */
+	if (image)
+		memcpy(image, e->image, e->len);
+	free(e->image);
+	e->image = NULL;
+	if (!j || !image) {
+		q->spool_problems++;
+		log_locked(q, "job %llu uid=%lu %s: out of memory while "
+			   "reading the spool; kept there for the next start",
+			   (unsigned long long)e->id, (unsigned long)e->uid,
+			   e->name);
+		free(j);
+		qimg_free(image);
 		return;
 	}
 	j->info.id = e->id;
@@ -876,7 +907,7 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 	j->info.t_launch_ms = e->t_launch_ms;
 	j->info.t_state_ms = now_ms();
 	memcpy(j->hdr, e->hdr, sizeof j->hdr);
-	j->image = e->image;
+	j->image = image;
 	if (q->next_id < e->id)
 		q->next_id = e->id;
 	j->prev = q->tail;
@@ -939,7 +970,10 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->spool = cfg->spool ? strdup(cfg->spool) : NULL;
 	q->cfg.spool = q->spool;
 	q->started_ms = now_ms();
-	if (!(q->quota = qquota_new())) {
+	q->images = qimg_pool_new(cfg->prof.max_size, QIMG_KEEP_DEFAULT);
+	if (!(q->quota = qquota_new()) || !q->images) {
+		qquota_free(q->quota);
+		qimg_pool_free(q->images);
 		free(q->spool);
 		free(q->spec);
 		free(q);
@@ -972,6 +1006,7 @@ fail:
 		qchan_close(q->ch);
 	qspool_close(q->sp);
 	qquota_free(q->quota);
+	qimg_pool_free(q->images);
 	free(q->spool);
 	free(q->spec);
 	free(q);
@@ -1021,7 +1056,7 @@ void qjobs_free(struct qjobs *q)
 	while (q->head) {
 		struct job *j = q->head;
 		q->head = j->next;
-		free(j->image);
+		qimg_free(j->image);
 		free(j);
 	}
 	qchan_close(q->ch);
@@ -1033,6 +1068,7 @@ void qjobs_free(struct qjobs *q)
 	free(q->log);
 	free(q->spans);
 	qquota_free(q->quota);
+	qimg_pool_free(q->images);
 	free(q->spec);
 	free(q);
 }
