@@ -69,6 +69,7 @@ struct qjobs {
 	unsigned active_peak;	   /* the most active since then */
 	uint64_t next_id;
 	int64_t started_ms;
+	int64_t last_launch_ms; /* the last qjobs_begin */
 	unsigned spool_problems; /* reported while loading the spool */
 	char *log;
 	size_t log_len, log_cap;
@@ -84,6 +85,9 @@ struct qjobs {
  * memory is given back once it has drained */
 #define TRIM_AT	  (8u << 20)
 #define TRIM_JOBS 256
+/* the warm program buffers go back to the system once no program has come
+ * for this long and none is queued */
+#define IDLE_GIVE_BACK_MS 2000
 
 static const char *const state_names[QJ__COUNT] = {
     [QJ_QUEUED] = "queued",	  [QJ_SENDING] = "sending",
@@ -721,6 +725,31 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 	pthread_mutex_lock(&q->lock);
 }
 
+/* The sender thread's sleep while nothing is to be sent: once questfs has
+ * been idle for IDLE_GIVE_BACK_MS (no launch, nothing queued), the warm
+ * program buffers go back to the system, so that questfs idle holds none. */
+static void idle_wait_locked(struct qjobs *q)
+{
+	struct qimg_stats st;
+	struct timespec dl;
+	int64_t now = now_ms(), due = q->last_launch_ms + IDLE_GIVE_BACK_MS;
+
+	qimg_pool_stats(q->images, &st);
+	if (st.warm && !q->active && !q->committing && now >= due) {
+		pthread_mutex_unlock(&q->lock);
+		qimg_pool_drain(q->images);
+		pthread_mutex_lock(&q->lock);
+		return;
+	}
+	/* committers send without waking this thread: it looks again at
+	 * least every IDLE_GIVE_BACK_MS */
+	if (now >= due)
+		due = now + IDLE_GIVE_BACK_MS;
+	dl.tv_sec = (time_t)(due / 1000);
+	dl.tv_nsec = (long)(due % 1000) * 1000000;
+	pthread_cond_timedwait(&q->work, &q->lock, &dl);
+}
+
 /* The sender thread sends whatever its committer did not: every job while
  * no receiver has answered yet, or after one went away (it waits for the
  * next), and those that queue up while another is being sent. */
@@ -733,7 +762,7 @@ static void *sender_main(void *arg)
 	while (!q->stopping) {
 		struct job *j = next_to_send_locked(q);
 		if (!j || q->sending) {
-			pthread_cond_wait(&q->work, &q->lock);
+			idle_wait_locked(q);
 			continue;
 		}
 		q->sending = 1;
@@ -774,6 +803,7 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 	struct job *j = new_job_locked(q, name, len, tag, uid, user);
 	if (j) {
 		id = j->info.id;
+		q->last_launch_ms = j->info.t_launch_ms;
 		j->pending = 1;
 		j->image = image;
 		j->len = len;

@@ -500,7 +500,16 @@ PY
 	# the emulator's
 	[ -n "${QUESTFS_SANITIZED:-}" ] || [ -n "$XRUN" ] || ((f1 - f0 < 20)) ||
 		fail "$((f1 - f0)) page faults in 100 launches"
+	# idle, questfs gives its warm buffers back (2 s after the last
+	# launch): two or three of 96 pages each
+	local warm
+	warm=$(rss)
+	[ -n "${QUESTFS_SANITIZED:-}" ] || [ -n "$XRUN" ] ||
+		wait_for "the warm buffers given back" rss_below $((warm - 700)) ||
+		fail "RSS still $(rss) kB, $warm kB after the launches"
 }
+
+rss_below() { (($(rss) < $1)); }
 
 # settled_or_empty FILE: FILE got no bytes, or its job was refused
 settled_or_empty() {
