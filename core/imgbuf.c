@@ -6,6 +6,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -50,27 +58,50 @@ static uint8_t *map_buffer(size_t cap)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
+	UNPOISON(m, map);
 	struct hdr *h = m;
 	h->map = map;
 	h->cap = map - HDR;
 	h->magic = MAGIC;
+	POISON(m, HDR); /* the header is ours alone */
 	return (uint8_t *)m + HDR;
+}
+
+/* the header, readable only here under ASan */
+static size_t cap_of(const uint8_t *b)
+{
+	UNPOISON(b - HDR, HDR);
+	size_t cap = hdr_of(b)->cap;
+	POISON(b - HDR, HDR);
+	return cap;
+}
+
+void qimg_use(uint8_t *b, size_t n)
+{
+	size_t cap = cap_of(b);
+
+	if (n > cap)
+		n = cap;
+	UNPOISON(b, n);
+	POISON(b + n, cap - n);
 }
 
 void qimg_free(uint8_t *b)
 {
 	if (!b)
 		return;
+	UNPOISON(b - HDR, HDR);
 	struct hdr *h = hdr_of(b);
 	if (h->magic != MAGIC)
 		abort(); /* not one of ours: a bug, never the user's */
 	h->magic = 0;
+	UNPOISON(h, h->map);
 	munmap(h, h->map);
 }
 
 size_t qimg_cap(const uint8_t *b)
 {
-	return hdr_of(b)->cap;
+	return cap_of(b);
 }
 
 struct qimg_pool *qimg_pool_new(size_t cap, unsigned keep)
@@ -128,18 +159,25 @@ uint8_t *qimg_get(struct qimg_pool *p, size_t len)
 {
 	uint8_t *b = NULL;
 
-	if (!p)
-		return map_buffer(len ? len : 1);
+	if (!p) {
+		b = map_buffer(len ? len : 1);
+		if (b)
+			qimg_use(b, len);
+		return b;
+	}
 	pthread_mutex_lock(&p->lock);
 	if (len <= p->cap && p->nwarm)
 		b = p->warm[--p->nwarm];
 	if (b)
 		p->in_use++;
 	pthread_mutex_unlock(&p->lock);
-	if (b)
+	if (b) {
+		qimg_use(b, len);
 		return b;
+	}
 	b = map_buffer(len > p->cap ? len : p->cap);
 	if (b) {
+		qimg_use(b, len);
 		pthread_mutex_lock(&p->lock);
 		p->in_use++;
 		p->mapped++;
@@ -158,10 +196,12 @@ void qimg_put(struct qimg_pool *p, uint8_t *b)
 		qimg_free(b);
 		return;
 	}
+	size_t cap = cap_of(b);
+	qimg_use(b, 0); /* nobody's until handed out again */
 	pthread_mutex_lock(&p->lock);
 	if (p->in_use)
 		p->in_use--;
-	if (hdr_of(b)->cap == p->bufcap && p->nwarm < p->keep) {
+	if (cap == p->bufcap && p->nwarm < p->keep) {
 		p->warm[p->nwarm++] = b;
 		kept = 1;
 	}

@@ -31,6 +31,9 @@ void qimg_pool_free(struct qimg_pool *p);
 uint8_t *qimg_get(struct qimg_pool *p, size_t len);
 /* The bytes a buffer holds. */
 size_t qimg_cap(const uint8_t *b);
+/* Its first n bytes are in use: under AddressSanitizer, touching the
+ * others is reported, as past the end of a malloc'd block. */
+void qimg_use(uint8_t *b, size_t n);
 /* Back to the pool, kept warm if there is room, else given back to the
  * system. NULL: nothing. p NULL: as qimg_free. */
 void qimg_put(struct qimg_pool *p, uint8_t *b);

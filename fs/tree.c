@@ -332,6 +332,7 @@ static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
 	}
 	count_held(fs, f, (long)(cap - f->cap));
 	f->cap = cap;
+	qimg_use(f->data, cap);
 	return QE_OK;
 }
 
@@ -411,6 +412,8 @@ static uint8_t *take_bytes(struct qfs *fs, struct qfile *f)
 {
 	uint8_t *image = f->data;
 
+	if (image)
+		qimg_use(image, f->size); /* the program's, no more */
 	/* what file managers read to tell a file's type (GIO sniffs 4 KiB):
 	 * a launched file keeps its head while questfs holds it */
 	free(f->head);

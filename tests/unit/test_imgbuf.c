@@ -122,6 +122,7 @@ static void test_outlives_pool(void **state)
 	uint8_t *a = qimg_get(p, 10), *b = qimg_get(NULL, 10);
 	qimg_put(p, qimg_get(p, 10)); /* one warm, freed with the pool */
 	qimg_pool_free(p);
+	qimg_use(a, LARGEST);
 	memset(a, 1, LARGEST);
 	memset(b, 1, 10);
 	qimg_free(a);
