@@ -470,8 +470,8 @@ static uint64_t proc_faults(pid_t pid)
 	char *r = fgets(line, sizeof line, f);
 	fclose(f);
 	char *p = r ? strrchr(line, ')') : NULL;
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %" SCNu64
-			       " %*u %" SCNu64,
+	if (p && sscanf(p + 2,
+			"%*c %*d %*d %*d %*d %*d %*u %" SCNu64 " %*u %" SCNu64,
 			&minflt, &majflt) == 2)
 		return minflt + majflt;
 	return 0;
@@ -1189,8 +1189,8 @@ static void print_cpu(void)
 	printf("\nprocessor time per launch, us (all threads; client = this "
 	       "process + its cp/questbinloader children);\nfs faults: the "
 	       "file system's page faults per launch\n");
-	printf("%-8s %-30s %8s %8s %9s %8s %8s %9s\n", "size", "path",
-	       "client", "fs", "quest-sim", "total", "wall", "fs faults");
+	printf("%-8s %-30s %8s %8s %9s %8s %8s %9s\n", "size", "path", "client",
+	       "fs", "quest-sim", "total", "wall", "fs faults");
 	for (int t = 0; t < NTABLE; t++) {
 		int s = table_sizes[t], shown = 0;
 		for (int o = 0; o < P__N; o++) {
@@ -1201,13 +1201,13 @@ static void print_cpu(void)
 			double n = (double)c->launches * 1e3, tot = 0;
 			for (int k = 0; k < 3; k++)
 				tot += (double)c->cpu[k] / n;
-			printf("%-8s %-30s %8.1f %8.1f %9.1f %8.1f %8.1f %9.2f\n",
-			       !shown++ ? human_size(sizes[s], sz, sizeof sz)
-					: "",
-			       path_names[p], (double)c->cpu[0] / n,
-			       (double)c->cpu[1] / n, (double)c->cpu[2] / n,
-			       tot, 1e6 / rate_of(p, s),
-			       (double)c->faults / (double)c->launches);
+			printf(
+			    "%-8s %-30s %8.1f %8.1f %9.1f %8.1f %8.1f %9.2f\n",
+			    !shown++ ? human_size(sizes[s], sz, sizeof sz) : "",
+			    path_names[p], (double)c->cpu[0] / n,
+			    (double)c->cpu[1] / n, (double)c->cpu[2] / n, tot,
+			    1e6 / rate_of(p, s),
+			    (double)c->faults / (double)c->launches);
 		}
 	}
 }
@@ -1360,12 +1360,9 @@ static void one_round(unsigned r)
 
 enum bpass { B_MEMCPY, B_CRC, B_PREFIX, B_WHOLE, B_SPOOL, B_ESC, B__N };
 static const char *const bpass_names[B__N] = {
-    "memcpy (the reference)",
-    "crc32, zlib (spool_sync only)",
-    "ELF check of a prefix (FLUSH)",
-    "ELF and loader checks (commit)",
-    "spool: put + done, page cache",
-    "escape (log lines), per byte",
+    "memcpy (the reference)",	     "crc32, zlib (spool_sync only)",
+    "ELF check of a prefix (FLUSH)", "ELF and loader checks (commit)",
+    "spool: put + done, page cache", "escape (log lines), per byte",
 };
 
 struct bctx {
@@ -1416,9 +1413,9 @@ static void bpass_once(enum bpass b, struct bctx *c)
 	case B_ESC:
 		/* the program's bytes as if they were a name: the worst case
 		 * (most bytes need an escape) */
-		c->sink += (uint32_t)qesc((const char *)c->p->buf,
-					  n < 4096 ? n : 4096, (char *)c->dst,
-					  4 * 4096 + 1);
+		c->sink +=
+		    (uint32_t)qesc((const char *)c->p->buf, n < 4096 ? n : 4096,
+				   (char *)c->dst, 4 * 4096 + 1);
 		break;
 	default:
 		break;
@@ -1446,15 +1443,15 @@ static void print_passes(void)
 	       "program (MB/s), best of 3 x 50 ms\n");
 	printf("%-32s", "pass");
 	for (int t = 0; t < NTABLE; t++)
-		printf(" %20s", human_size(sizes[table_sizes[t]], sz, sizeof sz));
+		printf(" %20s",
+		       human_size(sizes[table_sizes[t]], sz, sizeof sz));
 	printf("\n");
 	for (int b = 0; b < B__N; b++) {
 		printf("%-32s", bpass_names[b]);
 		for (int t = 0; t < NTABLE; t++) {
 			c.p = &env.progs[table_sizes[t]];
-			size_t bytes = b == B_ESC && c.p->size > 4096
-					   ? 4096
-					   : c.p->size;
+			size_t bytes =
+			    b == B_ESC && c.p->size > 4096 ? 4096 : c.p->size;
 			double best = 1e30;
 			for (int r = 0; r < 3; r++) {
 				uint64_t n = 0, t0 = now_ns(), t1;
@@ -1633,8 +1630,8 @@ int main(int argc, char **argv)
 	print_loadavg("before the rounds");
 	start_load();
 	if (cfg.load)
-		printf("--load %u: %u busy loops during the rounds\n",
-		       cfg.load, cfg.load);
+		printf("--load %u: %u busy loops during the rounds\n", cfg.load,
+		       cfg.load);
 	for (unsigned r = 0; r < cfg.rounds; r++) {
 		uint64_t t0 = now_ns();
 		one_round(r);

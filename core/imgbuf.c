@@ -116,9 +116,8 @@ struct qimg_pool *qimg_pool_new(size_t cap, unsigned keep)
 		free(p);
 		return NULL;
 	}
-	p->bufcap = (p->cap + HDR + page_size() - 1) / page_size() *
-			page_size() -
-		    HDR;
+	p->bufcap =
+	    (p->cap + HDR + page_size() - 1) / page_size() * page_size() - HDR;
 	if (keep && !(p->warm = calloc(keep, sizeof *p->warm))) {
 		free(p);
 		return NULL;

@@ -69,7 +69,7 @@ struct qjobs {
 	unsigned active_peak;	   /* the most active since then */
 	uint64_t next_id;
 	int64_t started_ms;
-	int64_t last_launch_ms; /* the last qjobs_begin */
+	int64_t last_launch_ms;	 /* the last qjobs_begin */
 	unsigned spool_problems; /* reported while loading the spool */
 	char *log;
 	size_t log_len, log_cap;
@@ -920,7 +920,8 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 	e->image = NULL;
 	if (!j || !image) {
 		q->spool_problems++;
-		log_locked(q, "job %llu uid=%lu %s: out of memory while "
+		log_locked(q,
+			   "job %llu uid=%lu %s: out of memory while "
 			   "reading the spool; kept there for the next start",
 			   (unsigned long long)e->id, (unsigned long)e->uid,
 			   e->name);

@@ -76,7 +76,8 @@ static void test_warm_takes_no_page_fault(void **state)
 	long warm = minflt() - f0;
 	f0 = minflt();
 	for (int i = 0; i < 50; i++) {
-		uint8_t *x = qimg_get(NULL, LARGEST), *y = qimg_get(NULL, LARGEST);
+		uint8_t *x = qimg_get(NULL, LARGEST),
+			*y = qimg_get(NULL, LARGEST);
 		memcpy(x, prog, LARGEST);
 		memcpy(y, x, LARGEST);
 		qimg_free(x);
