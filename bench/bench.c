@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -30,9 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "args.h"
 #include "chan.h"
+#include "elfcheck.h"
+#include "escape.h"
 #include "packet.h"
+#include "program.h"
+#include "spool.h"
 
 extern char **environ;
 
@@ -44,6 +51,7 @@ extern char **environ;
 #define NMAX		2000000u    /* launches in one pass, at most */
 #define LAT_MAX		400u	    /* latency samples per pass, at most */
 #define HELD_MAX	(16u << 20) /* bytes a writer keeps in flight, at most */
+#define LOAD_MAX	16	    /* --load N: busy loops, at most */
 
 /* The program sizes: doubling from 4 KiB, then the largest. The table
  * shows three of them; the fit uses all. */
@@ -92,10 +100,11 @@ static const int async_rx[P__N] = {0, 0, 1, 1, 0, 0, 1, 0, 0, 0};
 
 static struct {
 	const char *build, *dir, *names, *qfs_opts, *nfs_opts, *paths, *qfs2;
-	unsigned key, rounds;
+	unsigned key, rounds, load;
 	double secs;
-	int scale, sweep, vshm;
-} cfg = {.build = "build",
+	int scale, sweep, passes, vshm;
+} cfg = {.passes = 1,
+	 .build = "build",
 	 .names = "same",
 	 .paths = "abcdemfghi",
 	 .rounds = 3,
@@ -111,6 +120,7 @@ struct prog {
 
 static struct {
 	pid_t sim, qfs, nfs, qfs2, nfsq;
+	pid_t load[LOAD_MAX]; /* --load: busy loops */
 	char qmnt[PATH_MAX], nmnt[PATH_MAX], stamps[PATH_MAX], spec[512];
 	char nmntq[PATH_MAX], tmpdir[PATH_MAX];
 	char spool[PATH_MAX], qmnt2[PATH_MAX], spool2[PATH_MAX];
@@ -276,6 +286,39 @@ static void write_pids(void)
 	fclose(f);
 }
 
+/* --load N: N processes that spin, each in its own process group and
+ * killed with the bench (PR_SET_PDEATHSIG), so that "under load" is the
+ * same load from one run to the next. */
+static void start_load(void)
+{
+	pid_t parent = getpid();
+
+	for (unsigned i = 0; i < cfg.load; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			setpgid(0, 0);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			for (volatile unsigned long x = 0;; x++)
+				;
+		}
+		env.load[i] = pid;
+	}
+}
+
+static void stop_load(void)
+{
+	for (unsigned i = 0; i < LOAD_MAX; i++)
+		if (env.load[i] > 0) {
+			kill(env.load[i], SIGKILL);
+			waitpid(env.load[i], NULL, 0);
+			env.load[i] = 0;
+		}
+}
+
 static void cleanup(void)
 {
 	static int done;
@@ -290,8 +333,16 @@ static void cleanup(void)
 	unmount(env.nmnt, &env.nfs);
 	unmount(env.nmntq, &env.nfsq);
 	stop_pid(&env.sim);
+	stop_load();
 	if (cfg.key)
 		qchan_shm_unlink(cfg.key, NULL);
+	if (cfg.key) {
+		char dir[64];
+		snprintf(dir, sizeof dir, "/var/lib/questfs/bench-%u-3",
+			 cfg.key);
+		char *rm[] = {"/bin/rm", "-rf", dir, NULL};
+		run(rm);
+	}
 	for (int i = 0; i < 2; i++) {
 		char *dir = i ? env.spool2 : env.spool;
 		char *rm[] = {"/bin/rm", "-rf", dir, NULL};
@@ -401,6 +452,29 @@ static uint64_t proc_cpu(pid_t pid)
 	if (d)
 		closedir(d);
 	return sum;
+}
+
+/* page faults a process has taken, all its threads: fields 10 and 12 of
+ * /proc/PID/stat (after the command, which may hold spaces, in parens) */
+static uint64_t proc_faults(pid_t pid)
+{
+	char path[64], line[1024];
+	uint64_t minflt = 0, majflt = 0;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	char *r = fgets(line, sizeof line, f);
+	fclose(f);
+	char *p = r ? strrchr(line, ')') : NULL;
+	if (p && sscanf(p + 2,
+			"%*c %*d %*d %*d %*d %*d %*u %" SCNu64 " %*u %" SCNu64,
+			&minflt, &majflt) == 2)
+		return minflt + majflt;
+	return 0;
 }
 
 /* this process and the children it has reaped (cp, questbinloader) */
@@ -533,6 +607,7 @@ static int launch(enum path path, const struct prog *p, int writer,
 struct pass {
 	uint64_t n;
 	uint64_t cpu[3];   /* ns: client, file system, quest-sim */
+	uint64_t faults;   /* the file system's page faults (minor+major) */
 	double secs;	   /* first start to last receipt (or return) */
 	uint64_t inflight; /* most launches closed and not yet received */
 	unsigned retries;  /* EAGAIN/EBUSY from questfs */
@@ -557,6 +632,7 @@ static void pass_rate(enum path path, const struct prog *p, pid_t fs,
 	memset(out, 0, sizeof *out);
 	uint64_t cpu0[3] = {client_cpu(), proc_cpu(fs),
 			    has_rx[path] ? proc_cpu(env.sim) : 0};
+	uint64_t faults0 = proc_faults(fs);
 	while (t < tend && n < NMAX) {
 		if (stop)
 			die("interrupted");
@@ -589,6 +665,7 @@ static void pass_rate(enum path path, const struct prog *p, pid_t fs,
 	out->cpu[0] = client_cpu() - cpu0[0];
 	out->cpu[1] = proc_cpu(fs) - cpu0[1];
 	out->cpu[2] = has_rx[path] ? proc_cpu(env.sim) - cpu0[2] : 0;
+	out->faults = proc_faults(fs) - faults0;
 }
 
 struct samples {
@@ -889,6 +966,7 @@ struct cell {
 	long hwm_kb; /* most VmHWM of the file system, over rounds */
 	struct samples lat, after;
 	uint64_t cpu[3], launches; /* summed over rounds */
+	uint64_t faults;	   /* the file system's, summed over rounds */
 };
 
 static struct cell cells[P__N][NSIZES];
@@ -1112,9 +1190,10 @@ static void print_cpu(void)
 	char sz[32];
 
 	printf("\nprocessor time per launch, us (all threads; client = this "
-	       "process + its cp/questbinloader children)\n");
-	printf("%-8s %-30s %8s %8s %9s %8s %8s\n", "size", "path", "client",
-	       "fs", "quest-sim", "total", "wall");
+	       "process + its cp/questbinloader children);\nfs faults: the "
+	       "file system's page faults per launch\n");
+	printf("%-8s %-30s %8s %8s %9s %8s %8s %9s\n", "size", "path", "client",
+	       "fs", "quest-sim", "total", "wall", "fs faults");
 	for (int t = 0; t < NTABLE; t++) {
 		int s = table_sizes[t], shown = 0;
 		for (int o = 0; o < P__N; o++) {
@@ -1125,12 +1204,13 @@ static void print_cpu(void)
 			double n = (double)c->launches * 1e3, tot = 0;
 			for (int k = 0; k < 3; k++)
 				tot += (double)c->cpu[k] / n;
-			printf("%-8s %-30s %8.1f %8.1f %9.1f %8.1f %8.1f\n",
-			       !shown++ ? human_size(sizes[s], sz, sizeof sz)
-					: "",
-			       path_names[p], (double)c->cpu[0] / n,
-			       (double)c->cpu[1] / n, (double)c->cpu[2] / n,
-			       tot, 1e6 / rate_of(p, s));
+			printf(
+			    "%-8s %-30s %8.1f %8.1f %9.1f %8.1f %8.1f %9.2f\n",
+			    !shown++ ? human_size(sizes[s], sz, sizeof sz) : "",
+			    path_names[p], (double)c->cpu[0] / n,
+			    (double)c->cpu[1] / n, (double)c->cpu[2] / n, tot,
+			    1e6 / rate_of(p, s),
+			    (double)c->faults / (double)c->launches);
 		}
 	}
 }
@@ -1169,6 +1249,26 @@ static void print_scale(void)
 			printf("\n");
 		}
 	printf("(%% = spread max-min over the median)\n");
+}
+
+/* the machine's load average (1, 5, 15 min), as uptime shows it: a run's
+ * figures are read beside it */
+static void print_loadavg(const char *when)
+{
+	char line[128] = "?";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f && fgets(line, sizeof line, f)) {
+		char *sp = line;
+		for (int k = 0; k < 3 && sp; k++)
+			sp = strchr(sp + 1, ' ');
+		if (sp)
+			*sp = '\0';
+	}
+	if (f)
+		fclose(f);
+	printf("load average %s: %s%s\n", when, line,
+	       cfg.load ? " (with the bench's busy loops)" : "");
 }
 
 static void print_header(void)
@@ -1231,6 +1331,7 @@ static void one_round(unsigned r)
 			for (int k = 0; k < 3; k++)
 				c->cpu[k] += ps.cpu[k];
 			c->launches += ps.n;
+			c->faults += ps.faults;
 			c->rounds = r + 1;
 			c->retries += ps.retries;
 			if (ps.inflight > c->inflight)
@@ -1258,6 +1359,127 @@ static void one_round(unsigned r)
 			}
 }
 
+/* ---- the per-byte passes of a launch, each alone, in this process ---- */
+
+enum bpass { B_MEMCPY, B_CRC, B_PREFIX, B_WHOLE, B_SPOOL, B_ESC, B__N };
+static const char *const bpass_names[B__N] = {
+    "memcpy (the reference)",	     "crc32, zlib (spool_sync only)",
+    "ELF check of a prefix (FLUSH)", "ELF and loader checks (commit)",
+    "spool: put + done, page cache", "escape (log lines), per byte",
+};
+
+struct bctx {
+	const struct prog *p;
+	struct qelf_profile prof;
+	struct qargv argv;
+	struct qspool *sp;
+	uint8_t *dst;
+	uint64_t id;
+	volatile uint32_t sink;
+};
+
+static void bpass_once(enum bpass b, struct bctx *c)
+{
+	struct qspool_entry e;
+	struct qerror err;
+	uint8_t hdr[QPKT_HDR_SIZE];
+	size_t n = c->p->size;
+
+	switch (b) {
+	case B_MEMCPY:
+		memcpy(c->dst, c->p->buf, n);
+		c->sink += c->dst[n / 2];
+		break;
+	case B_CRC:
+		c->sink += (uint32_t)crc32(0L, c->p->buf, (uInt)n);
+		break;
+	case B_PREFIX:
+		if (qelf_check(c->p->buf, n, &c->prof, QELF_PREFIX, NULL,
+			       &err) != QE_OK)
+			die("ELF check of %s: %s", c->p->path, err.msg);
+		break;
+	case B_WHOLE:
+		if (qprog_prepare(c->p->buf, n, &c->argv, &c->prof, hdr, NULL,
+				  &err) != QE_OK)
+			die("checks of %s: %s", c->p->path, err.msg);
+		break;
+	case B_SPOOL:
+		memset(&e, 0, sizeof e);
+		e.id = ++c->id;
+		snprintf(e.name, sizeof e.name, "w0");
+		e.image = c->p->buf;
+		e.len = n;
+		if (qspool_put(c->sp, &e, &err) != QE_OK)
+			die("spool: %s", err.msg);
+		qspool_done(c->sp, e.id);
+		break;
+	case B_ESC:
+		/* the program's bytes as if they were a name: the worst case
+		 * (most bytes need an escape) */
+		c->sink +=
+		    (uint32_t)qesc((const char *)c->p->buf, n < 4096 ? n : 4096,
+				   (char *)c->dst, 4 * 4096 + 1);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Each pass over each table size, repeated for 50 ms, best of three: what
+ * one launch's bytes cost it, and at what speed. */
+static void print_passes(void)
+{
+	struct bctx c = {0};
+	struct qerror err;
+	char dir[64], sz[32];
+
+	snprintf(dir, sizeof dir, "/var/lib/questfs/bench-%u-3", cfg.key);
+	if (qspool_open(dir, 0, &c.sp, &err) != QE_OK)
+		die("%s", err.msg);
+	qelf_profile_default(&c.prof);
+	c.prof.max_size = qpkt_max_binary(QPKT_SLOT_DEFAULT);
+	if (qargs_init(&c.argv, "w0", &err) != QE_OK)
+		die("%s", err.msg);
+	if (!(c.dst = malloc(LARGEST > 4 * 4096 + 1 ? LARGEST : 4 * 4096 + 1)))
+		die("out of memory");
+	printf("\nper-byte passes of a launch, in this process: us per "
+	       "program (MB/s), best of 3 x 50 ms\n");
+	printf("%-32s", "pass");
+	for (int t = 0; t < NTABLE; t++)
+		printf(" %20s",
+		       human_size(sizes[table_sizes[t]], sz, sizeof sz));
+	printf("\n");
+	for (int b = 0; b < B__N; b++) {
+		printf("%-32s", bpass_names[b]);
+		for (int t = 0; t < NTABLE; t++) {
+			c.p = &env.progs[table_sizes[t]];
+			size_t bytes =
+			    b == B_ESC && c.p->size > 4096 ? 4096 : c.p->size;
+			double best = 1e30;
+			for (int r = 0; r < 3; r++) {
+				uint64_t n = 0, t0 = now_ns(), t1;
+				do {
+					bpass_once((enum bpass)b, &c);
+					n++;
+					t1 = now_ns();
+				} while (t1 - t0 < 50000000u);
+				double us = (double)(t1 - t0) / 1e3 / (double)n;
+				best = us < best ? us : best;
+			}
+			char cellbuf[32];
+			snprintf(cellbuf, sizeof cellbuf, "%.2f (%.0f)", best,
+				 (double)bytes / best);
+			printf(" %20s", cellbuf);
+		}
+		printf("\n");
+	}
+	printf("(escape: of 4 KiB at most, the bytes of a name or argument "
+	       "line; spool: one job record and its done record, no "
+	       "fdatasync)\n");
+	free(c.dst);
+	qspool_close(c.sp);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1280,7 +1502,11 @@ static void usage(FILE *f)
 		"is (c)\n"
 		"                    into it, pass by pass with (c)\n"
 		"  --no-sweep        only the table's sizes\n"
-		"  --no-scale        no parallel writers\n");
+		"  --no-scale        no parallel writers\n"
+		"  --no-passes       no table of the per-byte passes\n"
+		"  --load N          N busy loops (processes) during the run, "
+		"at most %d\n",
+		LOAD_MAX);
 }
 
 int main(int argc, char **argv)
@@ -1298,7 +1524,9 @@ int main(int argc, char **argv)
 		O_NOSCALE,
 		O_PATHS,
 		O_QFS2,
-		O_VSHM
+		O_VSHM,
+		O_NOPASSES,
+		O_LOAD
 	};
 	static const struct option lo[] = {
 	    {"dir", required_argument, NULL, O_DIR},
@@ -1314,6 +1542,8 @@ int main(int argc, char **argv)
 	    {"questfs2", required_argument, NULL, O_QFS2},
 	    {"no-sweep", no_argument, NULL, O_NOSWEEP},
 	    {"no-scale", no_argument, NULL, O_NOSCALE},
+	    {"no-passes", no_argument, NULL, O_NOPASSES},
+	    {"load", required_argument, NULL, O_LOAD},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1360,6 +1590,12 @@ int main(int argc, char **argv)
 		case O_NOSCALE:
 			cfg.scale = 0;
 			break;
+		case O_NOPASSES:
+			cfg.passes = 0;
+			break;
+		case O_LOAD:
+			cfg.load = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1369,7 +1605,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cfg.dir || !cfg.key || !cfg.rounds || cfg.rounds > 15 ||
-	    cfg.secs <= 0 || cfg.secs > 60 ||
+	    cfg.secs <= 0 || cfg.secs > 60 || cfg.load > LOAD_MAX ||
 	    (strcmp(cfg.names, "same") && strcmp(cfg.names, "distinct"))) {
 		usage(stderr);
 		return 2;
@@ -1400,6 +1636,11 @@ int main(int argc, char **argv)
 		}
 	wait_stamps(due);
 
+	print_loadavg("before the rounds");
+	start_load();
+	if (cfg.load)
+		printf("--load %u: %u busy loops during the rounds\n", cfg.load,
+		       cfg.load);
 	for (unsigned r = 0; r < cfg.rounds; r++) {
 		uint64_t t0 = now_ns();
 		one_round(r);
@@ -1407,6 +1648,8 @@ int main(int argc, char **argv)
 		     (double)(now_ns() - t0) / 1e9);
 	}
 
+	print_loadavg("after the rounds");
+	stop_load();
 	print_table();
 	printf("\n(a) qchan_send of qpkt_header + program, in this process; "
 	       "(b) one questbinloader per launch;\n"
@@ -1435,6 +1678,8 @@ int main(int argc, char **argv)
 		print_fit();
 	if (cfg.scale)
 		print_scale();
+	if (cfg.passes)
+		print_passes();
 	cleanup();
 	return 0;
 }

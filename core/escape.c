@@ -5,7 +5,7 @@
  * one judged afresh. */
 #include "escape.h"
 
-#include <stdio.h>
+#include <stddef.h>
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -41,26 +41,41 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 size_t qesc(const char *s, size_t n, char *dst, size_t dstlen)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t o = 0, i = 0;
 
+	if (!dstlen)
+		return 0;
 	while (i < n) {
-		char esc[5];
+		char esc[4];
 		size_t k = 0, take = 1;
 		unsigned c = u[i];
 
-		if (c == '\\')
-			k = (size_t)snprintf(esc, sizeof esc, "\\\\");
-		else if (c == '\n')
-			k = (size_t)snprintf(esc, sizeof esc, "\\n");
-		else if (c == '\t')
-			k = (size_t)snprintf(esc, sizeof esc, "\\t");
-		else if (c == '\r')
-			k = (size_t)snprintf(esc, sizeof esc, "\\r");
-		else if (c < 0x20 || c == 0x7f ||
-			 !(take = utf8_len(u + i, n - i)))
-			k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c),
+		/* printable ASCII, the most of any name: as it is */
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c == '\\' || c == '\n' || c == '\t' || c == '\r') {
+			esc[0] = '\\';
+			esc[1] = c == '\\'   ? '\\'
+				 : c == '\n' ? 'n'
+				 : c == '\t' ? 't'
+					     : 'r';
+			k = 2;
+		} else if (c < 0x20 || c == 0x7f ||
+			   !(take = utf8_len(u + i, n - i))) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			k = 4;
 			take = 1;
+		}
 		if (k) {
 			if (o + k >= dstlen)
 				break;

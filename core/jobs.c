@@ -15,13 +15,14 @@
 #include <time.h>
 
 #include "escape.h"
+#include "imgbuf.h"
 #include "program.h"
 #include "spool.h"
 
 struct job {
 	struct qjob_info info;
 	uint8_t hdr[QPKT_HDR_SIZE];
-	uint8_t *image; /* NULL once the job has ended */
+	uint8_t *image; /* a buffer of q->images; NULL once the job ended */
 	size_t len;
 	int waiting_logged;
 	/* begun, not yet committed: its image is the committer's to read,
@@ -44,6 +45,7 @@ struct qjobs {
 	struct qchan *ch;
 	struct qspool *sp;
 	struct qquota *quota;
+	struct qimg_pool *images; /* every program's buffer (imgbuf.h) */
 	/* Guards every field below and every struct job. Taken after
 	 * questfs's tree lock, never before it; takes no other lock but
 	 * the quota's (core/quota.c), a leaf.
@@ -67,6 +69,7 @@ struct qjobs {
 	unsigned active_peak;	   /* the most active since then */
 	uint64_t next_id;
 	int64_t started_ms;
+	int64_t last_launch_ms;	 /* the last qjobs_begin */
 	unsigned spool_problems; /* reported while loading the spool */
 	char *log;
 	size_t log_len, log_cap;
@@ -82,6 +85,9 @@ struct qjobs {
  * memory is given back once it has drained */
 #define TRIM_AT	  (8u << 20)
 #define TRIM_JOBS 256
+/* the warm program buffers go back to the system once no program has come
+ * for this long and none is queued */
+#define IDLE_GIVE_BACK_MS 2000
 
 static const char *const state_names[QJ__COUNT] = {
     [QJ_QUEUED] = "queued",	  [QJ_SENDING] = "sending",
@@ -352,7 +358,7 @@ static void trim_locked(struct qjobs *q)
 		struct job *next = j->next;
 		if (j->info.state >= QJ_DELIVERED) {
 			unlink_job(q, j);
-			free(j->image);
+			qimg_put(q->images, j->image);
 			free(j);
 			q->finished--;
 		}
@@ -405,7 +411,7 @@ static void set_state_locked(struct qjobs *q, struct job *j, enum qjob_state s,
 	if (s >= QJ_DELIVERED) {
 		if (j->in_active)
 			deactivate_locked(q, j);
-		free(j->image);
+		qimg_put(q->images, j->image);
 		j->image = NULL;
 		q->finished++;
 	}
@@ -569,6 +575,21 @@ struct qquota *qjobs_quota(struct qjobs *q)
 	return q->quota;
 }
 
+uint8_t *qjobs_image(struct qjobs *q, size_t len)
+{
+	return qimg_get(q->images, len);
+}
+
+void qjobs_image_put(struct qjobs *q, uint8_t *image)
+{
+	qimg_put(q->images, image);
+}
+
+void qjobs_images(struct qjobs *q, struct qimg_stats *out)
+{
+	qimg_pool_stats(q->images, out);
+}
+
 int qjobs_get(struct qjobs *q, uint64_t id, struct qjob_info *out)
 {
 	pthread_mutex_lock(&q->lock);
@@ -714,9 +735,36 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 		qspool_unmark(q->sp, id);
 	else if (q->sp)
 		qspool_done(q->sp, id);
-	if (trim)
+	if (trim) {
+		qimg_pool_drain(q->images);
 		malloc_trim(0);
+	}
 	pthread_mutex_lock(&q->lock);
+}
+
+/* The sender thread's sleep while nothing is to be sent: once questfs has
+ * been idle for IDLE_GIVE_BACK_MS (no launch, nothing queued), the warm
+ * program buffers go back to the system, so that questfs idle holds none. */
+static void idle_wait_locked(struct qjobs *q)
+{
+	struct qimg_stats st;
+	struct timespec dl;
+	int64_t now = now_ms(), due = q->last_launch_ms + IDLE_GIVE_BACK_MS;
+
+	qimg_pool_stats(q->images, &st);
+	if (st.warm && !q->active && !q->committing && now >= due) {
+		pthread_mutex_unlock(&q->lock);
+		qimg_pool_drain(q->images);
+		pthread_mutex_lock(&q->lock);
+		return;
+	}
+	/* committers send without waking this thread: it looks again at
+	 * least every IDLE_GIVE_BACK_MS */
+	if (now >= due)
+		due = now + IDLE_GIVE_BACK_MS;
+	dl.tv_sec = (time_t)(due / 1000);
+	dl.tv_nsec = (long)(due % 1000) * 1000000;
+	pthread_cond_timedwait(&q->work, &q->lock, &dl);
 }
 
 /* The sender thread sends whatever its committer did not: every job while
@@ -731,7 +779,7 @@ static void *sender_main(void *arg)
 	while (!q->stopping) {
 		struct job *j = next_to_send_locked(q);
 		if (!j || q->sending) {
-			pthread_cond_wait(&q->work, &q->lock);
+			idle_wait_locked(q);
 			continue;
 		}
 		q->sending = 1;
@@ -772,6 +820,7 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 	struct job *j = new_job_locked(q, name, len, tag, uid, user);
 	if (j) {
 		id = j->info.id;
+		q->last_launch_ms = j->info.t_launch_ms;
 		j->pending = 1;
 		j->image = image;
 		j->len = len;
@@ -782,7 +831,7 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (!j)
-		free(image);
+		qimg_put(q->images, image);
 	return id;
 }
 
@@ -878,10 +927,23 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 {
 	struct qjobs *q = ctx;
 	struct job *j = calloc(1, sizeof *j);
+	uint8_t *image = qimg_get(q->images, e->len);
 	int taken = -1;
 
-	if (!j) {
-		free(e->image);
+	/* the spool's copy moves into a program buffer, as a new launch's */
+	if (image)
+		memcpy(image, e->image, e->len);
+	free(e->image);
+	e->image = NULL;
+	if (!j || !image) {
+		q->spool_problems++;
+		log_locked(q,
+			   "job %llu uid=%lu %s: out of memory while "
+			   "reading the spool; kept there for the next start",
+			   (unsigned long long)e->id, (unsigned long)e->uid,
+			   e->name);
+		free(j);
+		qimg_free(image);
 		return;
 	}
 	j->info.id = e->id;
@@ -893,7 +955,7 @@ static void recover_one(void *ctx, struct qspool_entry *e)
 	j->info.t_launch_ms = e->t_launch_ms;
 	j->info.t_state_ms = now_ms();
 	memcpy(j->hdr, e->hdr, sizeof j->hdr);
-	j->image = e->image;
+	j->image = image;
 	if (q->next_id < e->id)
 		q->next_id = e->id;
 	j->prev = q->tail;
@@ -956,7 +1018,10 @@ enum qerr qjobs_new(const struct qjobs_cfg *cfg, struct qjobs **out,
 	q->spool = cfg->spool ? strdup(cfg->spool) : NULL;
 	q->cfg.spool = q->spool;
 	q->started_ms = now_ms();
-	if (!(q->quota = qquota_new())) {
+	q->images = qimg_pool_new(cfg->prof.max_size, QIMG_KEEP_DEFAULT);
+	if (!(q->quota = qquota_new()) || !q->images) {
+		qquota_free(q->quota);
+		qimg_pool_free(q->images);
 		free(q->spool);
 		free(q->spec);
 		free(q);
@@ -989,6 +1054,7 @@ fail:
 		qchan_close(q->ch);
 	qspool_close(q->sp);
 	qquota_free(q->quota);
+	qimg_pool_free(q->images);
 	free(q->spool);
 	free(q->spec);
 	free(q);
@@ -1038,7 +1104,7 @@ void qjobs_free(struct qjobs *q)
 	while (q->head) {
 		struct job *j = q->head;
 		q->head = j->next;
-		free(j->image);
+		qimg_free(j->image);
 		free(j);
 	}
 	qchan_close(q->ch);
@@ -1050,6 +1116,7 @@ void qjobs_free(struct qjobs *q)
 	free(q->log);
 	free(q->spans);
 	qquota_free(q->quota);
+	qimg_pool_free(q->images);
 	free(q->spec);
 	free(q);
 }

@@ -100,7 +100,8 @@ void qjobs_stop(struct qjobs *q);
 void qjobs_free(struct qjobs *q);
 
 /* Launch a program in two steps. qjobs_begin records the job in launch
- * order and takes `image` (malloc'd; it passes to the job in every case):
+ * order and takes `image` (from qjobs_image; it passes to the job in every
+ * case):
  * quick, for a caller holding a lock of its own. It shows as queued, but
  * neither it nor any job after it is sent before qjobs_commit, which
  * checks it (DESIGN.md §4, argv: `args` are the user's words; argv[0] is added
@@ -113,6 +114,15 @@ void qjobs_free(struct qjobs *q);
  * already sent); otherwise the job is recorded as refused (or failed, when
  * the spool cannot be written), which shows in status and log, and the
  * code is returned. */
+/* A buffer for a program of up to len bytes (at least the largest program,
+ * prof.max_size): where a writer's bytes go, once, to be checked, spooled
+ * and sent from (imgbuf.h). NULL when out of memory. A buffer that does
+ * not become a job goes back with qjobs_image_put. */
+uint8_t *qjobs_image(struct qjobs *q, size_t len);
+void qjobs_image_put(struct qjobs *q, uint8_t *image);
+struct qimg_stats;
+void qjobs_images(struct qjobs *q, struct qimg_stats *out);
+
 uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 		     size_t len, const struct qargv *args, uint64_t tag,
 		     uid_t uid);

@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "imgbuf.h"
 #include "names.h"
 #include "packet.h"
 #include "program.h"
@@ -184,8 +185,9 @@ void qfs_set_name(struct qfs *fs, struct qfile *f, char *name)
 void qfs_drop_data(struct qfs *fs, struct qfile *f)
 {
 	count_held(fs, f, -(long)f->cap);
-	qfs_freed(fs, f->cap);
-	free(f->data);
+	/* the buffer goes back to the jobs' pool, which returns it to the
+	 * system (imgbuf.h), not to malloc */
+	qjobs_image_put(fs->jobs, f->data);
 	f->data = NULL;
 	f->cap = 0;
 }
@@ -318,12 +320,9 @@ static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
 				max + QPKT_HDR_SIZE, max);
 	if (size <= f->cap)
 		return QE_OK;
-	cap = f->cap ? f->cap : 4096;
-	while (cap < size)
-		cap *= 2;
-	if (cap > max)
-		cap = max;
-	/* the doubling is ours: near the limit, hold only what was written */
+	/* counted by the page, as the buffer's memory is touched */
+	cap = size > max - max % 4096 ? max : (size + 4095) / 4096 * 4096;
+	/* the rounding is ours: near the limit, hold only what was written */
 	if (cap > size &&
 	    qjobs_room_for(fs->jobs, f->uid, cap - f->cap,
 			   fs->writing_bytes + (cap - f->cap), NULL) != QE_OK)
@@ -335,13 +334,22 @@ static enum qerr reserve(struct qfs *fs, struct qfile *f, uint64_t size,
 		return qerr_set(why, e.code, "%zu bytes written; %s", f->size,
 				e.msg);
 	}
-	uint8_t *p = realloc(f->data, cap);
-	if (!p)
-		return qerr_set(why, QE_NOMEM,
-				"%zu bytes written; out of memory", f->size);
+	/* One buffer of the largest program's size (core/imgbuf.h): the
+	 * bytes are never copied to grow it. */
+	if (!f->data || qimg_cap(f->data) < cap) {
+		uint8_t *p = qjobs_image(fs->jobs, cap);
+		if (!p)
+			return qerr_set(why, QE_NOMEM,
+					"%zu bytes written; out of memory",
+					f->size);
+		if (f->data)
+			memcpy(p, f->data, f->size);
+		qjobs_image_put(fs->jobs, f->data);
+		f->data = p;
+	}
 	count_held(fs, f, (long)(cap - f->cap));
-	f->data = p;
 	f->cap = cap;
+	qimg_use(f->data, cap);
 	return QE_OK;
 }
 
@@ -421,6 +429,8 @@ static uint8_t *take_bytes(struct qfs *fs, struct qfile *f)
 {
 	uint8_t *image = f->data;
 
+	if (image)
+		qimg_use(image, f->size); /* the program's, no more */
 	/* what file managers read to tell a file's type (GIO sniffs 4 KiB):
 	 * a launched file keeps its head while questfs holds it */
 	free(f->head);
@@ -446,13 +456,13 @@ static void launch(struct qfs *fs, struct qfile *f)
 	uint8_t *image = take_bytes(fs, f);
 
 	if (qfs_args_for(fs, f, &args, &e) != QE_OK) {
-		free(image);
+		qjobs_image_put(fs->jobs, image);
 		f->job_id = qjobs_record_refusal(fs->jobs, f->name, len, f->ino,
 						 f->uid, &e);
 		return;
 	}
-	if (!image)
-		image = calloc(1, 1); /* an empty file: refused as too short */
+	if (!image) /* an empty file: refused as too short */
+		image = qjobs_image(fs->jobs, 0);
 	f->job_id =
 	    qjobs_begin(fs->jobs, f->name, image, len, &args, f->ino, f->uid);
 	if (f->job_id)
@@ -484,7 +494,7 @@ int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 		launch(fs, f);
 		break;
 	case QL_REFUSE:
-		free(take_bytes(fs, f));
+		qjobs_image_put(fs->jobs, take_bytes(fs, f));
 		record(fs, f, d);
 		break;
 	case QL_RECORD:
@@ -516,7 +526,7 @@ void qfs_free_all(struct qfs *fs)
 		struct qfile *f = fs->files;
 		fs->files = f->next;
 		free(f->name);
-		free(f->data);
+		qimg_free(f->data); /* the jobs, and their pool, are gone */
 		free(f->head);
 		qfs_xattr_free(&f->xattrs);
 		qlaunch_free(&f->launch);

@@ -225,8 +225,12 @@ static uint64_t begin_as(struct fx *f, const char *name, size_t size, uid_t uid)
 	struct qargv a;
 
 	assert_non_null(im.b);
+	uint8_t *b = qjobs_image(f->q, im.len);
+	assert_non_null(b);
+	memcpy(b, im.b, im.len);
+	free(im.b);
 	qargs_init(&a, NULL, NULL);
-	uint64_t id = qjobs_begin(f->q, name, im.b, im.len, &a, 0, uid);
+	uint64_t id = qjobs_begin(f->q, name, b, im.len, &a, 0, uid);
 	assert_true(id > 0 && f->nbegun < 8);
 	f->begun[f->nbegun++] = id;
 	return id;
@@ -271,10 +275,11 @@ static void test_refused_at_commit(void **state)
 	struct qjob_info j;
 	struct qerror e;
 	struct qargv a;
-	uint8_t *junk = calloc(1, 100);
+	uint8_t *junk = qjobs_image(f->q, 100);
 	uint64_t bad, good;
 
 	assert_non_null(junk);
+	memset(junk, 0, 100);
 	memcpy(junk, "#!/bin/sh\n", 10);
 	qargs_init(&a, NULL, NULL);
 	bad = qjobs_begin(f->q, "script", junk, 100, &a, 0, 0);
