@@ -46,12 +46,14 @@ static int run(struct qopts *q, const char *const *words)
 					.ok_status = 0,
 					.usage_status = 9,
 					.option = own};
-	char *argv[16];
+	char *argv[64];
 	int argc = 0;
 
 	argv[argc++] = (char *)"test";
-	while (*words)
+	while (*words) {
+		assert_true(argc < 63); /* room for the NULL after them */
 		argv[argc++] = (char *)*words++;
+	}
 	argv[argc] = NULL;
 	optind = 0;
 	opterr = 0;
