@@ -31,7 +31,9 @@ if [ -n "$EXEC" ]; then
 	RUN=$B/qemu
 	rm -rf "$RUN"
 	mkdir -p "$RUN/tests"
-	for p in questfs quest-sim questbinloader tests/mkelf "$B"/tests/test_*; do
+	emu=
+	[ -x "$B/quest-emu" ] && emu=quest-emu
+	for p in questfs quest-sim questbinloader $emu tests/mkelf "$B"/tests/test_*; do
 		p=${p#"$B"/}
 		printf '#!/bin/sh\nexec %s %s "$@"\n' "$EXEC" "$B/$p" >"$RUN/$p"
 		chmod 755 "$RUN/$p"

@@ -268,7 +268,8 @@ case_xattrs_counted_capped_given_back() {
 	out=$(setxattrs 256 "${files[@]}")
 	expect_eq "set" "102400 none" "$out"
 	peak=$(qfs_rss_kb)
-	((peak - base > 4096)) || fail "RSS grew by $((peak - base)) kB only: the case measures nothing"
+	# 102400 xattrs take at least 20 bytes each, 32-bit builds included
+	((peak - base > 2048)) || fail "RSS grew by $((peak - base)) kB only: the case measures nothing"
 	rm -f "${files[@]}"
 	gone() { [ -z "$(ls -A "$MNT/run")" ]; }
 	wait_for "run/ empty" gone || fail "run/: $(ls -A "$MNT/run" | head)"
