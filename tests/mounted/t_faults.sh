@@ -519,10 +519,11 @@ PY
 	[ -n "${QUESTFS_SANITIZED:-}" ] || [ -n "$XRUN" ] || ((f < 250)) ||
 		fail "$f page faults in 100 launches"
 	# idle, questfs gives its warm buffers back (2 s after the last
-	# launch): two or three of 96 pages each, more than one's 384 KiB
-	# (without it, RSS stays where it is)
+	# launch): one to three of 96 pages each. Its log and job history
+	# grow meanwhile, so half a buffer is the bound (measured drops:
+	# 252 kB to over 1 MB); without the give-back RSS stays or grows.
 	[ -n "${QUESTFS_SANITIZED:-}" ] || [ -n "$XRUN" ] ||
-		wait_for "the warm buffers given back" rss_below $((warm - 400)) ||
+		wait_for "the warm buffers given back" rss_below $((warm - 192)) ||
 		fail "RSS still $(rss) kB, $warm kB after the launches"
 }
 
