@@ -115,7 +115,8 @@ static void backoff(unsigned *us, unsigned max_us, int64_t deadline_ms)
 	unsigned d = *us;
 	int64_t left = deadline_ms - qchan_mono_ms();
 
-	if (left >= 0 && left * 1000 < d)
+	/* no deadline is INT64_MAX: compare in ms, never multiply left */
+	if (left >= 0 && left < (int64_t)(d / 1000))
 		d = (unsigned)left * 1000 + 1;
 	struct timespec ts = {d / 1000000, (long)(d % 1000000) * 1000};
 	nanosleep(&ts, NULL);
