@@ -9,11 +9,17 @@ SECTION = "utils"
 LICENSE = "GPL-2.0-or-later"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=b234ee4d69f5fce4486a80fdaf4a4263"
 
-# The tree this layer is in (conf/layer.conf sets QUESTFS_SRC), as it is:
-# rebuilt whenever it changes.
-inherit externalsrc
-EXTERNALSRC = "${QUESTFS_SRC}"
-EXTERNALSRC_BUILD = "${WORKDIR}/build"
+# Fetched as a layer fetches its sources: questfs's git repository at the
+# commit this version was made from. QUESTFS_GIT and QUESTFS_GIT_PROTOCOL
+# say where that repository is (conf/layer.conf: by default the clone this
+# layer is in; a distribution names its mirror in local.conf). A new
+# version moves SRCREV and the file's name together. To build a working
+# tree as it is instead, a bbappend inherits externalsrc
+# (docs/I386-YOCTO.md), as `devtool modify questfs` does.
+SRC_URI = "git://${QUESTFS_GIT};protocol=${QUESTFS_GIT_PROTOCOL};branch=main"
+SRCREV = "e7ca44117e1bd08769c2b611084daf02d291bc8b"
+S = "${WORKDIR}/git"
+B = "${WORKDIR}/build"
 
 DEPENDS = "fuse3 elfutils json-c zlib"
 # fusermount3 unmounts; libgcc_s.so.1, which glibc loads (dlopen, so no
