@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qassert.h"
 #include "chan.h"
 #include "chan_shm_internal.h"
 
@@ -46,21 +47,6 @@ struct fx {
 };
 
 static unsigned n_fixtures;
-
-#define assert_rc(rc, want, e)                                                 \
-	do {                                                                   \
-		enum qerr rc_ = (rc);                                          \
-		if (rc_ != (want))                                             \
-			fail_msg("got %s (%s), wanted %s", qerr_name(rc_),     \
-				 (e)->msg, qerr_name(want));                   \
-	} while (0)
-
-#define assert_has(e, s)                                                       \
-	do {                                                                   \
-		if (!strstr((e)->msg, (s)))                                    \
-			fail_msg("message \"%s\" lacks \"%s\"", (e)->msg,      \
-				 (s));                                         \
-	} while (0)
 
 static int64_t now_ms(void)
 {

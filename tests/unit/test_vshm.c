@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qassert.h"
 #include "chan.h"
 
 #define SLOT	393216u
@@ -65,20 +66,6 @@ struct fx {
 	pthread_t beat;
 	atomic_int beating, stop_beat;
 };
-
-#define assert_rc(rc, want, e)                                                 \
-	do {                                                                   \
-		enum qerr rc_ = (rc);                                          \
-		if (rc_ != (want))                                             \
-			fail_msg("got %s (%s), wanted %s", qerr_name(rc_),     \
-				 (e)->msg, qerr_name(want));                   \
-	} while (0)
-#define assert_has(e, s)                                                       \
-	do {                                                                   \
-		if (!strstr((e)->msg, (s)))                                    \
-			fail_msg("message \"%s\" lacks \"%s\"", (e)->msg,      \
-				 (s));                                         \
-	} while (0)
 
 /* ---- the raw side: nothing but aligned 32-bit words ---- */
 
