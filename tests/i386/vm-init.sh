@@ -19,28 +19,7 @@ mount -t tmpfs tmpfs /run
 mkdir -p /etc
 ln -s /proc/mounts /etc/mtab # fusermount3 locks /etc/mtab.fuselock
 
-failed=0
-ok() { echo "vm: ok    $*"; }
-bad() {
-	echo "vm: FAIL  $*"
-	failed=1
-}
-# until_ok TENTHS CMD...: CMD until it succeeds, at most TENTHS tenths of
-# a second (the emulated machine is slow: deadlines are generous)
-until_ok() {
-	n=$1
-	shift
-	until "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-finish() {
-	[ "$failed" = 0 ] && echo "vm: RESULT pass" || echo "vm: RESULT fail"
-	sync
-	poweroff -f
-}
+. /vm-lib.sh # ok, bad, until_ok, finish
 
 echo "vm: kernel $(uname -r) $(uname -m), $(grep -c ^processor /proc/cpuinfo) cpu"
 insmod /lib/modules/fuse.ko && [ -c /dev/fuse ] && ok "fuse.ko loaded, /dev/fuse" || {

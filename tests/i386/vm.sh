@@ -57,6 +57,7 @@ kernel=$(ls "$VM"/pkgs/boot/vmlinuz-* | head -1)
 cp "$VM/pkgs/bin/busybox" "$VM/pkgs/bin/fusermount3" "$R/bin/"
 cp "$(find "$VM/pkgs/lib/modules" -name fuse.ko | head -1)" "$R/lib/modules/" || die "no fuse.ko in $kpkg"
 cp "${VM_INIT:-$TOP/tests/i386/vm-init.sh}" "$R/init"
+cp "$TOP/tests/i386/vm-lib.sh" "$R/vm-lib.sh"
 chmod 755 "$R/init"
 cp "$B/questfs" "$B/quest-sim" "$B/questbinloader" "$B/tests/test_chan" "$R/qfs/"
 cp "$B/examples/hello" "$B/examples/hello_argvs" "$R/qfs/examples/"

@@ -19,26 +19,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 ln -s /proc/mounts /etc/mtab
 
-failed=0
-ok() { echo "vm: ok    $*"; }
-bad() {
-	echo "vm: FAIL  $*"
-	failed=1
-}
-until_ok() { # TENTHS CMD...: CMD until it succeeds, at most TENTHS/10 s
-	n=$1
-	shift
-	until "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-finish() {
-	[ "$failed" = 0 ] && echo "vm: RESULT pass" || echo "vm: RESULT fail"
-	sync
-	poweroff -f
-}
+. /vm-lib.sh # ok, bad, until_ok, finish
 
 echo "vm: kernel $(uname -r) $(uname -m)"
 insmod /lib/modules/fuse.ko && [ -c /dev/fuse ] || {
