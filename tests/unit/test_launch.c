@@ -4,7 +4,8 @@
  * questfs mount (questfs -d, and strace of the tool; docs/DESIGN.md §7),
  * and the decisions it must lead to. A new tool, or a new refusal, is a
  * new row. The runner keeps the files and their bytes as fs/tree.c does
- * (largest program 393128 bytes) and carries decisions out as qfs_apply. */
+ * (largest program 393128 bytes) and carries decisions out through
+ * qlaunch_apply, the dispatch qfs_apply uses, with actions of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,32 +338,99 @@ static const char *const op_names[] = {
     [XATTR] = "setxattr", [XATTR_LIMIT] = "setxattr", [FLUSH] = "flush",
     [FSYNC] = "fsync",	  [RELEASE] = "release",      [RENAME] = "rename"};
 
-/* What qfs_apply does, reduced to what a test can see. */
+/* The replay's actions for qlaunch_apply, the dispatch qfs_apply uses:
+ * what a row can see of fs/tree.c's. Those a row sees note "op:act(name)"
+ * and take the bytes from the file as fs/tree.c does; recording a refusal
+ * under the file's name and its log line are checked, not noted. */
+struct applying {
+	struct run *r;
+	enum op op;
+	struct file *f;
+};
+
+static void bytes_gone(struct file *f)
+{
+	free(f->data);
+	f->data = NULL;
+	f->launched = 1;
+}
+
+static void act_launch(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:launch(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+}
+
+static void act_take(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:refuse(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+}
+
+/* recorded under the file's name: it still has one */
+static void act_record(void *ctx, const struct qlaunch_dec *d)
+{
+	struct applying *a = ctx;
+
+	assert_non_null(a->f->name);
+	assert_true(d->why.msg[0]);
+}
+
+static void act_record_as(void *ctx, const char *name, const struct qerror *why)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:record(%s)", op_names[a->op], name);
+	assert_true(why->msg[0]);
+}
+
+static void act_remove(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:remove(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+	free(a->f->name);
+	a->f->name = NULL;
+}
+
+static void act_drop(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:drop", op_names[a->op]);
+	bytes_gone(a->f);
+}
+
+static void act_log_refused(void *ctx, const char *name,
+			    const struct qerror *why)
+{
+	(void)ctx;
+	(void)name;
+	assert_true(why->msg[0]);
+}
+
+static const struct qlaunch_actions actions = {
+    .launch = act_launch,
+    .take = act_take,
+    .record = act_record,
+    .record_as = act_record_as,
+    .remove = act_remove,
+    .drop = act_drop,
+    .log_refused = act_log_refused,
+};
+
+/* The decision carried out as qfs_apply does, then its outcome noted. */
 static void apply(struct run *r, enum op op, struct file *f,
 		  const struct qlaunch_dec *d)
 {
-	static const char *const acts[] = {[QL_LAUNCH] = "launch",
-					   [QL_REFUSE] = "refuse",
-					   [QL_RECORD] = "record",
-					   [QL_REMOVE] = "remove",
-					   [QL_DROP] = "drop"};
+	struct applying a = {r, op, f};
 
-	if (d->act == QL_DROP)
-		note(r, "%s:drop", op_names[op]);
-	else if (d->act != QL_NONE)
-		note(r, "%s:%s(%s)", op_names[op], acts[d->act],
-		     d->act == QL_RECORD ? d->name : f->name);
-	if (d->act == QL_LAUNCH || d->act == QL_REFUSE || d->act == QL_DROP ||
-	    d->act == QL_REMOVE) {
-		free(f->data);
-		f->data = NULL;
-		f->launched = 1;
-	}
-	if (d->act == QL_REMOVE) {
-		free(f->name);
-		f->name = NULL;
-	}
-	if (d->rc != QE_OK)
+	if (qlaunch_apply(d, &actions, &a) != QE_OK)
 		note(r, "%s!%s", op_names[op], qerr_name(d->rc));
 	if (d->begins)
 		note(r, "%s:begins", op_names[op]);
