@@ -687,12 +687,127 @@ static void test_efbig_reason_pending(void **state)
 	reset(r);
 }
 
+/* ---- qlaunch_apply: which actions each decision calls, in order ---- */
+
+struct calls {
+	char s[128];
+	const struct qlaunch_dec *d;
+};
+
+static void call(void *ctx, const char *what)
+{
+	struct calls *c = ctx;
+	size_t n = strlen(c->s);
+
+	snprintf(c->s + n, sizeof c->s - n, "%s%s", n ? " " : "", what);
+}
+
+static void c_launch(void *ctx)
+{
+	call(ctx, "launch");
+}
+
+static void c_take(void *ctx)
+{
+	call(ctx, "take");
+}
+
+static void c_record(void *ctx, const struct qlaunch_dec *d)
+{
+	assert_ptr_equal(d, ((struct calls *)ctx)->d);
+	call(ctx, "record");
+}
+
+static void c_record_as(void *ctx, const char *name, const struct qerror *why)
+{
+	char w[64];
+
+	assert_ptr_equal(why, &((struct calls *)ctx)->d->why);
+	snprintf(w, sizeof w, "record_as(%s)", name);
+	call(ctx, w);
+}
+
+static void c_remove(void *ctx)
+{
+	call(ctx, "remove");
+}
+
+static void c_drop(void *ctx)
+{
+	call(ctx, "drop");
+}
+
+static void c_log_refused(void *ctx, const char *name, const struct qerror *why)
+{
+	char w[64];
+
+	assert_ptr_equal(why, &((struct calls *)ctx)->d->why);
+	snprintf(w, sizeof w, "log(%s)", name ? name : "file");
+	call(ctx, w);
+}
+
+/* Every decision calls its own actions and no other, in the order qfs_apply
+ * relies on: a refused file's bytes leave it before its refused job is
+ * recorded; a removed file's refusal is recorded under its name before it
+ * leaves run/; the log line comes last, under the refused rename's new
+ * name for QL_RECORD, else the file's own. The outcome is d->rc. */
+static void test_apply_dispatch(void **state)
+{
+	static const struct {
+		enum qlaunch_act act;
+		int refused;
+		enum qerr rc;
+		const char *want;
+	} cases[] = {
+	    {QL_NONE, 0, QE_OK, ""},
+	    {QL_NONE, 1, QE_ELF_MACHINE, "log(file)"},
+	    {QL_LAUNCH, 0, QE_OK, "launch"},
+	    {QL_REFUSE, 0, QE_OK, "take record"},
+	    {QL_RECORD, 1, QE_ELF_MACHINE, "record_as(new) log(new)"},
+	    {QL_REMOVE, 0, QE_OK, "record remove"},
+	    {QL_REMOVE, 1, QE_OK, "record remove log(file)"},
+	    {QL_DROP, 0, QE_OK, "drop"},
+	};
+	static const struct qlaunch_actions a = {
+	    .launch = c_launch,
+	    .take = c_take,
+	    .record = c_record,
+	    .record_as = c_record_as,
+	    .remove = c_remove,
+	    .drop = c_drop,
+	    .log_refused = c_log_refused,
+	};
+	int seen[QL_DROP + 1] = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct qlaunch_dec d = {.act = cases[i].act,
+					.rc = cases[i].rc,
+					.refused = cases[i].refused};
+		struct calls c = {.d = &d};
+
+		qerr_set(&d.why, QE_ELF_MACHINE, "not a Quest program");
+		if (d.act == QL_RECORD)
+			d.name = "new";
+		assert_int_equal(qlaunch_apply(&d, &a, &c), cases[i].rc);
+		if (strcmp(c.s, cases[i].want))
+			fail_msg(
+			    "act %d refused %d:\n  got  \"%s\"\n  want \"%s\"",
+			    cases[i].act, cases[i].refused, c.s, cases[i].want);
+		seen[cases[i].act] = 1;
+	}
+	/* a decision added to enum qlaunch_act needs its case here */
+	for (int act = QL_NONE; act <= QL_DROP; act++)
+		assert_true(seen[act]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_replay_table),
 	    cmocka_unit_test(test_replay_can_fail),
 	    cmocka_unit_test(test_efbig_reason_pending),
+	    cmocka_unit_test(test_apply_dispatch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
