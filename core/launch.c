@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The launch rule (docs/DESIGN.md §7): each event of a file in run/ is
  * decided here, in one place, from the file's state, its name at that moment
- * and its bytes. The caller carries the decision out; nothing here knows of
- * FUSE, the tree or the jobs. */
+ * and its bytes. The caller carries the decision out, through its own
+ * actions called by qlaunch_apply; nothing here knows of FUSE, the tree or
+ * the jobs. */
 #include "launch.h"
 
 #include <stdlib.h>
@@ -302,4 +303,36 @@ void qlaunch_free(struct qlaunch *s)
 {
 	set_reason(&s->why, NULL);
 	set_reason(&s->args_why, NULL);
+}
+
+enum qerr qlaunch_apply(const struct qlaunch_dec *d,
+			const struct qlaunch_actions *a, void *ctx)
+{
+	switch (d->act) {
+	case QL_NONE:
+		break;
+	case QL_LAUNCH:
+		a->launch(ctx);
+		break;
+	case QL_REFUSE:
+		a->take(ctx);
+		a->record(ctx, d);
+		break;
+	case QL_RECORD:
+		a->record_as(ctx, d->name, &d->why);
+		break;
+	case QL_REMOVE:
+		/* recorded under its name first; then gone, so that a retry
+		 * finds no file */
+		a->record(ctx, d);
+		a->remove(ctx);
+		break;
+	case QL_DROP:
+		a->drop(ctx);
+		break;
+	}
+	if (d->refused)
+		a->log_refused(ctx, d->act == QL_RECORD ? d->name : NULL,
+			       &d->why);
+	return d->rc;
 }

@@ -2,8 +2,9 @@
 /* The launch rule of run/ as one state machine (docs/DESIGN.md §7): the
  * events a file goes through between its first open for writing and its last
  * release, and what each one decides. No FUSE here: fs/ translates each
- * request into one event, carries out the decision and answers with its
- * outcome; tests/unit/test_launch.c replays the copying tools against it. */
+ * request into one event, carries out the decision (qlaunch_apply, with its
+ * actions) and answers with its outcome; tests/unit/test_launch.c replays
+ * the copying tools against it, through the same qlaunch_apply. */
 #ifndef QUEST_LAUNCH_H
 #define QUEST_LAUNCH_H
 
@@ -145,5 +146,35 @@ const struct qerror *qlaunch_pending(const struct qlaunch *s);
 
 /* Frees what the state holds. */
 void qlaunch_free(struct qlaunch *s);
+
+/* How the caller carries a decision out: one action per effect, each given
+ * the caller's ctx (questfs: the tree and the file). qlaunch_apply calls
+ * them in the order the decision needs, so that every caller (fs/tree.c,
+ * the replay of tests/unit/test_launch.c) carries it out the same way. */
+struct qlaunch_actions {
+	/* QL_LAUNCH: the file's bytes become a job under its name */
+	void (*launch)(void *ctx);
+	/* QL_REFUSE: the file's bytes leave it; no job will have them */
+	void (*take)(void *ctx);
+	/* QL_REFUSE, QL_REMOVE: the refusal d->why recorded for the file, a
+	 * refused job under its name (d->sidecar: a log line) */
+	void (*record)(void *ctx, const struct qlaunch_dec *d);
+	/* QL_RECORD: a refused job recorded under `name`; the file and its
+	 * bytes stay as they are */
+	void (*record_as)(void *ctx, const char *name,
+			  const struct qerror *why);
+	/* QL_REMOVE, once recorded: the file leaves run/ with its bytes */
+	void (*remove)(void *ctx);
+	/* QL_DROP: the bytes of an unlinked file go */
+	void (*drop)(void *ctx);
+	/* d->refused, after the action: the refusal's log line, under `name`
+	 * (NULL: the file's own name at that moment, NULL once unlinked) */
+	void (*log_refused)(void *ctx, const char *name,
+			    const struct qerror *why);
+};
+
+/* Carries d out through a, then returns d->rc. */
+enum qerr qlaunch_apply(const struct qlaunch_dec *d,
+			const struct qlaunch_actions *a, void *ctx);
 
 #endif

@@ -485,39 +485,81 @@ static void record(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 						 f->ino, f->uid, &d->why);
 }
 
+/* qfs_apply's actions (core/launch.h), on one file of the tree. */
+struct applying {
+	struct qfs *fs;
+	struct qfile *f;
+};
+
+static void act_launch(void *ctx)
+{
+	struct applying *a = ctx;
+
+	launch(a->fs, a->f);
+}
+
+static void act_take(void *ctx)
+{
+	struct applying *a = ctx;
+
+	qjobs_image_put(a->fs->jobs, take_bytes(a->fs, a->f));
+}
+
+static void act_record(void *ctx, const struct qlaunch_dec *d)
+{
+	struct applying *a = ctx;
+
+	record(a->fs, a->f, d);
+}
+
+static void act_record_as(void *ctx, const char *name, const struct qerror *why)
+{
+	struct applying *a = ctx;
+
+	qjobs_record_refusal(a->fs->jobs, name, a->f->size, a->f->ino,
+			     a->f->uid, why);
+}
+
+static void act_remove(void *ctx)
+{
+	struct applying *a = ctx;
+
+	qfs_notify_gone(a->fs, a->f->ino, a->f->name);
+	qfs_detach(a->fs, a->f);
+}
+
+static void act_drop(void *ctx)
+{
+	struct applying *a = ctx;
+
+	qfs_drop_data(a->fs, a->f);
+}
+
+static void act_log_refused(void *ctx, const char *name,
+			    const struct qerror *why)
+{
+	struct applying *a = ctx;
+
+	if (!name)
+		name = a->f->name ? a->f->name : "?";
+	qfs_log(a->fs, LOG_INFO, "run/%s refused: %s", name, why->msg);
+}
+
+static const struct qlaunch_actions actions = {
+    .launch = act_launch,
+    .take = act_take,
+    .record = act_record,
+    .record_as = act_record_as,
+    .remove = act_remove,
+    .drop = act_drop,
+    .log_refused = act_log_refused,
+};
+
 int qfs_apply(struct qfs *fs, struct qfile *f, const struct qlaunch_dec *d)
 {
-	switch (d->act) {
-	case QL_NONE:
-		break;
-	case QL_LAUNCH:
-		launch(fs, f);
-		break;
-	case QL_REFUSE:
-		qjobs_image_put(fs->jobs, take_bytes(fs, f));
-		record(fs, f, d);
-		break;
-	case QL_RECORD:
-		qjobs_record_refusal(fs->jobs, d->name, f->size, f->ino, f->uid,
-				     &d->why);
-		break;
-	case QL_REMOVE:
-		/* gone, so that a retry finds no file */
-		record(fs, f, d);
-		qfs_notify_gone(fs, f->ino, f->name);
-		qfs_detach(fs, f);
-		break;
-	case QL_DROP:
-		qfs_drop_data(fs, f);
-		break;
-	}
-	if (d->refused)
-		qfs_log(fs, LOG_INFO, "run/%s refused: %s",
-			d->act == QL_RECORD ? d->name
-			: f->name	    ? f->name
-					    : "?",
-			d->why.msg);
-	return qfs_errno(d->rc);
+	struct applying a = {fs, f};
+
+	return qfs_errno(qlaunch_apply(d, &actions, &a));
 }
 
 void qfs_free_all(struct qfs *fs)

@@ -4,7 +4,8 @@
  * questfs mount (questfs -d, and strace of the tool; docs/DESIGN.md §7),
  * and the decisions it must lead to. A new tool, or a new refusal, is a
  * new row. The runner keeps the files and their bytes as fs/tree.c does
- * (largest program 393128 bytes) and carries decisions out as qfs_apply. */
+ * (largest program 393128 bytes) and carries decisions out through
+ * qlaunch_apply, the dispatch qfs_apply uses, with actions of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,32 +338,99 @@ static const char *const op_names[] = {
     [XATTR] = "setxattr", [XATTR_LIMIT] = "setxattr", [FLUSH] = "flush",
     [FSYNC] = "fsync",	  [RELEASE] = "release",      [RENAME] = "rename"};
 
-/* What qfs_apply does, reduced to what a test can see. */
+/* The replay's actions for qlaunch_apply, the dispatch qfs_apply uses:
+ * what a row can see of fs/tree.c's. Those a row sees note "op:act(name)"
+ * and take the bytes from the file as fs/tree.c does; recording a refusal
+ * under the file's name and its log line are checked, not noted. */
+struct applying {
+	struct run *r;
+	enum op op;
+	struct file *f;
+};
+
+static void bytes_gone(struct file *f)
+{
+	free(f->data);
+	f->data = NULL;
+	f->launched = 1;
+}
+
+static void act_launch(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:launch(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+}
+
+static void act_take(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:refuse(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+}
+
+/* recorded under the file's name: it still has one */
+static void act_record(void *ctx, const struct qlaunch_dec *d)
+{
+	struct applying *a = ctx;
+
+	assert_non_null(a->f->name);
+	assert_true(d->why.msg[0]);
+}
+
+static void act_record_as(void *ctx, const char *name, const struct qerror *why)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:record(%s)", op_names[a->op], name);
+	assert_true(why->msg[0]);
+}
+
+static void act_remove(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:remove(%s)", op_names[a->op], a->f->name);
+	bytes_gone(a->f);
+	free(a->f->name);
+	a->f->name = NULL;
+}
+
+static void act_drop(void *ctx)
+{
+	struct applying *a = ctx;
+
+	note(a->r, "%s:drop", op_names[a->op]);
+	bytes_gone(a->f);
+}
+
+static void act_log_refused(void *ctx, const char *name,
+			    const struct qerror *why)
+{
+	(void)ctx;
+	(void)name;
+	assert_true(why->msg[0]);
+}
+
+static const struct qlaunch_actions actions = {
+    .launch = act_launch,
+    .take = act_take,
+    .record = act_record,
+    .record_as = act_record_as,
+    .remove = act_remove,
+    .drop = act_drop,
+    .log_refused = act_log_refused,
+};
+
+/* The decision carried out as qfs_apply does, then its outcome noted. */
 static void apply(struct run *r, enum op op, struct file *f,
 		  const struct qlaunch_dec *d)
 {
-	static const char *const acts[] = {[QL_LAUNCH] = "launch",
-					   [QL_REFUSE] = "refuse",
-					   [QL_RECORD] = "record",
-					   [QL_REMOVE] = "remove",
-					   [QL_DROP] = "drop"};
+	struct applying a = {r, op, f};
 
-	if (d->act == QL_DROP)
-		note(r, "%s:drop", op_names[op]);
-	else if (d->act != QL_NONE)
-		note(r, "%s:%s(%s)", op_names[op], acts[d->act],
-		     d->act == QL_RECORD ? d->name : f->name);
-	if (d->act == QL_LAUNCH || d->act == QL_REFUSE || d->act == QL_DROP ||
-	    d->act == QL_REMOVE) {
-		free(f->data);
-		f->data = NULL;
-		f->launched = 1;
-	}
-	if (d->act == QL_REMOVE) {
-		free(f->name);
-		f->name = NULL;
-	}
-	if (d->rc != QE_OK)
+	if (qlaunch_apply(d, &actions, &a) != QE_OK)
 		note(r, "%s!%s", op_names[op], qerr_name(d->rc));
 	if (d->begins)
 		note(r, "%s:begins", op_names[op]);
@@ -619,12 +687,127 @@ static void test_efbig_reason_pending(void **state)
 	reset(r);
 }
 
+/* ---- qlaunch_apply: which actions each decision calls, in order ---- */
+
+struct calls {
+	char s[128];
+	const struct qlaunch_dec *d;
+};
+
+static void call(void *ctx, const char *what)
+{
+	struct calls *c = ctx;
+	size_t n = strlen(c->s);
+
+	snprintf(c->s + n, sizeof c->s - n, "%s%s", n ? " " : "", what);
+}
+
+static void c_launch(void *ctx)
+{
+	call(ctx, "launch");
+}
+
+static void c_take(void *ctx)
+{
+	call(ctx, "take");
+}
+
+static void c_record(void *ctx, const struct qlaunch_dec *d)
+{
+	assert_ptr_equal(d, ((struct calls *)ctx)->d);
+	call(ctx, "record");
+}
+
+static void c_record_as(void *ctx, const char *name, const struct qerror *why)
+{
+	char w[64];
+
+	assert_ptr_equal(why, &((struct calls *)ctx)->d->why);
+	snprintf(w, sizeof w, "record_as(%s)", name);
+	call(ctx, w);
+}
+
+static void c_remove(void *ctx)
+{
+	call(ctx, "remove");
+}
+
+static void c_drop(void *ctx)
+{
+	call(ctx, "drop");
+}
+
+static void c_log_refused(void *ctx, const char *name, const struct qerror *why)
+{
+	char w[64];
+
+	assert_ptr_equal(why, &((struct calls *)ctx)->d->why);
+	snprintf(w, sizeof w, "log(%s)", name ? name : "file");
+	call(ctx, w);
+}
+
+/* Every decision calls its own actions and no other, in the order qfs_apply
+ * relies on: a refused file's bytes leave it before its refused job is
+ * recorded; a removed file's refusal is recorded under its name before it
+ * leaves run/; the log line comes last, under the refused rename's new
+ * name for QL_RECORD, else the file's own. The outcome is d->rc. */
+static void test_apply_dispatch(void **state)
+{
+	static const struct {
+		enum qlaunch_act act;
+		int refused;
+		enum qerr rc;
+		const char *want;
+	} cases[] = {
+	    {QL_NONE, 0, QE_OK, ""},
+	    {QL_NONE, 1, QE_ELF_MACHINE, "log(file)"},
+	    {QL_LAUNCH, 0, QE_OK, "launch"},
+	    {QL_REFUSE, 0, QE_OK, "take record"},
+	    {QL_RECORD, 1, QE_ELF_MACHINE, "record_as(new) log(new)"},
+	    {QL_REMOVE, 0, QE_OK, "record remove"},
+	    {QL_REMOVE, 1, QE_OK, "record remove log(file)"},
+	    {QL_DROP, 0, QE_OK, "drop"},
+	};
+	static const struct qlaunch_actions a = {
+	    .launch = c_launch,
+	    .take = c_take,
+	    .record = c_record,
+	    .record_as = c_record_as,
+	    .remove = c_remove,
+	    .drop = c_drop,
+	    .log_refused = c_log_refused,
+	};
+	int seen[QL_DROP + 1] = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct qlaunch_dec d = {.act = cases[i].act,
+					.rc = cases[i].rc,
+					.refused = cases[i].refused};
+		struct calls c = {.d = &d};
+
+		qerr_set(&d.why, QE_ELF_MACHINE, "not a Quest program");
+		if (d.act == QL_RECORD)
+			d.name = "new";
+		assert_int_equal(qlaunch_apply(&d, &a, &c), cases[i].rc);
+		if (strcmp(c.s, cases[i].want))
+			fail_msg(
+			    "act %d refused %d:\n  got  \"%s\"\n  want \"%s\"",
+			    cases[i].act, cases[i].refused, c.s, cases[i].want);
+		seen[cases[i].act] = 1;
+	}
+	/* a decision added to enum qlaunch_act needs its case here */
+	for (int act = QL_NONE; act <= QL_DROP; act++)
+		assert_true(seen[act]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_replay_table),
 	    cmocka_unit_test(test_replay_can_fail),
 	    cmocka_unit_test(test_efbig_reason_pending),
+	    cmocka_unit_test(test_apply_dispatch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
