@@ -863,7 +863,8 @@ static void start_all(void)
 	struct qerror e;
 
 	if (cfg.vshm) /* the channel in a region file (PROTOCOL.md §3b) */
-		snprintf(env.spec, sizeof env.spec, "vshm:%.400s/region", cfg.dir);
+		snprintf(env.spec, sizeof env.spec, "vshm:%.400s/region",
+			 cfg.dir);
 	else
 		snprintf(env.spec, sizeof env.spec, "shm:%u", cfg.key);
 	snprintf(env.stamps, sizeof env.stamps, "%s/stamps", cfg.dir);

@@ -18,7 +18,7 @@
 
 #define SPEC_FORMS                                                             \
 	"valid forms: shm:KEY (KEY a decimal number, e.g. " QCHAN_SPEC_DEFAULT \
-	"), vshm:PATH (e.g. vshm:/dev/shm/quest) or dev:PATH (e.g. "          \
+	"), vshm:PATH (e.g. vshm:/dev/shm/quest) or dev:PATH (e.g. "           \
 	"dev:/dev/qSB1)"
 
 /* Slots beyond this are a typo, not a channel (shm: maps them whole). */
@@ -331,7 +331,8 @@ enum qerr qchan_rx_open_at(const char *spec, size_t slot_size,
 		size_t n = strlen(ops->prefix);
 		if (strncmp(spec, ops->prefix, n))
 			continue;
-		if (slot_size && (rc = qpkt_slot_check(slot_size, err)) != QE_OK)
+		if (slot_size &&
+		    (rc = qpkt_slot_check(slot_size, err)) != QE_OK)
 			return rc;
 		rc = ops->open(out, spec + n, slot_size, vshm_offset, err);
 		if (rc == QE_OK)

@@ -31,7 +31,7 @@ struct qchan_peer {
 	uint64_t taken;	  /* packets it has taken since the segment exists */
 	uint32_t epoch;	  /* vshm: the receiver's epoch (new at each start) */
 	int64_t unseen_ms; /* vshm: its heartbeat stood still this long */
-	char name[64];	  /* vshm: who it says it is; "" if unknown */
+	char name[64];	   /* vshm: who it says it is; "" if unknown */
 };
 
 struct qchan;
@@ -137,8 +137,8 @@ struct qchan_rx_ops {
 	enum qerr (*open)(struct qchan_rx **out, const char *arg,
 			  size_t slot_size, size_t vshm_offset,
 			  struct qerror *err);
-	enum qerr (*take)(struct qchan_rx *rx, const uint8_t **pkt,
-			  size_t *len, int timeout_ms, struct qerror *err);
+	enum qerr (*take)(struct qchan_rx *rx, const uint8_t **pkt, size_t *len,
+			  int timeout_ms, struct qerror *err);
 	enum qerr (*answer)(struct qchan_rx *rx, int accepted,
 			    const char *reason, struct qerror *err);
 	void (*close)(struct qchan_rx *rx);

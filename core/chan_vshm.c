@@ -88,7 +88,8 @@ static _Atomic uint32_t *word(const struct vs *v, unsigned off)
 }
 static uint32_t ld(const struct vs *v, unsigned off)
 {
-	return le32toh(atomic_load_explicit(word(v, off), memory_order_acquire));
+	return le32toh(
+	    atomic_load_explicit(word(v, off), memory_order_acquire));
 }
 static void st(const struct vs *v, unsigned off, uint32_t x)
 {
@@ -205,7 +206,8 @@ static enum qerr open_region(struct vs *v, const char *path, size_t need,
 	int created = 0;
 
 	for (int tries = 0; tries < 8 && v->fd < 0; tries++) {
-		v->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		v->fd =
+		    open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (v->fd >= 0 || errno != ENOENT)
 			break;
 		v->fd = open(path,
@@ -266,8 +268,7 @@ static enum qerr open_region(struct vs *v, const char *path, size_t need,
 				"%zu (vshm_offset %zu + header %u + slot)",
 				v->spec, path, (intmax_t)sb.st_size, need,
 				v->off, VS_HDR);
-	*size = (uint64_t)sb.st_size > SIZE_MAX ? SIZE_MAX
-						: (size_t)sb.st_size;
+	*size = (uint64_t)sb.st_size > SIZE_MAX ? SIZE_MAX : (size_t)sb.st_size;
 	return QE_OK;
 }
 
@@ -284,7 +285,8 @@ static uint32_t random_nonzero(void)
 	uint32_t r = 0;
 	while (!r)
 		if (getrandom(&r, sizeof r, 0) != sizeof r)
-			r = (uint32_t)qchan_real_ms() ^ (uint32_t)getpid() << 16;
+			r = (uint32_t)qchan_real_ms() ^ (uint32_t)getpid()
+							    << 16;
 	return r;
 }
 
@@ -445,8 +447,7 @@ static enum qerr read_state(const struct vs *v, uint32_t *state,
 		return qerr_set(err, QE_CHAN_IO,
 				"%s: corrupt header: result %" PRIu32
 				", reason_len %" PRIu32,
-				v->spec, ld(v, O_RESULT),
-				ld(v, O_REASON_LEN));
+				v->spec, ld(v, O_RESULT), ld(v, O_REASON_LEN));
 	*state = s;
 	return QE_OK;
 }
@@ -515,8 +516,7 @@ static enum life rx_life(struct vshm_chan *c, int64_t *unseen)
 	enum life l;
 
 	pthread_mutex_lock(&c->seen_lock);
-	if (epoch != c->seen_epoch || beat != c->seen_beat ||
-	    !c->beat_at_ms) {
+	if (epoch != c->seen_epoch || beat != c->seen_beat || !c->beat_at_ms) {
 		if (epoch != c->seen_epoch || !c->since_ms)
 			c->since_ms = qchan_real_ms();
 		c->seen_epoch = epoch;
@@ -594,11 +594,12 @@ static enum qerr wait_empty(struct vshm_chan *c, int64_t deadline,
 		if (l != L_ATTACHED)
 			return no_receiver(c, l, unseen, err);
 		if (qchan_mono_ms() >= deadline)
-			return qerr_set(err, QE_CHAN_TIMEOUT,
-					"the Quest side on %s kept packet %" PRIu32
-					" of another sender for %d ms; nothing "
-					"was sent",
-					v->spec, ld(v, O_SEQ), timeout_ms);
+			return qerr_set(
+			    err, QE_CHAN_TIMEOUT,
+			    "the Quest side on %s kept packet %" PRIu32
+			    " of another sender for %d ms; nothing "
+			    "was sent",
+			    v->spec, ld(v, O_SEQ), timeout_ms);
 		backoff(&us, VS_TX_POLL_MAX, deadline);
 	}
 }
@@ -669,14 +670,15 @@ static enum qerr await_answer(struct vshm_chan *c, uint32_t seq,
 					"the Quest side on %s went away (not "
 					"seen for %lld s) while it had packet "
 					"%" PRIu32 "; it may have run",
-					v->spec, (long long)(unseen / 1000), seq);
+					v->spec, (long long)(unseen / 1000),
+					seq);
 		if (s == ST_ANSWERED && late)
-			return qerr_set(err, QE_CHAN_IO,
-					"%s: the slot holds an answer for "
-					"packet %" PRIu32 ", not for ours (%" PRIu32
-					"), since %d ms",
-					v->spec, ld(v, O_ANS_SEQ), seq,
-					timeout_ms);
+			return qerr_set(
+			    err, QE_CHAN_IO,
+			    "%s: the slot holds an answer for "
+			    "packet %" PRIu32 ", not for ours (%" PRIu32
+			    "), since %d ms",
+			    v->spec, ld(v, O_ANS_SEQ), seq, timeout_ms);
 		/* ANSWERED for another seq: not ours (PROTOCOL §3b) */
 		if (s == ST_EMPTY)
 			return qerr_set(err, QE_CHAN_IO,
@@ -740,8 +742,8 @@ static void vshm_peer(struct qchan *qc, struct qchan_peer *out)
 	if (l == L_STALE)
 		out->unseen_ms = unseen;
 	if (l != L_DETACHED) {
-		read_text(&c->v, O_RX_NAME, VS_NAME_MAX, VS_NAME_MAX,
-			  out->name, sizeof out->name);
+		read_text(&c->v, O_RX_NAME, VS_NAME_MAX, VS_NAME_MAX, out->name,
+			  sizeof out->name);
 		pthread_mutex_lock(&c->seen_lock);
 		out->since_ms = c->since_ms;
 		pthread_mutex_unlock(&c->seen_lock);
@@ -835,10 +837,10 @@ const struct qchan_ops qchan_vshm_ops = {
 struct vshm_rx {
 	struct qchan_rx base;
 	struct vs v;
-	uint32_t epoch;	 /* ours */
-	uint32_t seq;	 /* the packet taken last */
-	int holding;	 /* taken and not answered */
-	pthread_t beat;	 /* bumps rx_beat while attached */
+	uint32_t epoch; /* ours */
+	uint32_t seq;	/* the packet taken last */
+	int holding;	/* taken and not answered */
+	pthread_t beat; /* bumps rx_beat while attached */
 	pthread_mutex_t m;
 	pthread_cond_t cv;
 	int stop;
@@ -909,8 +911,8 @@ static enum qerr vshm_rx_open(struct qchan_rx **out, const char *arg,
 		return rc;
 	}
 	rx->epoch = next_nonzero(ld(v, O_RX_EPOCH));
-	snprintf(name, sizeof name, "%s pid %ld",
-		 program_invocation_short_name, (long)getpid());
+	snprintf(name, sizeof name, "%s pid %ld", program_invocation_short_name,
+		 (long)getpid());
 	st(v, O_RX_EPOCH, rx->epoch);
 	write_text(v, O_RX_NAME, VS_NAME_MAX, name, 0);
 	st(v, O_RX_PERIOD, VS_PERIOD_MS);
@@ -1002,8 +1004,8 @@ static enum qerr vshm_rx_answer(struct qchan_rx *qrx, int accepted,
 	st(v, O_RESULT, accepted ? RES_ACCEPTED : RES_REFUSED);
 	st(v, O_CODE, accepted ? 0 : (uint32_t)-1);
 	write_text(v, O_REASON, VS_REASON_MAX,
-		   accepted ? "" : (reason && *reason ? reason
-						      : "no reason given"),
+		   accepted ? ""
+			    : (reason && *reason ? reason : "no reason given"),
 		   O_REASON_LEN);
 	st(v, O_STATE, ST_ANSWERED);
 	return QE_OK;

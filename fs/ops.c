@@ -214,7 +214,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count,
-			     struct fuse_forget_data *forgets)
+			    struct fuse_forget_data *forgets)
 {
 	struct qfs *fs = req_fs(req);
 
@@ -226,7 +226,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
+		       struct fuse_file_info *fi)
 {
 	struct stat st;
 	int err = do_stat(req_fs(req), ino, &st);
@@ -271,7 +271,7 @@ static int resize(struct qfs *fs, struct qfile *f, uint64_t size)
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			int to_set, struct fuse_file_info *fi)
+		       int to_set, struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	struct timespec now;
@@ -440,7 +440,8 @@ static int create_file(struct qfs *fs, const char *name, mode_t mode,
 	if (!err) {
 		f->nlookup++;
 		qfs_file_stat(fs, f, st);
-	} else if (f && !f->launch.opens && !f->nlookup && !f->job_id && !f->size) {
+	} else if (f && !f->launch.opens && !f->nlookup && !f->job_id &&
+		   !f->size) {
 		qfs_detach(fs, f); /* refused before anyone saw it */
 		qfs_maybe_free(fs, f);
 	}
@@ -448,7 +449,7 @@ static int create_file(struct qfs *fs, const char *name, mode_t mode,
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       mode_t mode, struct fuse_file_info *fi)
+		      mode_t mode, struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	struct fuse_entry_param e;
@@ -477,7 +478,7 @@ out:
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, dev_t rdev)
+		     mode_t mode, dev_t rdev)
 {
 	struct qfs *fs = req_fs(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -534,7 +535,7 @@ static int read_file(struct qfs *fs, struct qfile *f, char *buf, size_t size,
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi)
+		    struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	struct handle *h = fi_handle(fi);
@@ -594,7 +595,7 @@ static int write_file(struct qfs *fs, struct qfile *f, struct handle *h,
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		      size_t size, off_t off, struct fuse_file_info *fi)
+		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	int err = ENOENT;
@@ -633,7 +634,7 @@ out:
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		      struct fuse_file_info *fi)
+		     struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	struct qlaunch_dec d;
@@ -653,7 +654,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
+		       struct fuse_file_info *fi)
 {
 	struct qfs *fs = req_fs(req);
 	struct handle *h = fi_handle(fi);
@@ -715,7 +716,8 @@ static int rename_file(struct qfs *fs, const char *name, const char *newname,
 	if (!(nn = strdup(newname)))
 		return ENOMEM;
 	struct qlaunch_file facts = qfs_facts(f);
-	if (qlaunch_rename(&f->launch, &facts, newname, &fs->lcfg, &d) != QE_OK) {
+	if (qlaunch_rename(&f->launch, &facts, newname, &fs->lcfg, &d) !=
+	    QE_OK) {
 		free(nn);
 		return qfs_apply(fs, f, &d);
 	}
@@ -730,8 +732,8 @@ static int rename_file(struct qfs *fs, const char *name, const char *newname,
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       fuse_ino_t newparent, const char *newname,
-		       unsigned int flags)
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
 {
 	struct qfs *fs = req_fs(req);
 	int err = 0;
@@ -752,22 +754,22 @@ out:
 	qfs_reply_err(req, err);
 }
 
-static void op_refuse_mkdir(fuse_req_t req, fuse_ino_t parent,
-			     const char *name, mode_t mode)
+static void op_refuse_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			    mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
 	qfs_reply_err(req, EPERM);
 }
 
 static void op_refuse_symlink(fuse_req_t req, const char *link,
-			       fuse_ino_t parent, const char *name)
+			      fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
 	qfs_reply_err(req, EPERM);
 }
 
-static void op_refuse_link(fuse_req_t req, fuse_ino_t ino,
-			    fuse_ino_t newparent, const char *newname)
+static void op_refuse_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+			   const char *newname)
 {
 	(void)ino, (void)newparent, (void)newname;
 	qfs_reply_err(req, EPERM);
@@ -830,7 +832,7 @@ static int fill_dir(struct qfs *fs, struct handle *h, fuse_ino_t ino)
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
+		       struct fuse_file_info *fi)
 {
 	struct handle *h = NULL;
 	int err = 0;
@@ -851,7 +853,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
+		       struct fuse_file_info *fi)
 {
 	struct handle *h = fi_handle(fi);
 	char *buf = malloc(size);
@@ -877,7 +879,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			   struct fuse_file_info *fi)
+			  struct fuse_file_info *fi)
 {
 	struct handle *h = fi_handle(fi);
 
@@ -950,9 +952,11 @@ static int computed_xattr(struct qfs *fs, struct qfile *f, int mine,
 				    : QFS_HIDDEN_REASON);
 	if (f->launch.writers || f->launch.dirty || !f->job_id ||
 	    qjobs_get(fs->jobs, f->job_id, &j) < 0) {
-		if (!strcmp(key, "state") && (f->launch.writers || f->launch.dirty))
+		if (!strcmp(key, "state") &&
+		    (f->launch.writers || f->launch.dirty))
 			return snprintf(dst, n, "%s",
-					f->launch.writers ? "writing" : "written");
+					f->launch.writers ? "writing"
+							  : "written");
 		return 0; /* ENODATA */
 	}
 	if (!strcmp(key, "state"))
@@ -1012,7 +1016,7 @@ static int get_value(struct qfs *fs, fuse_ino_t ino, uid_t reader,
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 size_t size)
+			size_t size)
 {
 	struct qfs *fs = req_fs(req);
 	void *copy = NULL;
@@ -1075,8 +1079,8 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 	    strcmp(name, ARGS_XATTR))
 		err = EPERM;
 	if (!err && !strcmp(name, ARGS_XATTR)) {
-		qlaunch_set_args(f ? &f->launch : NULL, f ? f->name : NULL, value,
-				 size, &fs->lcfg, &d);
+		qlaunch_set_args(f ? &f->launch : NULL, f ? f->name : NULL,
+				 value, size, &fs->lcfg, &d);
 		err = f ? qfs_apply(fs, f, &d) : qfs_errno(d.rc);
 		if (d.refused && !f)
 			qfs_log(fs, LOG_INFO,
@@ -1088,7 +1092,7 @@ static int set_xattr(struct qfs *fs, fuse_ino_t ino, uid_t uid,
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 const char *value, size_t size, int flags)
+			const char *value, size_t size, int flags)
 {
 	struct qfs *fs = req_fs(req);
 	int err;

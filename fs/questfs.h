@@ -48,9 +48,10 @@ struct xattrs {
  * the tree lock (qfs.lock). */
 struct qfile {
 	fuse_ino_t ino;
-	char *name;	   /* NULL once unlinked (still open or looked up) */
-	uint64_t nlookup;  /* the kernel's references */
-	struct qlaunch launch; /* the launch rule's state: opens, writers, ... */
+	char *name;	  /* NULL once unlinked (still open or looked up) */
+	uint64_t nlookup; /* the kernel's references */
+	struct qlaunch
+	    launch; /* the launch rule's state: opens, writers, ... */
 	uint8_t *data;
 	size_t size, cap;
 	uint64_t job_id; /* last launch, 0: never */

@@ -36,7 +36,8 @@ void qfs_commit_later(struct qfs *fs, uint64_t id)
 	 * than PENDING_MAX impossible; reaching it is a bug to stop at
 	 * (whatever NDEBUG says), not a case to serve. */
 	if (npending == PENDING_MAX) {
-		qfs_log(fs, LOG_CRIT, "job %llu: more launches in one request "
+		qfs_log(fs, LOG_CRIT,
+			"job %llu: more launches in one request "
 			"than %d: a bug",
 			(unsigned long long)id, PENDING_MAX);
 		abort();

@@ -122,14 +122,12 @@ char *qfs_status_text(struct qfs *fs, uid_t reader, size_t *len)
 			fprintf(f,
 				"quest side  attached (%s, epoch %lu) since "
 				"%s\n",
-				pname,
-				(unsigned long)s.sum.peer.epoch, since);
+				pname, (unsigned long)s.sum.peer.epoch, since);
 	} else if (s.sum.peer.unseen_ms)
 		fprintf(f,
 			"quest side  not seen for %lld s (%s, epoch %lu): "
 			"programs wait in the queue\n",
-			(long long)(s.sum.peer.unseen_ms / 1000),
-			pname,
+			(long long)(s.sum.peer.unseen_ms / 1000), pname,
 			(unsigned long)s.sum.peer.epoch);
 	else
 		fprintf(

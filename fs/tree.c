@@ -122,7 +122,8 @@ static void touch_run(struct qfs *fs)
 static void count_held(struct qfs *fs, struct qfile *f, long d)
 {
 	fs->writing_bytes += (size_t)d;
-	qquota_add(qjobs_quota(fs->jobs), f->uid, (struct qquota_delta){.bytes = d});
+	qquota_add(qjobs_quota(fs->jobs), f->uid,
+		   (struct qquota_delta){.bytes = d});
 }
 
 struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
@@ -144,7 +145,8 @@ struct qfile *qfs_new_file(struct qfs *fs, const char *name, mode_t mode,
 		free(f);
 		return NULL;
 	}
-	qquota_add(qjobs_quota(fs->jobs), uid, (struct qquota_delta){.files = 1});
+	qquota_add(qjobs_quota(fs->jobs), uid,
+		   (struct qquota_delta){.files = 1});
 	f->ino = fs->next_ino++;
 	f->mode = qfs_mode_for(name, mode);
 	f->uid = uid;
@@ -280,7 +282,8 @@ void qfs_expire(struct qfs *fs, int soon)
 	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	for (struct qfile *f = fs->files, *next; f; f = next) {
 		next = f->next;
-		if (f->name && !f->launch.opens && never_launches(fs, f, now_ms)) {
+		if (f->name && !f->launch.opens &&
+		    never_launches(fs, f, now_ms)) {
 			qfs_notify_gone(fs, f->ino, f->name);
 			qfs_detach(fs, f);
 			qfs_maybe_free(fs, f);

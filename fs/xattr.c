@@ -149,7 +149,8 @@ static void count(struct qfs *fs, struct qfile *f, long d)
 	fs->writing_bytes += (size_t)d;
 	if (f) {
 		f->xattr_bytes += (size_t)d;
-		qquota_add(qjobs_quota(fs->jobs), f->uid, (struct qquota_delta){.bytes = d});
+		qquota_add(qjobs_quota(fs->jobs), f->uid,
+			   (struct qquota_delta){.bytes = d});
 	}
 	if (d < 0)
 		qfs_freed(fs, (size_t)-d);

@@ -230,7 +230,7 @@ struct sim_opts {
 	const char *spec, *save, *refuse;
 	unsigned long long slot, count, delay, die_after, vshm_off;
 	int quiet, stamps, unlink_only, exec;
-	int save_fd; /* --save's directory */
+	int save_fd;	/* --save's directory */
 	struct qopts q; /* kernels, user window, argv format */
 	struct qelf_profile prof;
 #ifdef QUEST_EMU

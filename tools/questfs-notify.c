@@ -99,8 +99,7 @@ static void post(struct follow *fw, const char *summary, const char *body,
 	char *sum = g_utf8_make_valid(summary, -1);
 	char *valid = g_utf8_make_valid(body, -1);
 	char *text = g_markup_escape_text(valid, -1);
-	NotifyNotification *n =
-	    notify_notification_new(sum, text, icon);
+	NotifyNotification *n = notify_notification_new(sum, text, icon);
 	GError *err = NULL;
 
 	notify_notification_set_timeout(n, (gint)fw->expire_ms);
@@ -136,7 +135,8 @@ static void plain(const struct qlogl *l, char *out, size_t n)
 	else if (!strncmp(d, "program is more than", 20))
 		snprintf(out, n, "%s is too large to run on Quest", l->name);
 	else if (!strncmp(d, "argument", 8))
-		snprintf(out, n, "%s was not run: Quest cannot take its arguments",
+		snprintf(out, n,
+			 "%s was not run: Quest cannot take its arguments",
 			 l->name);
 	else
 		snprintf(out, n, "%s is not a Quest program", l->name);

@@ -122,9 +122,8 @@ static uint32_t take_raw(struct fx *f)
 {
 	int64_t end = qchan_mono_ms() + LONG_MS;
 	uint32_t full = FULL;
-	while (!__atomic_compare_exchange_n(W(f, STATE), &full, TAKEN, 0,
-					    __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE)) {
+	while (!__atomic_compare_exchange_n(
+	    W(f, STATE), &full, TAKEN, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		full = FULL;
 		if (qchan_mono_ms() > end)
 			fail_msg("no packet within %d ms", LONG_MS);
@@ -288,12 +287,13 @@ static void test_threads_deliver_in_order(void **state)
 	assert_int_equal(pthread_create(&t, NULL, rx_main, &j), 0);
 	assert_rc(qchan_wait_peer(c, LONG_MS, &e), QE_OK, &e);
 	for (int i = 0; i < j.n; i++) {
-		enum qerr rc = send_bytes(c, (uint8_t)i, 100 + i * 977,
-					  LONG_MS, &e);
+		enum qerr rc =
+		    send_bytes(c, (uint8_t)i, 100 + i * 977, LONG_MS, &e);
 		if (i & 1) {
 			assert_rc(rc, QE_CHAN_REFUSED, &e);
 			/* one line: the newline became a space */
-			assert_has(&e, "refused by the Quest side: odd one out");
+			assert_has(&e,
+				   "refused by the Quest side: odd one out");
 		} else {
 			assert_rc(rc, QE_OK, &e);
 		}
@@ -322,8 +322,7 @@ static void test_processes_deliver(void **state)
 	}
 	assert_rc(qchan_wait_peer(c, LONG_MS, &e), QE_OK, &e);
 	for (int i = 0; i < j.n; i++)
-		assert_rc(send_bytes(c, (uint8_t)i, 100 + i * 977, LONG_MS,
-				     &e),
+		assert_rc(send_bytes(c, (uint8_t)i, 100 + i * 977, LONG_MS, &e),
 			  i & 1 ? QE_CHAN_REFUSED : QE_OK, &e);
 	assert_int_equal(waitpid(kid, &st, 0), kid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -658,8 +657,8 @@ static void test_region_owner_and_kind_are_checked(void **state)
 	assert_has(&e, "not a regular file nor a device node");
 	unlink(f->path);
 
-	assert_rc(qchan_open("vshm:relative/path", NULL, &c, &e),
-		  QE_CHAN_SPEC, &e);
+	assert_rc(qchan_open("vshm:relative/path", NULL, &c, &e), QE_CHAN_SPEC,
+		  &e);
 }
 
 static void test_offset_leaves_the_start_alone(void **state)
