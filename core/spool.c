@@ -307,50 +307,71 @@ static int begin_file(struct qspool *sp)
 	return 0;
 }
 
-/* One record, whole or not at all. 0, or -1 with errno. */
-static int append(struct qspool *sp, unsigned type, uint64_t id,
-		  const uint8_t *meta, size_t mlen, const uint8_t *img,
-		  size_t ilen)
+/* One record to append. */
+struct rec {
+	unsigned type;
+	uint64_t id;
+	const uint8_t *meta;
+	size_t mlen;
+	const uint8_t *img;
+	size_t ilen;
+};
+
+/* A record and the done records owed before it (append_owed). */
+#define BATCH_MAX 9
+
+/* Records, all whole or none: one pwritev(2). 0, or -1 with errno. */
+static int append_recs(struct qspool *sp, const struct rec *r, size_t n)
 {
-	uint8_t h[RHDR] = {0}, t[RTRL];
-	unsigned flags = 0;
-	uLong icrc = 0, crc;
-	size_t total = RHDR + mlen + ilen + RTRL;
+	uint8_t h[BATCH_MAX][RHDR], t[BATCH_MAX][RTRL];
+	struct iovec iov[4 * BATCH_MAX];
+	size_t total = 0;
 	ssize_t w;
 
 	if ((sp->fd < 0 || sp->end >= SEG_MAX) && begin_file(sp) < 0)
 		return -1;
-	if (sp->sync && ilen) {
-		flags |= F_IMAGE_CRC;
-		icrc = crc32(0L, img, (uInt)ilen);
+	for (size_t i = 0; i < n; i++) {
+		unsigned flags = 0;
+		uLong icrc = 0, crc;
+
+		if (sp->sync && r[i].ilen) {
+			flags |= F_IMAGE_CRC;
+			icrc = crc32(0L, r[i].img, (uInt)r[i].ilen);
+		}
+		memset(h[i], 0, RHDR);
+		memcpy(h[i], RMAGIC, 4);
+		le(h[i] + 4, r[i].type, 2);
+		le(h[i] + 6, flags, 2);
+		le(h[i] + 8, sp->gen, 4);
+		le(h[i] + 12, r[i].mlen, 4);
+		le(h[i] + 16, r[i].id, 8);
+		le(h[i] + 24, r[i].ilen, 4);
+		le(h[i] + 28, icrc, 4);
+		crc = record_crc(sp->salt, h[i], r[i].meta, r[i].mlen);
+		le(h[i] + 36, crc, 4);
+		memcpy(t[i], TMAGIC, 4);
+		le(t[i] + 4, crc, 4);
+		iov[4 * i] = (struct iovec){h[i], RHDR};
+		iov[4 * i + 1] = (struct iovec){(void *)r[i].meta, r[i].mlen};
+		iov[4 * i + 2] = (struct iovec){(void *)r[i].img, r[i].ilen};
+		iov[4 * i + 3] = (struct iovec){t[i], RTRL};
+		total += RHDR + r[i].mlen + r[i].ilen + RTRL;
 	}
-	memcpy(h, RMAGIC, 4);
-	le(h + 4, type, 2);
-	le(h + 6, flags, 2);
-	le(h + 8, sp->gen, 4);
-	le(h + 12, mlen, 4);
-	le(h + 16, id, 8);
-	le(h + 24, ilen, 4);
-	le(h + 28, icrc, 4);
-	crc = record_crc(sp->salt, h, meta, mlen);
-	le(h + 36, crc, 4);
-	memcpy(t, TMAGIC, 4);
-	le(t + 4, crc, 4);
-	struct iovec iov[4] = {
-	    {h, RHDR}, {(void *)meta, mlen}, {(void *)img, ilen}, {t, RTRL}};
-	w = pwritev(sp->fd, iov, 4, sp->end);
+	w = pwritev(sp->fd, iov, (int)(4 * n), sp->end);
 	if (w == (ssize_t)total && (!sp->sync || fdatasync(sp->fd) == 0)) {
 		sp->end += (off_t)total;
 		return 0;
 	}
-	/* Cut short, it has no trailer: no record. Whole but not synced, the
-	 * caller is told it failed: unmade, so that a crash does not find
-	 * it (the next record overwrites it anyway). */
+	/* Cut short, the last record has no trailer, but those before the
+	 * cut may be whole; whole but not synced, the caller is told it
+	 * failed. Either way none of them was made: the first one's magic
+	 * goes, so that a crash does not find them (the next records
+	 * overwrite them anyway). */
 	int e = w < 0 || w == (ssize_t)total ? errno : ENOSPC;
-	if (w == (ssize_t)total) {
+	if (w > 0) {
 		static const uint8_t none[4];
-		ssize_t r = pwrite(sp->fd, none, sizeof none, sp->end);
-		(void)r; /* nothing better to do than to have tried */
+		ssize_t z = pwrite(sp->fd, none, sizeof none, sp->end);
+		(void)z; /* nothing better to do than to have tried */
 	}
 	errno = e;
 	return -1;
@@ -388,6 +409,66 @@ static size_t job_meta(const struct qspool_entry *e, uint8_t *meta)
 
 #define META_MAX (8 + 4 + 256 + 4 + 320 + QPKT_HDR_SIZE + 4)
 
+static void reclaim(struct qspool *sp);
+
+/* Forgets live[i], whose done record is written (or made history by a
+ * rewind). */
+static void forget_locked(struct qspool *sp, size_t i)
+{
+	if (sp->live[i].ended)
+		sp->nended--;
+	for (size_t s = 0; s < sp->nsegs; s++)
+		if (sp->segs[s].no == sp->live[i].seg)
+			sp->segs[s].live--;
+	sp->live[i] = sp->live[--sp->nlive];
+}
+
+/* r (NULL: none) after the done records still owed, up to BATCH_MAX - 1 of
+ * them, in one write: the done of the last launch goes with the next
+ * one's job or mark record. Every job ended and the only file past
+ * REWIND_AT: no done record is needed, the file is rewound instead. 0, or
+ * -1 with errno (nothing written; the dones stay owed). */
+static int append_owed(struct qspool *sp, const struct rec *r)
+{
+	struct rec b[BATCH_MAX];
+	size_t at[BATCH_MAX], n = 0;
+
+	if (sp->nended && sp->nended == sp->nlive && sp->nsegs == 1 &&
+	    sp->end >= REWIND_AT) {
+		while (sp->nlive)
+			forget_locked(sp, sp->nlive - 1);
+		reclaim(sp);
+	}
+	/* from the end of live[], so that forgetting one moves none of the
+	 * others taken */
+	for (size_t i = sp->nlive; sp->nended && i-- > 0 && n < BATCH_MAX - 1;)
+		if (sp->live[i].ended) {
+			at[n] = i;
+			b[n++] = (struct rec){R_DONE, sp->live[i].id, NULL,
+					      0,      NULL,	      0};
+		}
+	size_t dones = n;
+	if (r)
+		b[n++] = *r;
+	if (!n)
+		return 0;
+	if (append_recs(sp, b, n) < 0)
+		return -1;
+	for (size_t k = 0; k < dones; k++)
+		forget_locked(sp, at[k]);
+	return 0;
+}
+
+/* Writes the done records owed (a full disk may have kept one back; the
+ * spool may have deferred them); each job's file stays until its record
+ * is written: a full disk must not make a job run again. */
+static void end_pending_locked(struct qspool *sp)
+{
+	while (sp->nended && append_owed(sp, NULL) == 0)
+		;
+	reclaim(sp);
+}
+
 static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 {
 	uint8_t meta[META_MAX];
@@ -403,7 +484,8 @@ static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 		sp->live = l;
 		sp->cap = cap;
 	}
-	if (append(sp, R_JOB, e->id, meta, mlen, e->image, e->len) < 0)
+	struct rec r = {R_JOB, e->id, meta, mlen, e->image, e->len};
+	if (append_owed(sp, &r) < 0)
 		return -1;
 	sp->live[sp->nlive++] =
 	    (struct live){e->id, sp->segs[sp->nsegs - 1].no, 0};
@@ -420,7 +502,8 @@ static int mark_locked(struct qspool *sp, uint64_t id,
 		le(b, m->epoch, 8);
 		le(b + 8, m->seq, 8);
 	}
-	return append(sp, R_MARK, id, b, m ? sizeof b : 0, NULL, 0);
+	struct rec r = {R_MARK, id, b, m ? sizeof b : 0, NULL, 0};
+	return append_owed(sp, &r);
 }
 
 enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
@@ -429,7 +512,6 @@ enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 	enum qerr rc = QE_OK;
 
 	pthread_mutex_lock(&sp->lock);
-	end_pending_locked(sp);
 	if (put_locked(sp, e) < 0)
 		rc = write_failed(sp, err);
 	pthread_mutex_unlock(&sp->lock);
@@ -450,8 +532,10 @@ enum qerr qspool_mark(struct qspool *sp, uint64_t id,
 
 void qspool_unmark(struct qspool *sp, uint64_t id)
 {
+	struct rec r = {R_UNMARK, id, NULL, 0, NULL, 0};
+
 	pthread_mutex_lock(&sp->lock);
-	append(sp, R_UNMARK, id, NULL, 0, NULL, 0);
+	append_owed(sp, &r);
 	pthread_mutex_unlock(&sp->lock);
 }
 
@@ -485,46 +569,41 @@ static void reclaim(struct qspool *sp)
 	}
 }
 
-/* Writes the done record of live[i] and forgets it; -1 (it stays, marked
- * ended) when the record cannot be written, so that no file holding its
- * job goes before it is: a full disk must not make it run again. */
-static int end_locked(struct qspool *sp, size_t i)
+/* The done record of id is owed (never put: nothing to do). */
+static void owe_done_locked(struct qspool *sp, uint64_t id)
 {
-	if (append(sp, R_DONE, sp->live[i].id, NULL, 0, NULL, 0) < 0) {
-		if (!sp->live[i].ended) {
-			sp->live[i].ended = 1;
-			sp->nended++;
-		}
-		return -1;
-	}
-	if (sp->live[i].ended)
-		sp->nended--;
-	for (size_t s = 0; s < sp->nsegs; s++)
-		if (sp->segs[s].no == sp->live[i].seg)
-			sp->segs[s].live--;
-	sp->live[i] = sp->live[--sp->nlive];
-	return 0;
-}
+	size_t i;
 
-/* done records that could not be written before: now, first */
-static void end_pending_locked(struct qspool *sp)
-{
-	for (size_t i = sp->nlive; sp->nended && i-- > 0;)
-		if (sp->live[i].ended && end_locked(sp, i) < 0)
-			break;
+	for (i = 0; i < sp->nlive && sp->live[i].id != id; i++)
+		;
+	if (i < sp->nlive && !sp->live[i].ended) {
+		sp->live[i].ended = 1;
+		sp->nended++;
+	}
 }
 
 void qspool_done(struct qspool *sp, uint64_t id)
 {
-	size_t i;
-
 	pthread_mutex_lock(&sp->lock);
+	owe_done_locked(sp, id);
 	end_pending_locked(sp);
-	for (i = 0; i < sp->nlive && sp->live[i].id != id; i++)
-		;
-	if (i < sp->nlive && end_locked(sp, i) == 0)
-		reclaim(sp);
-	/* else never put (refused, or spooling failed), or retried later */
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void qspool_done_later(struct qspool *sp, uint64_t id)
+{
+	pthread_mutex_lock(&sp->lock);
+	owe_done_locked(sp, id);
+	if (sp->sync) /* a machine's crash would find it undone */
+		end_pending_locked(sp);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void qspool_flush(struct qspool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	if (sp->nended)
+		end_pending_locked(sp);
 	pthread_mutex_unlock(&sp->lock);
 }
 

@@ -2,7 +2,8 @@
 /* The spool: every queued job on disk, so that a crash of questfs loses no
  * program it accepted. A job is put before it counts as queued, marked
  * before it is sent, and done once it has ended; all three are appended to
- * a journal (docs/PROTOCOL.md, "The spool"), one write(2) each. */
+ * a journal (docs/PROTOCOL.md, "The spool"), one write(2) each, or a done
+ * with the record after it (qspool_done_later). */
 #ifndef QUEST_SPOOL_H
 #define QUEST_SPOOL_H
 
@@ -57,6 +58,15 @@ void qspool_unmark(struct qspool *sp, uint64_t id);
 /* The job has ended: it is not sent again after a crash. Journal files
  * whose jobs have all ended are removed (or emptied). */
 void qspool_done(struct qspool *sp, uint64_t id);
+/* The same, its record written with the next record (one write for both,
+ * as a stream of launches goes: the done of one with the next one's job)
+ * or by qspool_flush; at once with sync. Only for a job whose mark was
+ * known: until the record is written, a crash leaves the job marked, and
+ * the channel's answer to the mark (qchan_taken_since) is what keeps it
+ * from being sent twice. */
+void qspool_done_later(struct qspool *sp, uint64_t id);
+/* Writes the done records qspool_done_later left owed. */
+void qspool_flush(struct qspool *sp);
 
 /* Every job the spool holds (put and not done; from the journal files of
  * earlier runs, and entries ID.job/ID.mark of spool format 1), in id

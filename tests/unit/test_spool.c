@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -512,6 +513,85 @@ static void test_done_written_once_it_can_be(void **state)
 	expect_entry(f, 0, 2, 300);
 }
 
+/* A done left for later goes with the next record, in the same write: a
+ * record of 48 bytes before the job's. */
+static void test_done_later_goes_with_the_next_record(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	open_spool(f, 0);
+	put(f, 1, 2000);
+	journal(f, path, sizeof path);
+	off_t one = file_size(path);
+	qspool_done_later(f->sp, 1);
+	assert_int_equal(file_size(path), one); /* nothing written yet */
+	put(f, 2, 2000);
+	off_t job = one - 24; /* the file's 24-byte header, then job 1 */
+	assert_int_equal(file_size(path), one + 48 + job);
+	qspool_done_later(f->sp, 2);
+	qspool_flush(f->sp);
+	assert_int_equal(file_size(path), one + 48 + job + 48);
+	assert_int_equal(reload(f, 0), 0);
+	assert_int_equal(f->got.nbad, 0);
+}
+
+/* questfs killed while a done is owed: the job is found marked, with its
+ * mark, for the channel to say whether it was taken; one whose done went
+ * with the next record is not found. */
+static void test_done_later_then_killed(void **state)
+{
+	struct fx *f = *state;
+	struct qchan_mark m = {.epoch = 77, .seq = 5};
+	struct qerror e;
+	pid_t pid;
+	int st;
+
+	open_spool(f, 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		put(f, 1, 1000);
+		qspool_mark(f->sp, 1, &m, &e);
+		qspool_done_later(f->sp, 1);
+		put(f, 2, 1000);
+		qspool_mark(f->sp, 2, &m, &e);
+		qspool_done_later(f->sp, 2);
+		_exit(0); /* as kill -9: nothing flushed, nothing closed */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(reload(f, 0), 1);
+	expect_entry(f, 0, 2, 1000);
+	assert_true(f->got.e[0].marked && f->got.e[0].mark_valid);
+	assert_int_equal(f->got.e[0].mark.epoch, 77);
+	assert_int_equal(f->got.e[0].mark.seq, 5);
+}
+
+/* A stream of launches whose dones are left for later still rewinds the
+ * file: 100 x 64 KiB through a file that never passes 1 MiB + one. */
+static void test_done_later_stream_rewinds(void **state)
+{
+	struct fx *f = *state;
+	struct qchan_mark m = {.epoch = 1};
+	struct qerror e;
+	char path[128];
+
+	open_spool(f, 0);
+	for (uint64_t id = 1; id <= 100; id++) {
+		put(f, id, 65536);
+		m.seq = id;
+		assert_int_equal(qspool_mark(f->sp, id, &m, &e), QE_OK);
+		qspool_done_later(f->sp, id);
+	}
+	journal(f, path, sizeof path);
+	assert_true(file_size(path) < (1 << 20) + 2 * 65536);
+	assert_int_equal(count_files(f, ".journal"), 1);
+	assert_int_equal(reload(f, 0), 0);
+	assert_int_equal(f->got.nbad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +611,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_program_bytes_are_no_records,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_done_written_once_it_can_be,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_done_later_goes_with_the_next_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_done_later_then_killed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_done_later_stream_rewinds,
 					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
