@@ -212,6 +212,13 @@ int main(int argc, char *argv[])
 	 * -o max_threads comes later and wins. */
 	fuse_opt_insert_arg(&args, 1, "-omax_threads=4");
 	mallopt(M_ARENA_MAX, 2);
+	/* and glibc's thresholds fixed at their defaults: freeing a mapped
+	 * block (the log's as it doubles up to log_max) otherwise raises the
+	 * mmap threshold to its size and the trim threshold to twice that,
+	 * and an arena's free top of up to 1 MiB then stays, touched, which
+	 * malloc_trim does not give back (it trims only the main arena's) */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto err_args;
 	if (!opts.mountpoint) {
@@ -263,6 +270,8 @@ int main(int argc, char *argv[])
 		goto err_session;
 	if (fuse_session_mount(fs->se, opts.mountpoint) != 0)
 		goto err_signals;
+	/* before the sender's and the notifier's threads: they inherit it */
+	qfs_loop_block_signal();
 	if (!opts.foreground)
 		openlog("questfs", LOG_PID, LOG_DAEMON);
 	fuse_daemonize(opts.foreground);
@@ -285,6 +294,8 @@ int main(int argc, char *argv[])
 
 	if (opts.singlethread) {
 		ret = fuse_session_loop(fs->se);
+	} else if (!opts.clone_fd) {
+		ret = qfs_loop(fs->se, opts.max_threads);
 	} else {
 		loop = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);

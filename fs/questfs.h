@@ -8,6 +8,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -182,6 +183,13 @@ void qfs_free_handles(struct qfs *fs);
 /* fs/notify.c: the kernel is told, from a thread of its own, that questfs
  * took a name out of run/ (call qfs_notify_gone with the tree lock held,
  * before the name goes) */
+/* fs/loop.c: the FUSE workers, each giving its receive buffer back once
+ * idle. The signal that wakes an idle one is blocked in every thread but
+ * around a worker's read: qfs_loop_block_signal before any thread starts. */
+#define QFS_GIVE_BACK_SIG SIGUSR2
+void qfs_loop_block_signal(void);
+int qfs_loop(struct fuse_session *se, unsigned nworkers);
+
 int qfs_notify_start(struct qfs *fs, const char *mountpoint);
 void qfs_notify_stop(struct qfs *fs);
 void qfs_notify_gone(struct qfs *fs, fuse_ino_t ino, const char *name);
