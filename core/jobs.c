@@ -676,15 +676,16 @@ static struct job *next_to_send_locked(struct qjobs *q)
 
 /* Before a send: where the channel stands goes to the spool, so that after
  * a crash the packet is neither lost nor sent twice. */
-static enum qerr mark_sending(struct qjobs *q, struct job *j,
+static enum qerr mark_sending(struct qjobs *q, struct job *j, int *known,
 			      struct qerror *err)
 {
 	struct qchan_mark m;
 
+	*known = 0;
 	if (!q->sp)
 		return QE_OK;
-	int known = qchan_mark(q->ch, &m) == 0;
-	return qspool_mark(q->sp, j->info.id, known ? &m : NULL, err);
+	*known = qchan_mark(q->ch, &m) == 0;
+	return qspool_mark(q->sp, j->info.id, *known ? &m : NULL, err);
 }
 
 /* Sends j, the next job in launch order, and records how it went (lock
@@ -697,10 +698,11 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 	uint64_t id = j->info.id;
 	struct qerror e;
 	enum qerr r;
+	int known;
 
 	set_state_locked(q, j, QJ_SENDING, NULL);
 	pthread_mutex_unlock(&q->lock);
-	r = mark_sending(q, j, &e);
+	r = mark_sending(q, j, &known, &e);
 	if (r == QE_OK)
 		r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
 	pthread_mutex_lock(&q->lock);
@@ -737,6 +739,10 @@ static void send_one_locked(struct qjobs *q, struct job *j)
 	pthread_mutex_unlock(&q->lock);
 	if (q->sp && r == QE_CHAN_NO_RECEIVER)
 		qspool_unmark(q->sp, id);
+	else if (q->sp && known && r == QE_OK)
+		/* with the next launch's record, one write for both: until
+		 * then the channel's answer to the mark says it arrived */
+		qspool_done_later(q->sp, id);
 	else if (q->sp)
 		qspool_done(q->sp, id);
 	if (trim) {
@@ -759,6 +765,13 @@ static void idle_wait_locked(struct qjobs *q)
 	struct timespec dl;
 	int64_t now = now_ms(), due = q->last_launch_ms + IDLE_GIVE_BACK_MS;
 
+	/* the done record of the last launch, if no launch took it along
+	 * (qspool_done_later): written within IDLE_GIVE_BACK_MS */
+	if (q->sp && now >= due) {
+		pthread_mutex_unlock(&q->lock);
+		qspool_flush(q->sp);
+		pthread_mutex_lock(&q->lock);
+	}
 	qimg_pool_stats(q->images, &st);
 	if ((st.warm || q->untrimmed) && !q->active && !q->committing &&
 	    now >= due) {

@@ -70,6 +70,23 @@ case_kill9_after_quest_side_took_it() {
 	expect_eq "exactly two received" 2 "$(saved_count)"
 }
 
+# Delivered, then killed at once: the job's done record is owed (it goes
+# with the next launch's record, or 2 s later), so the restart finds the
+# job marked and asks the channel, which says it was taken: not sent again.
+case_kill9_right_after_delivery() {
+	start_sim
+	start_qfs
+	cp "$EX/hello" "$MNT/run/once"
+	wait_for "delivered" state_is "$MNT/run/once" delivered
+	crash_qfs
+	start_qfs
+	cp "$EX/hello_argvs" "$MNT/run/next"
+	wait_saved 2
+	expect_eq "the second received is 'next', not 'once' again" next "$(argv_of 2)"
+	wait_for "next delivered" grep -q "job 2 uid=0 next delivered" "$MNT/log"
+	expect_eq "exactly two received" 2 "$(saved_count)"
+}
+
 case_kill9_before_quest_side_took_it() {
 	start_sim
 	kill -STOP "$sim_pid" # attached, but takes nothing
