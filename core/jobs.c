@@ -690,19 +690,22 @@ static enum qerr mark_sending(struct qjobs *q, struct job *j, int *known,
 
 /* Sends j, the next job in launch order, and records how it went (lock
  * held; released during the send, and once more for the spool and a
- * trim; q->sending set by the caller). The image of a sending job is
- * freed by its sender alone: safe unlocked. */
-static void send_one_locked(struct qjobs *q, struct job *j)
+ * trim; q->sending set by the caller). premarked: its mark is in the
+ * spool already, known (1) or not (0); NULL: marked here. The image of a
+ * sending job is freed by its sender alone: safe unlocked. */
+static void send_one_locked(struct qjobs *q, struct job *j,
+			    const int *premarked)
 {
 	struct iovec iov[2] = {{j->hdr, sizeof j->hdr}, {j->image, j->len}};
 	uint64_t id = j->info.id;
 	struct qerror e;
-	enum qerr r;
-	int known;
+	enum qerr r = QE_OK;
+	int known = premarked ? *premarked : 0;
 
 	set_state_locked(q, j, QJ_SENDING, NULL);
 	pthread_mutex_unlock(&q->lock);
-	r = mark_sending(q, j, &known, &e);
+	if (!premarked)
+		r = mark_sending(q, j, &known, &e);
 	if (r == QE_OK)
 		r = qchan_send(q->ch, iov, 2, q->cfg.send_timeout_ms, &e);
 	pthread_mutex_lock(&q->lock);
@@ -823,7 +826,7 @@ static void *sender_main(void *arg)
 				   e.msg);
 		}
 		if (!q->stopping && r == QE_OK)
-			send_one_locked(q, j);
+			send_one_locked(q, j, NULL);
 		q->sending = 0;
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -860,13 +863,28 @@ uint64_t qjobs_begin(struct qjobs *q, const char *name, uint8_t *image,
 	return id;
 }
 
+/* j, still being committed, is next in launch order: no job ahead of it
+ * waits to be sent or is being committed. */
+static int first_unsent_locked(struct qjobs *q, const struct job *j)
+{
+	for (const struct job *a = q->ahead; a; a = a->anext) {
+		if (a == j)
+			return 1;
+		if (a->pending || a->info.state == QJ_QUEUED)
+			return 0;
+	}
+	return 0;
+}
+
 enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
 {
 	struct qerror e = {0};
 	struct qspool_entry se;
 	struct qargv argv, user;
+	struct qchan_mark m;
 	enum qerr rc;
 	struct job *j;
+	int known = 0;
 
 	pthread_mutex_lock(&q->lock);
 	j = find_locked(q, id);
@@ -877,6 +895,15 @@ enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
 	}
 	user = j->uargs;
 	spool_entry_locked(j, &se);
+	/* Next in line, nothing being sent, a receiver that answered the
+	 * last one: sent from here, without waking the sender thread (a
+	 * wake-up per launch was a fifth of a small launch's cost), its mark
+	 * in the spool with the job (one write, not two). The caller's
+	 * request is answered already. */
+	int here = q->commit_sends && !q->sending && q->peer_ok &&
+		   !q->stopping && first_unsent_locked(q, j);
+	if (here)
+		q->sending = 1;
 	pthread_mutex_unlock(&q->lock);
 
 	/* j stays: a pending job is neither sent, trimmed nor stopped */
@@ -885,30 +912,46 @@ enum qerr qjobs_commit(struct qjobs *q, uint64_t id, struct qerror *err)
 		rc = qprog_prepare(se.image, se.len, &argv, &q->cfg.prof,
 				   se.hdr, NULL, &e);
 	enum qjob_state bad = QJ_REFUSED;
-	/* on disk before it counts as queued */
-	if (rc == QE_OK && q->sp && (rc = qspool_put(q->sp, &se, &e)) != QE_OK)
-		bad = QJ_FAILED;
+	/* on disk before it counts as queued (and before it is sent) */
+	if (rc == QE_OK && q->sp) {
+		if (here)
+			known = qchan_mark(q->ch, &m) == 0;
+		rc = here ? qspool_put_marked(q->sp, &se, known ? &m : NULL, &e)
+			  : qspool_put(q->sp, &se, &e);
+		if (rc != QE_OK)
+			bad = QJ_FAILED;
+	}
 
 	pthread_mutex_lock(&q->lock);
 	j->pending = 0;
 	if (rc == QE_OK) {
 		memcpy(j->hdr, se.hdr, sizeof j->hdr);
 		set_state_locked(q, j, QJ_QUEUED, NULL);
-		/* Next in line, nothing being sent, a receiver that answered
-		 * the last one: sent from here, without waking the sender
-		 * thread (a wake-up per launch was a fifth of a small
-		 * launch's cost). The caller's request is answered already. */
-		if (q->commit_sends && !q->sending && q->peer_ok &&
-		    !q->stopping && next_to_send_locked(q) == j) {
-			q->sending = 1;
-			send_one_locked(q, j);
-			q->sending = 0;
+		if (here && !q->stopping) {
+			send_one_locked(q, j, q->sp ? &known : NULL);
+		} else if (here && q->sp) {
+			/* stopping meanwhile: it stays queued in the spool,
+			 * its send not begun */
+			pthread_mutex_unlock(&q->lock);
+			qspool_unmark(q->sp, id);
+			pthread_mutex_lock(&q->lock);
 		}
 	} else {
 		set_state_locked(q, j, bad, &e);
 		if (err)
 			*err = e;
 	}
+	/* Those queued meanwhile behind it: sent from here too while the
+	 * receiver answers, rather than handed to the sender thread (a
+	 * wake-up each, where a stream of launches keeps one being sent
+	 * while the next is committed). One worker sends at a time; the
+	 * others serve the file system. */
+	struct job *next;
+	while (here && !q->stopping && q->peer_ok &&
+	       (next = next_to_send_locked(q)))
+		send_one_locked(q, next, NULL);
+	if (here)
+		q->sending = 0;
 	/* What is left (this one, or those after it) is the sender thread's;
 	 * whoever is sending now looks for more when done. */
 	if (!q->sending && next_to_send_locked(q))

@@ -317,8 +317,8 @@ struct rec {
 	size_t ilen;
 };
 
-/* A record and the done records owed before it (append_owed). */
-#define BATCH_MAX 9
+/* Up to two records and the done records owed before them (append_owed). */
+#define BATCH_MAX 10
 
 /* Records, all whole or none: one pwritev(2). 0, or -1 with errno. */
 static int append_recs(struct qspool *sp, const struct rec *r, size_t n)
@@ -423,12 +423,12 @@ static void forget_locked(struct qspool *sp, size_t i)
 	sp->live[i] = sp->live[--sp->nlive];
 }
 
-/* r (NULL: none) after the done records still owed, up to BATCH_MAX - 1 of
- * them, in one write: the done of the last launch goes with the next
- * one's job or mark record. Every job ended and the only file past
- * REWIND_AT: no done record is needed, the file is rewound instead. 0, or
+/* r[0..nr) (nr at most 2) after the done records still owed, up to
+ * BATCH_MAX - 2 of them, in one write: the done of the last launch goes
+ * with the next one's job and mark records. Every job ended and the only file
+ * past REWIND_AT: no done record is needed, the file is rewound instead. 0, or
  * -1 with errno (nothing written; the dones stay owed). */
-static int append_owed(struct qspool *sp, const struct rec *r)
+static int append_owed(struct qspool *sp, const struct rec *r, size_t nr)
 {
 	struct rec b[BATCH_MAX];
 	size_t at[BATCH_MAX], n = 0;
@@ -441,15 +441,15 @@ static int append_owed(struct qspool *sp, const struct rec *r)
 	}
 	/* from the end of live[], so that forgetting one moves none of the
 	 * others taken */
-	for (size_t i = sp->nlive; sp->nended && i-- > 0 && n < BATCH_MAX - 1;)
+	for (size_t i = sp->nlive; sp->nended && i-- > 0 && n < BATCH_MAX - 2;)
 		if (sp->live[i].ended) {
 			at[n] = i;
 			b[n++] = (struct rec){R_DONE, sp->live[i].id, NULL,
 					      0,      NULL,	      0};
 		}
 	size_t dones = n;
-	if (r)
-		b[n++] = *r;
+	for (size_t k = 0; k < nr && k < 2; k++)
+		b[n++] = r[k];
 	if (!n)
 		return 0;
 	if (append_recs(sp, b, n) < 0)
@@ -464,14 +464,26 @@ static int append_owed(struct qspool *sp, const struct rec *r)
  * is written: a full disk must not make a job run again. */
 static void end_pending_locked(struct qspool *sp)
 {
-	while (sp->nended && append_owed(sp, NULL) == 0)
+	while (sp->nended && append_owed(sp, NULL, 0) == 0)
 		;
 	reclaim(sp);
 }
 
-static int put_locked(struct qspool *sp, const struct qspool_entry *e)
+static size_t mark_meta(const struct qchan_mark *m, uint8_t *b)
 {
-	uint8_t meta[META_MAX];
+	if (!m)
+		return 0;
+	le(b, m->epoch, 8);
+	le(b + 8, m->seq, 8);
+	return 16;
+}
+
+/* The job, and with marked its mark (m; NULL: the channel cannot tell)
+ * in the same write: a job sent as soon as it is put. */
+static int put_locked(struct qspool *sp, const struct qspool_entry *e,
+		      int marked, const struct qchan_mark *m)
+{
+	uint8_t meta[META_MAX], mb[16];
 	size_t mlen = job_meta(e, meta);
 
 	if (sp->nlive == sp->cap) {
@@ -484,8 +496,9 @@ static int put_locked(struct qspool *sp, const struct qspool_entry *e)
 		sp->live = l;
 		sp->cap = cap;
 	}
-	struct rec r = {R_JOB, e->id, meta, mlen, e->image, e->len};
-	if (append_owed(sp, &r) < 0)
+	struct rec r[2] = {{R_JOB, e->id, meta, mlen, e->image, e->len},
+			   {R_MARK, e->id, mb, mark_meta(m, mb), NULL, 0}};
+	if (append_owed(sp, r, marked ? 2 : 1) < 0)
 		return -1;
 	sp->live[sp->nlive++] =
 	    (struct live){e->id, sp->segs[sp->nsegs - 1].no, 0};
@@ -497,13 +510,9 @@ static int mark_locked(struct qspool *sp, uint64_t id,
 		       const struct qchan_mark *m)
 {
 	uint8_t b[16];
+	struct rec r = {R_MARK, id, b, mark_meta(m, b), NULL, 0};
 
-	if (m) {
-		le(b, m->epoch, 8);
-		le(b + 8, m->seq, 8);
-	}
-	struct rec r = {R_MARK, id, b, m ? sizeof b : 0, NULL, 0};
-	return append_owed(sp, &r);
+	return append_owed(sp, &r, 1);
 }
 
 enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
@@ -512,7 +521,19 @@ enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 	enum qerr rc = QE_OK;
 
 	pthread_mutex_lock(&sp->lock);
-	if (put_locked(sp, e) < 0)
+	if (put_locked(sp, e, 0, NULL) < 0)
+		rc = write_failed(sp, err);
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+enum qerr qspool_put_marked(struct qspool *sp, const struct qspool_entry *e,
+			    const struct qchan_mark *m, struct qerror *err)
+{
+	enum qerr rc = QE_OK;
+
+	pthread_mutex_lock(&sp->lock);
+	if (put_locked(sp, e, 1, m) < 0)
 		rc = write_failed(sp, err);
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
@@ -535,7 +556,7 @@ void qspool_unmark(struct qspool *sp, uint64_t id)
 	struct rec r = {R_UNMARK, id, NULL, 0, NULL, 0};
 
 	pthread_mutex_lock(&sp->lock);
-	append_owed(sp, &r);
+	append_owed(sp, &r, 1);
 	pthread_mutex_unlock(&sp->lock);
 }
 
@@ -1149,10 +1170,8 @@ size_t qspool_load(struct qspool *sp,
 	pthread_mutex_lock(&sp->lock);
 	for (size_t i = 0; rewritten && i < es.n; i++) {
 		const struct qspool_entry *e = &es.v[i];
-		rewritten = put_locked(sp, e) == 0 &&
-			    (!e->marked ||
-			     mark_locked(sp, e->id,
-					 e->mark_valid ? &e->mark : NULL) == 0);
+		rewritten = put_locked(sp, e, e->marked,
+				       e->mark_valid ? &e->mark : NULL) == 0;
 	}
 	if (rewritten && sp->sync && sp->fd >= 0)
 		rewritten = fdatasync(sp->fd) == 0;

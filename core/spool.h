@@ -49,6 +49,10 @@ enum qerr qspool_check(const char *dir, struct qerror *err);
 /* Store a queued job. */
 enum qerr qspool_put(struct qspool *sp, const struct qspool_entry *e,
 		     struct qerror *err);
+/* Store a job that is sent at once, with its mark (as qspool_mark) in the
+ * same write. */
+enum qerr qspool_put_marked(struct qspool *sp, const struct qspool_entry *e,
+			    const struct qchan_mark *m, struct qerror *err);
 /* Record that a send begins, and where the channel stood (qchan_mark;
  * NULL when it cannot tell). */
 enum qerr qspool_mark(struct qspool *sp, uint64_t id,

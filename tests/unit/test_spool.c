@@ -536,9 +536,9 @@ static void test_done_later_goes_with_the_next_record(void **state)
 	assert_int_equal(f->got.nbad, 0);
 }
 
-/* questfs killed while a done is owed: the job is found marked, with its
- * mark, for the channel to say whether it was taken; one whose done went
- * with the next record is not found. */
+/* questfs killed while a done is owed: the job (put with its mark in one
+ * write) is found marked, with its mark, for the channel to say whether
+ * it was taken; one whose done went with the next record is not found. */
 static void test_done_later_then_killed(void **state)
 {
 	struct fx *f = *state;
@@ -555,8 +555,8 @@ static void test_done_later_then_killed(void **state)
 		put(f, 1, 1000);
 		qspool_mark(f->sp, 1, &m, &e);
 		qspool_done_later(f->sp, 1);
-		put(f, 2, 1000);
-		qspool_mark(f->sp, 2, &m, &e);
+		struct qspool_entry two = entry(f, 2, 1000);
+		qspool_put_marked(f->sp, &two, &m, &e); /* sent at once */
 		qspool_done_later(f->sp, 2);
 		_exit(0); /* as kill -9: nothing flushed, nothing closed */
 	}
