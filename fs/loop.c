@@ -11,15 +11,14 @@
  * then: after a burst of large programs that is 1.1-1.2 MB of idle RSS.
  * Workers start as libfuse's do, up to max_threads, and stay.
  *
- * Only the worker frees its buffer, between two reads, never while the
- * kernel may be copying a request into it. An idle worker sleeps in read():
- * the main thread wakes it with QFS_GIVE_BACK_SIG, whose handler does
- * nothing and does not restart the read, which then ends with EINTR. The
- * signal is blocked but around that read, so that no other system call of
- * questfs is cut short by it; and only a worker whose buffer is worth
- * giving back unblocks it, as the two calls cost 2 us here (a retrieve of
- * nothing, a request the kernel would send on its own, is refused with
- * EINVAL by this kernel). */
+ * Only the worker frees its buffer, between two requests, never while the
+ * kernel may be copying a request into it. An idle worker sleeps in
+ * read(): the main thread wakes it with a request of its own, a statfs(2)
+ * of the mount point, which the kernel gives to the reader that has waited
+ * longest; one per idle worker reaches each of them. (A signal that ends
+ * the read costs two sigprocmask calls around every read of a worker that
+ * may be woken, 15-25 us of a launch; a retrieve of nothing is refused
+ * with EINVAL by this kernel.) */
 #include "questfs.h"
 
 #include <errno.h>
@@ -29,13 +28,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 /* a worker that has read no request for this long gives its buffer back
  * (the program buffers' idle give-back waits as long, core/jobs.c) */
 #define IDLE_MS 2000
 /* and only a buffer touched this far: below it, the few pages of small
- * requests are not worth a signal, nor the mask's two system calls */
+ * requests are not worth a request of their own */
 #define GIVE_BACK_MIN (64u << 10)
 
 struct loop;
@@ -45,7 +45,7 @@ struct worker {
 	struct loop *l;
 	struct fuse_buf buf;   /* only this worker touches it */
 	atomic_size_t touched; /* the largest request read into buf */
-	atomic_int reading;    /* in a read the signal may end */
+	atomic_int reading;    /* waiting for a request */
 	atomic_int give_back;  /* asked to free buf.mem */
 	atomic_llong last_ms;  /* when its last request ended */
 	int error;	       /* a read that failed, -errno */
@@ -53,6 +53,7 @@ struct worker {
 
 struct loop {
 	struct fuse_session *se;
+	const char *mnt;      /* where statfs(2) wakes an idle worker */
 	sem_t finish;	      /* a worker ended */
 	atomic_int free;      /* workers not serving a request */
 	pthread_mutex_t lock; /* guards n and stopping */
@@ -69,21 +70,13 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void wake(int sig)
-{
-	(void)sig;
-}
-
 static int start_worker(struct loop *l);
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct loop *l = w->l;
-	sigset_t gb;
 
-	sigemptyset(&gb);
-	sigaddset(&gb, QFS_GIVE_BACK_SIG);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!fuse_session_exited(l->se)) {
 		if (atomic_load(&w->give_back) &&
@@ -93,18 +86,11 @@ static void *worker_main(void *arg)
 			w->buf.size = 0;
 			atomic_store(&w->touched, 0);
 		}
-		int wakeable = atomic_load(&w->touched) >= GIVE_BACK_MIN;
-		if (wakeable) {
-			atomic_store(&w->reading, 1);
-			pthread_sigmask(SIG_UNBLOCK, &gb, NULL);
-		}
+		atomic_store(&w->reading, 1);
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		int res = fuse_session_receive_buf(l->se, &w->buf);
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		if (wakeable) {
-			pthread_sigmask(SIG_BLOCK, &gb, NULL);
-			atomic_store(&w->reading, 0);
-		}
+		atomic_store(&w->reading, 0);
 		if (res == -EINTR || res == -EAGAIN || res == 0)
 			continue;
 		if (res < 0) {
@@ -156,28 +142,15 @@ out:
 	return r;
 }
 
-void qfs_loop_block_signal(void)
+int qfs_loop(struct fuse_session *se, const char *mountpoint, unsigned nworkers)
 {
-	sigset_t gb;
-
-	sigemptyset(&gb);
-	sigaddset(&gb, QFS_GIVE_BACK_SIG);
-	pthread_sigmask(SIG_BLOCK, &gb, NULL);
-}
-
-int qfs_loop(struct fuse_session *se, unsigned nworkers)
-{
-	struct loop l = {.se = se, .max = nworkers ? nworkers : 1};
-	struct sigaction sa;
+	struct loop l = {
+	    .se = se, .mnt = mountpoint, .max = nworkers ? nworkers : 1};
 	int err = 0;
 
 	l.ws = calloc(l.max, sizeof *l.ws);
 	if (!l.ws)
 		return -ENOMEM;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = wake; /* no SA_RESTART: the read ends */
-	sigemptyset(&sa.sa_mask);
-	sigaction(QFS_GIVE_BACK_SIG, &sa, NULL);
 	sem_init(&l.finish, 0, 0);
 	pthread_mutex_init(&l.lock, NULL);
 	if (start_worker(&l) != 0) {
@@ -195,19 +168,29 @@ int qfs_loop(struct fuse_session *se, unsigned nworkers)
 		if (sem_timedwait(&l.finish, &dl) == 0)
 			continue;
 		long long now = mono_ms();
+		unsigned asked = 0, idle = 0;
 		pthread_mutex_lock(&l.lock);
 		for (unsigned i = 0; i < l.n; i++) {
 			struct worker *w = &l.ws[i];
+			if (!atomic_load(&w->reading))
+				continue;
+			idle++;
 			/* asked again at each turn while it still holds its
-			 * buffer: a signal that came just before its read
-			 * did not end it */
-			if (atomic_load(&w->reading) &&
+			 * buffer: another worker may have taken the wake-up */
+			if (atomic_load(&w->touched) >= GIVE_BACK_MIN &&
 			    now - atomic_load(&w->last_ms) >= IDLE_MS) {
 				atomic_store(&w->give_back, 1);
-				pthread_kill(w->thread, QFS_GIVE_BACK_SIG);
+				asked++;
 			}
 		}
 		pthread_mutex_unlock(&l.lock);
+		/* a request for each idle worker: the kernel hands each to
+		 * the one that has waited longest, so every one of them
+		 * reads one and looks at its give_back */
+		struct statfs st;
+		for (unsigned k = 0;
+		     asked && k < idle && !fuse_session_exited(se); k++)
+			statfs(l.mnt, &st);
 	}
 	pthread_mutex_lock(&l.lock);
 	l.stopping = 1;

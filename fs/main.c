@@ -270,8 +270,6 @@ int main(int argc, char *argv[])
 		goto err_session;
 	if (fuse_session_mount(fs->se, opts.mountpoint) != 0)
 		goto err_signals;
-	/* before the sender's and the notifier's threads: they inherit it */
-	qfs_loop_block_signal();
 	if (!opts.foreground)
 		openlog("questfs", LOG_PID, LOG_DAEMON);
 	fuse_daemonize(opts.foreground);
@@ -295,7 +293,7 @@ int main(int argc, char *argv[])
 	if (opts.singlethread) {
 		ret = fuse_session_loop(fs->se);
 	} else if (!opts.clone_fd) {
-		ret = qfs_loop(fs->se, opts.max_threads);
+		ret = qfs_loop(fs->se, opts.mountpoint, opts.max_threads);
 	} else {
 		loop = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);

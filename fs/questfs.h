@@ -184,11 +184,9 @@ void qfs_free_handles(struct qfs *fs);
  * took a name out of run/ (call qfs_notify_gone with the tree lock held,
  * before the name goes) */
 /* fs/loop.c: the FUSE workers, each giving its receive buffer back once
- * idle. The signal that wakes an idle one is blocked in every thread but
- * around a worker's read: qfs_loop_block_signal before any thread starts. */
-#define QFS_GIVE_BACK_SIG SIGUSR2
-void qfs_loop_block_signal(void);
-int qfs_loop(struct fuse_session *se, unsigned nworkers);
+ * idle (woken by a statfs(2) of mountpoint, an absolute path). */
+int qfs_loop(struct fuse_session *se, const char *mountpoint,
+	     unsigned nworkers);
 
 int qfs_notify_start(struct qfs *fs, const char *mountpoint);
 void qfs_notify_stop(struct qfs *fs);
