@@ -596,21 +596,21 @@ PY
 	# 3.4-5.1 MB more RSS that never goes (the emulator's translation
 	# cache). A small burst first, then the same steady state: the real
 	# burst's growth was 1.6-2.4 MB in four runs.
-	if [ -n "$XRUN" ]; then
+	# burst LABEL NAME:FILE:N...: queued behind a stopped quest-sim,
+	# drained, then 1 500 small ones
+	burst() {
+		local label=$1
+		shift
 		kill -STOP "$sim_pid"
-		python3 "$T/put.py" "$MNT/run" "${bursts[@]/%:18/:2}" "small:$hello:30" || fail "the warm-up"
+		python3 "$T/put.py" "$MNT/run" "$@" || fail "the $label"
 		kill -CONT "$sim_pid"
-		wait_for "warm-up drained" settled
-		python3 "$T/put.py" "$MNT/run" "small:$hello:1500" || fail "the small ones before"
-		wait_for "queue empty" settled
-	fi
+		wait_for "$label drained" settled
+		python3 "$T/put.py" "$MNT/run" "small:$hello:1500" || fail "the small ones after the $label"
+		wait_for "queue empty after the $label" settled
+	}
+	[ -z "$XRUN" ] || burst warm-up "${bursts[@]/%:18/:2}" "small:$hello:30"
 	before=$(idle_rss)
-	kill -STOP "$sim_pid"
-	python3 "$T/put.py" "$MNT/run" "${bursts[@]}" "small:$hello:300" || fail "the burst"
-	kill -CONT "$sim_pid"
-	wait_for "burst drained" settled
-	python3 "$T/put.py" "$MNT/run" "small:$hello:1500" || fail "the small ones after"
-	wait_for "queue empty again" settled
+	burst burst "${bursts[@]}" "small:$hello:300"
 	after=$(idle_rss)
 	echo "VmRSS idle before ${before} kB, after the burst ${after} kB; $(saved_count) received"
 	# without giving memory back: 12-14 MB after, and before in one run
