@@ -15,16 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "who.h"
 
 #define SHM_DIR "/dev/shm"
 
 static int refuse(const char *name, const struct stat *st, struct qerror *err)
 {
-	char owner[QWHO_NAME_MAX], me[QWHO_NAME_MAX];
+	char owner[QWHO_NAME_MAX], me[QWHO_NAME_MAX], what[32] = "";
 
 	qwho_name(st->st_uid, owner, sizeof owner);
 	qwho_name(geteuid(), me, sizeof me);
+	if (!S_ISREG(st->st_mode))
+		snprintf(what, sizeof what, ", %s", qout_kind(st->st_mode));
+	else if (st->st_nlink > 1)
+		snprintf(what, sizeof what, ", several links");
 	/* Any user may make names in /dev/shm, before questfs starts too:
 	 * the message says how the administrator rules that out (vshm: on a
 	 * path in a directory only root can write; TROUBLESHOOTING.md).
@@ -34,12 +39,7 @@ static int refuse(const char *name, const struct stat *st, struct qerror *err)
 		 "%s's with mode 0600; remove it, restart both sides, or use "
 		 "vshm: on a path only root can write",
 		 SHM_DIR, name, owner, (unsigned long)st->st_uid,
-		 (unsigned)(st->st_mode & 07777),
-		 S_ISREG(st->st_mode)
-		     ? (st->st_nlink > 1 ? ", several links" : "")
-		 : S_ISFIFO(st->st_mode) ? ", a FIFO"
-					 : ", not a regular file",
-		 me);
+		 (unsigned)(st->st_mode & 07777), what, me);
 	return -1;
 }
 

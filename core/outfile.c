@@ -13,14 +13,14 @@
 
 #include "who.h"
 
-static const char *kind(mode_t m)
+const char *qout_kind(mode_t m)
 {
 	return S_ISLNK(m)    ? "a symbolic link"
 	       : S_ISFIFO(m) ? "a FIFO"
 	       : S_ISDIR(m)  ? "a directory"
 	       : S_ISSOCK(m) ? "a socket"
 	       : S_ISREG(m)  ? "a regular file"
-			     : "a device";
+			     : "a device node";
 }
 
 /* The why of a refused path: whose it is, its mode, and what to do. */
@@ -35,7 +35,7 @@ static enum qerr not_ours(const char *path, const struct stat *st, int dir,
 			"%s is %s of %s with mode %04o: refused, as another "
 			"user could turn the writes to a file they choose; "
 			"give %s that %s owns%s",
-			path, kind(st->st_mode), owner,
+			path, qout_kind(st->st_mode), owner,
 			(unsigned)(st->st_mode & 07777),
 			dir ? "a directory" : "a regular file", me,
 			dir ? " and group and others cannot write "
@@ -155,4 +155,17 @@ int qout_open(const char *path, int append, struct qerror *err)
 		return -1;
 	}
 	return fd;
+}
+
+enum qerr qout_write(const char *path, const struct iovec *iov, int n,
+		     struct qerror *err)
+{
+	int fd = qout_open(path, 0, err), rc;
+
+	if (fd < 0)
+		return err->code;
+	rc = write_iov(fd, iov, n);
+	if (close(fd) < 0)
+		rc = -1;
+	return rc < 0 ? qerr_sys(err, errno, "%s", path) : QE_OK;
 }

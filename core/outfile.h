@@ -8,6 +8,7 @@
 #define QUEST_OUTFILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "qerr.h"
@@ -29,5 +30,14 @@ enum qerr qout_save(int dirfd, const char *dir, const char *name,
  * file (without waiting on a FIFO), a file of another user's. Returns the
  * descriptor, or -1 with err set. */
 int qout_open(const char *path, int append, struct qerror *err);
+
+/* Writes the buffers to path, opened as qout_open does (truncated). */
+enum qerr qout_write(const char *path, const struct iovec *iov, int n,
+		     struct qerror *err);
+
+/* What a file of mode m is, for a message that refuses it: "a FIFO", "a
+ * symbolic link", "a directory", "a socket", "a device node", "a regular
+ * file". */
+const char *qout_kind(mode_t m);
 
 #endif

@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "outfile.h"
 #include "who.h"
 
 #define MAGIC	   "QFSSPOOL"
@@ -673,16 +674,8 @@ static void drop(struct ents *es, struct qspool_entry *e)
 /* What a file of the spool is when it is not a regular file of ours. */
 static const char *unsafe_kind(const struct stat *st)
 {
-	if (S_ISFIFO(st->st_mode))
-		return "a FIFO";
-	if (S_ISLNK(st->st_mode))
-		return "a symbolic link";
-	if (S_ISDIR(st->st_mode))
-		return "a directory";
-	if (S_ISSOCK(st->st_mode))
-		return "a socket";
 	if (!S_ISREG(st->st_mode))
-		return "a device node";
+		return qout_kind(st->st_mode);
 	if (st->st_uid != geteuid())
 		return "a file of another user";
 	return NULL;

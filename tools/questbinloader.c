@@ -136,38 +136,6 @@ out:
 	return rc;
 }
 
-/* The packet in path, a regular file of ours (outfile.h): never through a
- * symbolic link, a FIFO or another user's file. */
-static int write_all(const char *path, const struct iovec *iov, int n,
-		     struct qerror *e)
-{
-	int fd = qout_open(path, 0, e);
-	int rc = 0;
-
-	if (fd < 0)
-		return -1;
-	for (int i = 0; i < n && rc == 0; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
-		while (left) {
-			ssize_t w = write(fd, p, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = -1;
-				break;
-			}
-			p += w;
-			left -= (size_t)w;
-		}
-	}
-	if (close(fd) < 0)
-		rc = -1;
-	if (rc < 0)
-		qerr_sys(e, errno, "%s", path);
-	return rc;
-}
-
 /* parse_options's "carry on": any other value is the exit status */
 #define QBL_GO QOPTS_GO
 
@@ -376,15 +344,16 @@ static void print_checked(const struct qbl_opts *o, const struct qargv *args,
 	       o->q.fmt == QARGV_LINE ? "a command line" : "strings");
 }
 
-/* --out: the packet into a file instead of the channel. */
+/* --out: the packet into a file instead of the channel, a regular file
+ * of ours (outfile.h): never through a symbolic link, a FIFO or another
+ * user's file. */
 static int write_out(const char *path, const struct qbl_packet *pk)
 {
 	struct iovec iov[2] = {{(void *)pk->hdr, sizeof pk->hdr},
 			       {pk->elf, pk->elf_len}};
-
 	struct qerror e;
 
-	if (write_all(path, iov, 2, &e) < 0) {
+	if (qout_write(path, iov, 2, &e) != QE_OK) {
 		fprintf(stderr, "%s: --out: %s\n", prog, e.msg);
 		return EX_CHANNEL;
 	}
