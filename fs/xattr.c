@@ -163,10 +163,11 @@ int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
 	const struct xattr *old = qfs_xattr_get(xs, name);
 	size_t was = old ? qfs_xattr_cost(name, old->size) : 0,
 	       now = qfs_xattr_cost(name, size);
+	int full = !old && xs->n >= QFS_XATTRS_MAX;
 	struct qerror e;
 	int err;
 
-	if (!old && xs->n >= QFS_XATTRS_MAX)
+	if (full)
 		qerr_set(&e, QE_LIMIT,
 			 "it has %u extended attributes already, the most "
 			 "a file in run/ holds",
@@ -175,7 +176,7 @@ int qfs_xattr_set_for(struct qfs *fs, struct qfile *f, uid_t uid,
 	 * EDQUOT, not EAGAIN: measured (Linux 6.18), the kernel turns EAGAIN
 	 * from SETXATTR into EOPNOTSUPP, which cp --preserve=xattr skips in
 	 * silence; and never ENOSPC (§6). */
-	if ((!old && xs->n >= QFS_XATTRS_MAX) ||
+	if (full ||
 	    (now > was &&
 	     qjobs_room_for(fs->jobs, f ? f->uid : uid, now - was,
 			    fs->writing_bytes + (now - was), &e) != QE_OK)) {
