@@ -95,6 +95,7 @@ declare -A NORMALISE=(
 declare -A KNOWN=(
 	[openread]="Quest's iso9660 read continues where the previous read of the path ended; quest-emu reads from offset 0 each time"
 	[forkwait]="Quest's scheduler may run the child to its end before the parent's waitpid, which then gives -1 (quest-emu: 0)"
+	[shmfork]="as forkwait: Quest's scheduler may run the child to its end before the parent's waitpid, which then gives -1 (quest-emu: 0); the segment's value, read after it, is the same"
 	[time]="TCG delivers the PIT's ticks late: 20 ms of usleep can count fewer than 10 ticks"
 	[shmcopy]="Quest's shared_mem_detach and attach rewrite the page-table entry without invlpg (interrupt_handler.c 888-903): the child's TLB still maps 0x2000 to its own copy, so its write after a re-attach misses the segment (Quest: 5 0); quest-emu keeps no TLB (5 8)"
 )
